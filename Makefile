@@ -1,0 +1,36 @@
+# The two commands of the README's quick start: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AZURITE := .tools/node_modules/.bin/azurite-blob
+
+.PHONY: demo test lint venv azurite clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+azurite: $(AZURITE)
+
+$(AZURITE):
+	mkdir -p .tools
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error azurite@3
+
+## Sets up everything, generates sample inputs and runs the self-hosted example DAG on embedded SQLite.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check airflow_provider_mlendpoints tests dags bench scripts
+
+## Sets up everything (virtualenv, Azurite) and runs the whole test suite.
+test: $(STAMP) $(AZURITE) lint
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .tools .demo

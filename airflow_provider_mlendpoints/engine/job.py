@@ -1,0 +1,54 @@
+"""What one self-hosted batch scoring job is: a deployment, an input, an output.
+
+A :class:`ScoringJob` is cheap to rebuild from the same arguments in every
+Airflow task (plan, score, collect), so nothing but shard references needs to
+travel through XCom. Pure Python: no airflow imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ..specs.model import BatchDeploymentSpec
+
+ExistingOutput = Literal["error", "resume", "overwrite"]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """How append_row writes the merged output.
+
+    The default reproduces Azure ML: no header, space-separated DataFrame rows,
+    one ``str()`` line per list element.
+    """
+
+    header: bool = False
+    separator: str = " "
+    format: Literal["csv", "parquet"] = "csv"
+
+
+@dataclass(frozen=True)
+class ScoringJob:
+    """One batch scoring job.
+
+    ``input_uri`` and ``output_uri`` are local paths, ``file://`` URLs, or Azure
+    Blob locations (``abfs://container@account.dfs.core.windows.net/path``,
+    ``wasbs://container@account.blob.core.windows.net/path``,
+    ``https://account.blob.core.windows.net/container/path``).
+    ``storage_options`` carries how to reach blob storage (for example
+    ``{"connection_string": ...}`` or ``{"account_url": ..., "credential": ...}``);
+    it is never logged or written anywhere.
+    """
+
+    deployment: BatchDeploymentSpec
+    input_uri: str
+    output_uri: str
+    input_glob: str | None = None
+    input_type: Literal["auto", "file", "tabular"] = "auto"
+    existing_output: ExistingOutput = "error"
+    output_format: OutputFormat = field(default_factory=OutputFormat)
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
+        return replace(self, deployment=deployment)

@@ -1,0 +1,31 @@
+"""Provider metadata for Airflow's ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this provider's hooks, operators, connection types and links to Airflow."""
+    return {
+        "package-name": "airflow-provider-mlendpoints",
+        "name": "ML Endpoints (Azure Machine Learning)",
+        "description": "Azure ML batch and online endpoints, self-hosted batch scoring, offline emulator.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Azure Machine Learning endpoints",
+                "external-doc-url": "https://learn.microsoft.com/azure/machine-learning/concept-endpoints",
+                "tags": ["azure"],
+            }
+        ],
+        "task-decorators": [],
+        "operators": [],
+        "hooks": [],
+        "sensors": [],
+        "triggers": [],
+        "connection-types": [],
+        "extra-links": [],
+    }
