@@ -1,0 +1,81 @@
+"""The storage interface the engine reads inputs from and writes outputs to.
+
+A :class:`Storage` is a folder-like root (a local folder, or a prefix in an
+Azure Blob container). Keys are relative, '/'-separated paths below the root.
+Implementations: ``local.LocalStorage`` and ``blob.BlobStorage``; pick one
+with ``open_storage(uri, storage_options)``. Pure Python: no airflow imports.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+@dataclass(frozen=True, order=True)
+class FileInfo:
+    """One stored file: its key below the root and its size in bytes."""
+
+    key: str
+    size: int
+
+
+class StorageError(Exception):
+    """A storage operation failed; the message names the location and never a secret."""
+
+
+class Storage(abc.ABC):
+    """A root location holding files addressed by relative keys."""
+
+    #: The location as the user wrote it, with any secret (SAS, key) removed.
+    uri: str
+
+    @abc.abstractmethod
+    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
+        """Yield every file below ``prefix`` (recursively), sorted by key."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a file exists at ``key``."""
+
+    @abc.abstractmethod
+    def is_file_root(self) -> bool:
+        """Whether the root itself is one file (an input given as a single file)."""
+
+    @abc.abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The whole content of ``key``."""
+
+    @abc.abstractmethod
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A binary stream of ``key``, for large files."""
+
+    @abc.abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write ``key`` atomically: readers see the old content or all of the new."""
+
+    @abc.abstractmethod
+    def open_write(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A binary stream that becomes visible at ``key`` atomically when closed without error."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete ``key`` if it exists."""
+
+    @abc.abstractmethod
+    def delete_prefix(self, prefix: str) -> None:
+        """Delete every file below ``prefix``."""
+
+    @abc.abstractmethod
+    def local_path(self, key: str) -> AbstractContextManager[str]:
+        """A local filesystem path holding ``key``'s content for the duration of the block.
+
+        Local storage yields the file itself; remote storage downloads to a temporary file.
+        """
+
+    @abc.abstractmethod
+    def child(self, prefix: str) -> Storage:
+        """The storage rooted at ``prefix`` below this one."""
