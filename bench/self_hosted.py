@@ -1,0 +1,317 @@
+"""Benchmark of self-hosted batch scoring against a bare multiprocessing ceiling.
+
+Workload (issue 2): N small input files, ``init()`` sleeps 0.5 s, ``run()``
+spends about 5 ms of CPU per file and returns one row per file. Measured in
+one run, on this machine:
+
+(a) a ``multiprocessing.Pool`` of 2 processes calling the same init/run over
+    the same mini-batches: the ceiling;
+(b) ``mlendpoints score --workers 2``;
+(c) the self-hosted TaskGroup on a real Airflow (LocalExecutor, SQLite,
+    2 parallel task slots, instance_count 2);
+(d) planning time and peak RSS for 200,000 input files;
+(e) peak RSS of collect for 2,000,000 output rows.
+
+The last line printed is one JSON object with the figures, including
+``b_over_a`` and ``c_over_a`` (throughput ratios). ``--quick`` shrinks every
+size so the test suite can check the harness itself; its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+SCORE_PY = '''
+import os
+import time
+
+CPU_SECONDS_PER_FILE = float(os.environ.get("BENCH_CPU_PER_FILE", "0.005"))
+INIT_SECONDS = float(os.environ.get("BENCH_INIT_SECONDS", "0.5"))
+ROWS_PER_FILE = int(os.environ.get("BENCH_ROWS_PER_FILE", "1"))
+
+
+def init():
+    time.sleep(INIT_SECONDS)
+
+
+def run(mini_batch):
+    rows = []
+    for path in mini_batch:
+        with open(path) as handle:
+            value = handle.read().strip()
+        deadline = time.process_time() + CPU_SECONDS_PER_FILE
+        spins = 0
+        while time.process_time() < deadline:
+            spins += 1
+        name = os.path.basename(path)
+        for i in range(ROWS_PER_FILE):
+            rows.append(f"{name} {value} {i}")
+    return rows
+'''
+
+DEPLOYMENT_YML = """\
+$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json
+name: bench
+endpoint_name: bench-endpoint
+type: model
+model:
+  path: model
+code_configuration:
+  code: code
+  scoring_script: score.py
+resources:
+  instance_count: {instance_count}
+settings:
+  max_concurrency_per_instance: {concurrency}
+  mini_batch_size: {mini_batch_size}
+  output_action: append_row
+  output_file_name: predictions.csv
+  retry_settings:
+    max_retries: 3
+    timeout: 300
+  error_threshold: -1
+  logging_level: warning
+"""
+
+DAG_PY = '''
+import pendulum
+from airflow.sdk import dag
+
+from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def bench_self_hosted():
+    self_hosted_batch_scoring(
+        "score",
+        deployment={deployment!r},
+        input_path={input!r},
+        output_path="{{{{ dag_run.conf['output'] }}}}",
+    )
+
+
+bench_self_hosted()
+'''
+
+
+def make_deployment(root: Path, *, instance_count: int, concurrency: int, mini_batch_size: int = 10) -> Path:
+    """Write the benchmark's deployment folder (YAML, scoring script, empty model) under ``root``."""
+    (root / "code").mkdir(parents=True, exist_ok=True)
+    (root / "model").mkdir(exist_ok=True)
+    (root / "code" / "score.py").write_text(SCORE_PY)
+    path = root / "deployment.yml"
+    path.write_text(
+        DEPLOYMENT_YML.format(
+            instance_count=instance_count, concurrency=concurrency, mini_batch_size=mini_batch_size
+        )
+    )
+    return path
+
+
+def make_inputs(folder: Path, count: int) -> list[str]:
+    """``count`` small files, in nested folders of 1,000; returns their sorted paths."""
+    paths = []
+    for i in range(count):
+        sub = folder / f"part-{i // 1000:04d}"
+        if i % 1000 == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"item-{i:07d}.txt"
+        path.write_text(f"{i % 97}\n")
+        paths.append(str(path))
+    return sorted(paths)
+
+
+# ---------------------------------------------------------------------- (a) the ceiling
+_SCORE = None
+
+
+def _pool_init(code_dir: str) -> None:
+    global _SCORE
+    sys.path.insert(0, code_dir)
+    import score  # noqa: PLC0415 - the benchmark's own scoring script
+
+    score.init()
+    _SCORE = score
+
+
+def _pool_run(mini_batch: list[str]) -> list[str]:
+    return _SCORE.run(mini_batch)
+
+
+def bench_pool(deploy_dir: Path, files: list[str], out: Path, workers: int = 2, mini_batch_size: int = 10) -> float:
+    """(a): a plain Pool over the same mini-batches, results written in order. Returns seconds."""
+    batches = [files[i : i + mini_batch_size] for i in range(0, len(files), mini_batch_size)]
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers, initializer=_pool_init, initargs=(str(deploy_dir / "code"),)) as pool, out.open(
+        "w"
+    ) as handle:
+        for rows in pool.imap(_pool_run, batches, chunksize=1):
+            handle.write("".join(f"{row}\n" for row in rows))
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------- (b) the CLI
+def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2) -> float:
+    """(b): ``mlendpoints score --workers N``. Returns seconds."""
+    cli = Path(sys.executable).with_name("mlendpoints")
+    start = time.perf_counter()
+    subprocess.run(
+        [str(cli), "score", "--deployment", str(deployment), "--input", str(input_dir), "--output", str(output),
+         "--workers", str(workers), "--overwrite"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------- (c) real Airflow
+def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2) -> dict:
+    """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings."""
+    from airflow_stack import AirflowStack
+
+    dags = work / "dags"
+    dags.mkdir()
+    (dags / "bench_self_hosted.py").write_text(DAG_PY.format(deployment=str(deployment), input=str(input_dir)))
+    stack = AirflowStack(home=work / "airflow-home", dags_folder=dags, parallelism=slots,
+                         services=("api-server", "scheduler", "dag-processor"))
+    with stack:
+        stack.wait_for_dag("bench_self_hosted")
+        run_id = stack.trigger("bench_self_hosted", conf={"output": str(work / "airflow-output")})
+        run = stack.wait_for_run("bench_self_hosted", run_id)
+        tis = stack.task_instances("bench_self_hosted", run_id)
+    if run["state"] != "success":
+        raise RuntimeError(f"Airflow benchmark run ended {run['state']}; logs under {stack.home}")
+    seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
+    busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
+    return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy}
+
+
+def _iso_seconds(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+# ---------------------------------------------------------------------- (d), (e) memory
+_MEASURE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from airflow_provider_mlendpoints.engine import plan_job, score_shard, collect_job
+    from airflow_provider_mlendpoints.engine.job import ScoringJob
+    from airflow_provider_mlendpoints.specs import load_spec
+    step, deployment, input_dir, output = sys.argv[1:5]
+    job = ScoringJob(deployment=load_spec(deployment), input_uri=input_dir, output_uri=output,
+                     existing_output="resume")
+    start = time.perf_counter()
+    if step == "plan":
+        shards = plan_job(job)
+        extra = {"shards": len(shards)}
+    elif step == "score":
+        shards = plan_job(job)
+        for shard in shards:
+            score_shard(job, shard, log=lambda line: None)
+        extra = {"shards": len(shards)}
+    else:
+        summary = collect_job(job, log=lambda line: None)
+        extra = {"rows": summary.get("items", {}).get("succeeded") if isinstance(summary.get("items"), dict) else None}
+    seconds = time.perf_counter() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": rss_mb, **extra}))
+    """
+)
+
+
+def measure(step: str, deployment: Path, input_dir: Path, output: Path, env: dict | None = None) -> dict:
+    """Run one engine step in a fresh process; returns its seconds and peak RSS."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, step, str(deployment), str(input_dir), str(output)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--plan-files", type=int, default=200_000)
+    parser.add_argument("--collect-rows", type=int, default=2_000_000)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the harness only")
+    parser.add_argument("--skip-airflow", action="store_true", help="leave out (c)")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.files, args.plan_files, args.collect_rows = 200, 2_000, 20_000
+        os.environ["BENCH_INIT_SECONDS"] = "0.05"
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="mlendpoints-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    figures: dict = {"files": args.files, "cpu_count": os.cpu_count(), "quick": args.quick}
+
+    print(f"workdir {work}", flush=True)
+    inputs = work / "inputs"
+    files = make_inputs(inputs, args.files)
+    deploy_cli = make_deployment(work / "deploy-2x1", instance_count=1, concurrency=2)
+    deploy_af = make_deployment(work / "deploy-af", instance_count=2, concurrency=1)
+
+    a = bench_pool(deploy_cli.parent, files, work / "pool-predictions.csv")
+    figures["a_seconds"] = round(a, 2)
+    figures["a_files_per_s"] = round(args.files / a, 1)
+    print(f"(a) multiprocessing.Pool(2): {a:.1f} s, {args.files / a:.0f} files/s", flush=True)
+
+    b = bench_cli(deploy_cli, inputs, work / "cli-output")
+    figures["b_seconds"] = round(b, 2)
+    figures["b_files_per_s"] = round(args.files / b, 1)
+    figures["b_over_a"] = round(a / b, 3)
+    print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
+
+    if not args.skip_airflow:
+        c = bench_airflow(work, deploy_af, inputs)
+        figures["c_seconds"] = round(c["seconds"], 2)
+        figures["c_files_per_s"] = round(args.files / c["seconds"], 1)
+        figures["c_over_a"] = round(a / c["seconds"], 3)
+        figures["c_task_instances"] = c["task_instances"]
+        print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
+
+    plan_inputs = work / "plan-inputs"
+    make_inputs(plan_inputs, args.plan_files)
+    d = measure("plan", deploy_cli, plan_inputs, work / "plan-output")
+    figures["d_plan_files"] = args.plan_files
+    figures["d_plan_seconds"] = round(d["seconds"], 2)
+    figures["d_plan_peak_rss_mb"] = round(d["peak_rss_mb"], 1)
+    print(f"(d) plan {args.plan_files} files: {d['seconds']:.1f} s, peak RSS {d['peak_rss_mb']:.0f} MB", flush=True)
+
+    rows_per_file = 1000
+    collect_files = max(1, args.collect_rows // rows_per_file)
+    collect_inputs = work / "collect-inputs"
+    make_inputs(collect_inputs, collect_files)
+    env = {"BENCH_ROWS_PER_FILE": str(rows_per_file), "BENCH_CPU_PER_FILE": "0", "BENCH_INIT_SECONDS": "0"}
+    measure("score", deploy_cli, collect_inputs, work / "collect-output", env)
+    e = measure("collect", deploy_cli, collect_inputs, work / "collect-output", env)
+    figures["e_collect_rows"] = collect_files * rows_per_file
+    figures["e_collect_seconds"] = round(e["seconds"], 2)
+    figures["e_collect_peak_rss_mb"] = round(e["peak_rss_mb"], 1)
+    print(f"(e) collect {collect_files * rows_per_file} rows: {e['seconds']:.1f} s, "
+          f"peak RSS {e['peak_rss_mb']:.0f} MB", flush=True)
+
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
