@@ -71,6 +71,7 @@ class EnvironmentSpec:
     image: str | None = None
     conda_file: str | None = None  # absolute local path
     ref: AzureMLRef | None = None
+    inference_config: dict[str, Any] = field(default_factory=dict)  # custom containers' routes
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,12 @@ class BatchEndpointSpec:
     default_deployment: str | None = None
     source: str | None = None  # the YAML file it came from
 
-    def to_rest(self, location: str | None = None) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
+    def to_rest(
+        self, location: str | None = None, resolve: Any = None
+    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
         from .rest import batch_endpoint_body
 
-        return batch_endpoint_body(self, location)
+        return batch_endpoint_body(self, location, resolve=resolve)
 
 
 @dataclass(frozen=True)
@@ -121,10 +124,12 @@ class BatchDeploymentSpec:
     environment_variables: dict[str, str] = field(default_factory=dict)
     source: str | None = None
 
-    def to_rest(self, location: str | None = None) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
+    def to_rest(
+        self, location: str | None = None, resolve: Any = None
+    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
         from .rest import batch_deployment_body
 
-        return batch_deployment_body(self, location)
+        return batch_deployment_body(self, location, resolve=resolve)
 
 
 @dataclass(frozen=True)
@@ -149,11 +154,15 @@ class OnlineDeploymentSpec:
     app_insights_enabled: bool = False
     egress_public_network_access: str | None = None
     source: str | None = None
+    model_mount_path: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)  # Kubernetes requests/limits
 
-    def to_rest(self, location: str | None = None) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
+    def to_rest(
+        self, location: str | None = None, resolve: Any = None
+    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
         from .rest import online_deployment_body
 
-        return online_deployment_body(self, location)
+        return online_deployment_body(self, location, resolve=resolve)
 
 
 @dataclass(frozen=True)
@@ -176,10 +185,12 @@ class OnlineEndpointSpec:
     def endpoint_compute_type(self) -> EndpointComputeType:
         return "kubernetes" if self.compute is not None else "managed"
 
-    def to_rest(self, location: str | None = None) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
+    def to_rest(
+        self, location: str | None = None, resolve: Any = None
+    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
         from .rest import online_endpoint_body
 
-        return online_endpoint_body(self, location)
+        return online_endpoint_body(self, location, resolve=resolve)
 
 
 Spec = BatchEndpointSpec | BatchDeploymentSpec | OnlineEndpointSpec | OnlineDeploymentSpec
