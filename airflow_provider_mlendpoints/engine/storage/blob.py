@@ -204,7 +204,7 @@ class BlobStorage(Storage):
             for blob in self._container.list_blobs(
                 name_starts_with=f"{start}/" if start else None, include=["metadata"]
             ):
-                if (blob.metadata or {}).get("hdi_isfolder") == "true":
+                if _is_folder_marker(blob):
                     continue
                 files.append(FileInfo(blob.name[base:], blob.size))
         except Exception as exc:  # noqa: BLE001 - translated
@@ -212,19 +212,23 @@ class BlobStorage(Storage):
         files.sort()
         yield from files
 
-    def _size_if_file(self, name: str) -> int | None:
-        """The size of blob ``name``; None when there is none (or it is an ADLS folder marker)."""
+    def _properties(self, name: str) -> Any:
+        """The blob's properties, or None when there is no blob ``name``."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            props = self._container.get_blob_client(name).get_blob_properties()
+            return self._container.get_blob_client(name).get_blob_properties()
         except ResourceNotFoundError as exc:
             if getattr(exc, "error_code", None) == "ContainerNotFound":
                 self._fail(exc, "checking", name)
             return None
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "checking", name)
-        if (props.metadata or {}).get("hdi_isfolder") == "true":
+
+    def _size_if_file(self, name: str) -> int | None:
+        """The size of blob ``name``; None when there is none (or it is an ADLS folder marker)."""
+        props = self._properties(name)
+        if props is None or _is_folder_marker(props):
             return None
         return props.size
 
@@ -334,10 +338,11 @@ class BlobStorage(Storage):
             )
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "listing", start)
-        markers = [b.name for b in blobs if (b.metadata or {}).get("hdi_isfolder") == "true"]
-        files = [b.name for b in blobs if (b.metadata or {}).get("hdi_isfolder") != "true"]
-        if start and self._size_if_file(start) is not None:
-            files.append(start)  # the prefix names a blob itself (as a local file would be)
+        markers = [b.name for b in blobs if _is_folder_marker(b)]
+        files = [b.name for b in blobs if not _is_folder_marker(b)]
+        props = self._properties(start) if start else None
+        if props is not None:  # the prefix names a blob itself (as a local file would be)
+            (markers if _is_folder_marker(props) else files).append(start)
         for name in files + sorted(markers, key=lambda n: n.count("/"), reverse=True):
             self._delete_name(name)
 
@@ -509,6 +514,11 @@ def _credential(loc: BlobLocation, options: dict[str, Any], account_name: str | 
             "(connection_string, account_key, sas_token or credential)"
         ) from None
     return DefaultAzureCredential()
+
+
+def _is_folder_marker(blob: Any) -> bool:
+    """ADLS Gen2 (hierarchical namespace) folders appear to the blob API as empty marker blobs."""
+    return (getattr(blob, "metadata", None) or {}).get("hdi_isfolder") == "true"
 
 
 def _looks_like_sas(value: str) -> bool:
