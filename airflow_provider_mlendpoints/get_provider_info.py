@@ -22,7 +22,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "task-decorators": [],
-        "operators": [],
+        "operators": [
+            {
+                "integration-name": "Azure Machine Learning endpoints",
+                "python-modules": ["airflow_provider_mlendpoints.operators.self_hosted"],
+            }
+        ],
         "hooks": [],
         "sensors": [],
         "triggers": [],

@@ -1,0 +1,374 @@
+"""Operators of self-hosted batch scoring: plan, score one shard, collect.
+
+The three operators share one set of arguments (deployment, input, output,
+overrides, connection, ...). Each task renders them and rebuilds the same
+:class:`~airflow_provider_mlendpoints.engine.job.ScoringJob` from them, so
+nothing but the planner's shard references travels through XCom; the manifest
+and the finished mini-batches live in the output location.
+
+Usually these are wired by
+:func:`airflow_provider_mlendpoints.self_hosted.self_hosted_batch_scoring`,
+which adds the dynamic task mapping and the concurrency bound.
+
+Existing output and retries:
+
+- the plan task follows the user's ``existing_output`` ("error", "resume",
+  "overwrite"); when a later try of the *same* plan task finds the output it
+  planned itself (remembered in the task state store), "error" becomes
+  "resume", so a retried plan does not fail on its own manifest;
+- score and collect tasks always resume: a retried or cleared shard skips its
+  already-written mini-batches, and collect rebuilds the merged output from
+  the per-mini-batch parts, so rows are never duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from ..engine.job import OutputFormat, ScoringJob
+from ..specs.model import BatchDeploymentSpec
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from ..engine.job import ExistingOutput
+
+#: Upper bound of shards per job, whatever ``[core] max_map_length`` allows.
+DEFAULT_MAX_SHARDS = 256
+_EXISTING_OUTPUT = ("error", "resume", "overwrite")
+_PLANNED_OUTPUT_KEY = "mlendpoints_planned_output"
+_MAX_XCOM_VALUE_CHARS = 2_000
+
+
+def is_templated(value: Any) -> bool:
+    """Whether ``value`` (a string) still holds Jinja markup."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def normalize_output_format(value: OutputFormat | dict[str, Any] | str | None) -> dict[str, Any] | None:
+    """``output_format`` as a JSON-able dict (``None``: Azure's format), validated early."""
+    if value is None:
+        return None
+    if isinstance(value, OutputFormat):
+        return asdict(value)
+    if isinstance(value, str):
+        value = {"format": value}
+    if not isinstance(value, dict):
+        raise TypeError(f"output_format must be an OutputFormat, a dict or 'csv'/'parquet', not {value!r}")
+    return asdict(OutputFormat(**value))
+
+
+def clean_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Rendered overrides without the entries that rendered empty (keep the deployment's value)."""
+    if not overrides:
+        return {}
+    if not isinstance(overrides, dict):
+        raise TypeError(f"overrides must be a dict of setting -> value, not {type(overrides).__name__}")
+    return {
+        key: value
+        for key, value in overrides.items()
+        if value is not None and not (isinstance(value, str) and not value.strip())
+    }
+
+
+def resolve_deployment_path(path: str | os.PathLike[str], dag_file: str | None) -> str:
+    """An absolute deployment YAML path; a relative one is looked up beside the DAG file first."""
+    candidate = Path(os.path.expanduser(os.fspath(path)))
+    if candidate.is_absolute():
+        return str(candidate)
+    if dag_file:
+        beside_dag = Path(dag_file).resolve().parent / candidate
+        if beside_dag.exists():
+            return str(beside_dag)
+    return str(candidate.resolve())
+
+
+def load_deployment(
+    deployment: str | os.PathLike[str] | BatchDeploymentSpec,
+    overrides: dict[str, Any] | None,
+    dag_file: str | None = None,
+) -> BatchDeploymentSpec:
+    """The deployment spec with ``overrides`` applied (a SpecError names the file and the field)."""
+    from ..specs import apply_overrides, load_spec
+
+    if isinstance(deployment, BatchDeploymentSpec):
+        spec = deployment
+    else:
+        spec = load_spec(resolve_deployment_path(deployment, dag_file))
+        if not isinstance(spec, BatchDeploymentSpec):
+            raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
+    cleaned = clean_overrides(overrides)
+    return apply_overrides(spec, cleaned) if cleaned else spec
+
+
+def _small(value: Any) -> Any:
+    """``value`` if its JSON form is small, else a note saying where the full value is."""
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)[:_MAX_XCOM_VALUE_CHARS]
+    if len(text) <= _MAX_XCOM_VALUE_CHARS:
+        return json.loads(text)
+    return f"<{len(text)} characters; see the report in the output folder>"
+
+
+class _ScoringJobOperator(BaseOperator):
+    """Shared arguments of the plan, score and collect operators.
+
+    :param deployment: a batch deployment YAML path (templated; a relative path
+        is looked up beside the DAG file first) or a ``BatchDeploymentSpec``.
+    :param input_path: input folder, file or blob URL (templated).
+    :param output_path: output folder or blob URL (templated); key it by
+        ``{{ ds }}`` so backfills do not collide.
+    :param overrides: deployment settings to override, e.g.
+        ``{"mini_batch_size": "{{ params.mini_batch_size }}"}`` (templated;
+        an entry that renders empty keeps the deployment's value).
+    :param conn_id: an Airflow Azure Blob Storage (wasb) connection for blob
+        URLs (templated); ``None`` for local paths.
+    :param input_glob: only score input files matching this pattern (templated).
+    :param input_type: "auto", "file" or "tabular".
+    :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
+        "parquet"; ``None`` writes Azure's format (no header, space-separated).
+    """
+
+    template_fields: Sequence[str] = (
+        "deployment",
+        "input_path",
+        "output_path",
+        "overrides",
+        "conn_id",
+        "input_glob",
+    )
+    template_fields_renderers = {"overrides": "json"}
+    ui_color = "#d9ecff"
+
+    def __init__(
+        self,
+        *,
+        deployment: str | os.PathLike[str] | BatchDeploymentSpec,
+        input_path: str,
+        output_path: str,
+        overrides: dict[str, Any] | None = None,
+        conn_id: str | None = None,
+        input_glob: str | None = None,
+        input_type: str = "auto",
+        output_format: OutputFormat | dict[str, Any] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deployment = os.fspath(deployment) if isinstance(deployment, os.PathLike) else deployment
+        self.input_path = input_path
+        self.output_path = output_path
+        self.overrides = dict(overrides) if overrides else {}
+        self.conn_id = conn_id
+        self.input_glob = input_glob
+        if input_type not in ("auto", "file", "tabular"):
+            raise ValueError(f"input_type must be 'auto', 'file' or 'tabular', not {input_type!r}")
+        self.input_type = input_type
+        self.output_format = normalize_output_format(output_format)
+
+    def _dag_file(self) -> str | None:
+        try:
+            return self.dag.fileloc
+        except Exception:  # an operator outside a DAG (direct use in tests)
+            return None
+
+    def build_job(self, existing_output: ExistingOutput) -> ScoringJob:
+        """The scoring job described by the rendered arguments."""
+        spec = load_deployment(self.deployment, self.overrides, self._dag_file())
+        storage_options: dict[str, Any] = {}
+        if self.conn_id:
+            from ..hooks.storage_options import storage_options_from_connection
+
+            storage_options = storage_options_from_connection(self.conn_id)
+        return ScoringJob(
+            deployment=spec,
+            input_uri=str(self.input_path),
+            output_uri=str(self.output_path),
+            input_glob=self.input_glob or None,
+            input_type=self.input_type,  # type: ignore[arg-type]
+            existing_output=existing_output,
+            output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
+            storage_options=storage_options,
+        )
+
+    def _log_line(self, line: str) -> None:
+        self.log.info("%s", line)
+
+
+class PlanScoringOperator(_ScoringJobOperator):
+    """List the inputs, cut them into mini-batches and shards; return the shard references.
+
+    Writes the manifest to ``{output}/_mlendpoints/``. The returned list (one
+    small dict per shard) is what the score task is mapped over; the number of
+    shards stays under ``[core] max_map_length``.
+
+    :param existing_output: what to do when the output already holds a job:
+        "error", "resume" (keep finished mini-batches) or "overwrite".
+    :param max_shards: upper bound of the number of shards (default 256, and
+        never more than half of ``[core] max_map_length``).
+    :param concurrency_bound: the ``max_active_tis_per_dagrun`` given to the
+        score task at parse time; the plan warns when the rendered
+        ``instance_count`` differs from it.
+    """
+
+    def __init__(
+        self,
+        *,
+        existing_output: ExistingOutput = "resume",
+        max_shards: int | None = None,
+        concurrency_bound: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if existing_output not in _EXISTING_OUTPUT:
+            raise ValueError(f"existing_output must be one of {_EXISTING_OUTPUT}, not {existing_output!r}")
+        if max_shards is not None and max_shards < 1:
+            raise ValueError(f"max_shards must be at least 1, not {max_shards}")
+        self.existing_output = existing_output
+        self.max_shards = max_shards
+        self.concurrency_bound = concurrency_bound
+
+    def shard_cap(self) -> int:
+        """How many shards the planner may make: under ``[core] max_map_length``."""
+        from airflow.sdk.configuration import conf
+
+        max_map_length = conf.getint("core", "max_map_length", fallback=1024)
+        cap = min(self.max_shards or DEFAULT_MAX_SHARDS, max(1, max_map_length // 2))
+        return max(1, cap)
+
+    def _existing_output_for_this_try(self, context: Context) -> ExistingOutput:
+        if self.existing_output != "error":
+            return self.existing_output
+        store = context.get("task_state_store")
+        if store is None:
+            return "error"
+        try:
+            planned = store.get(_PLANNED_OUTPUT_KEY)
+        except Exception:  # a store that cannot answer must not hide the user's choice
+            return "error"
+        if planned == str(self.output_path):
+            self.log.info(
+                "This task planned %s in an earlier try; resuming it instead of failing on its own output",
+                self.output_path,
+            )
+            return "resume"
+        return "error"
+
+    def _remember_planned_output(self, context: Context) -> None:
+        store = context.get("task_state_store")
+        if store is None:
+            return
+        try:
+            store.set(_PLANNED_OUTPUT_KEY, str(self.output_path))
+        except Exception as exc:
+            self.log.warning("Could not record the planned output in the task state store: %s", exc)
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from ..engine import plan_job
+
+        job = self.build_job(self._existing_output_for_this_try(context))
+        spec = job.deployment
+        if self.concurrency_bound is not None and spec.instance_count != self.concurrency_bound:
+            self.log.warning(
+                "resources.instance_count renders to %d, but the score task was bounded to %d concurrent "
+                "shard tasks when the DAG was parsed (max_active_tis_per_dagrun). Task concurrency is fixed "
+                "at parse time: set instance_count in the deployment YAML or as a non-templated override.",
+                spec.instance_count,
+                self.concurrency_bound,
+            )
+        cap = self.shard_cap()
+        self.log.info(
+            "Planning %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
+            "max_concurrency_per_instance=%d, existing output: %s, at most %d shards)",
+            job.input_uri,
+            job.output_uri,
+            spec.name,
+            spec.mini_batch_size,
+            spec.instance_count,
+            spec.max_concurrency_per_instance,
+            job.existing_output,
+            cap,
+        )
+        shards = plan_job(job, max_shards=cap)
+        self._remember_planned_output(context)
+        self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), job.output_uri)
+        return shards
+
+
+class ScoreShardOperator(_ScoringJobOperator):
+    """Score one shard: ``init()`` once per scoring process, ``run(mini_batch)`` per mini-batch.
+
+    Mapped over the plan's shard references with
+    ``ScoreShardOperator.partial(...).expand(shard=plan.output)``. Always
+    resumes: mini-batches already written by an earlier try are skipped.
+    Returns the shard's counts (small) to XCom.
+
+    :param shard: one shard reference produced by :class:`PlanScoringOperator`.
+    """
+
+    def __init__(self, *, shard: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shard = shard
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from ..engine import score_shard
+
+        job = self.build_job("resume")
+        result = score_shard(job, self.shard, log=self._log_line)
+        if not isinstance(result, dict):
+            return {}
+        return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}
+
+
+class CollectScoringOperator(_ScoringJobOperator):
+    """Enforce the error threshold, merge the parts in input order and write the report.
+
+    Always resumes (it only reads the parts written by the score tasks, and
+    rewrites the merged output from them, so a re-run never duplicates rows).
+    Fails the task, without retries, when the job fails (failed items above
+    ``error_threshold``, or no successful item with append_row); the message
+    gives the counts and where the report is. Returns the summary (small) to
+    XCom.
+    """
+
+    def execute(self, context: Context) -> Any:
+        from ..engine import JobFailed, collect_job
+
+        job = self.build_job("resume")
+        try:
+            summary = collect_job(job, log=self._log_line)
+        except JobFailed as exc:
+            raise AirflowFailException(_failure_message(exc, job)) from exc
+        return _small(summary)
+
+
+def _failure_message(exc: Exception, job: ScoringJob) -> str:
+    """One clear line for the task log and the UI: why the job failed and where to look."""
+    summary = getattr(exc, "summary", None)
+    if not summary and exc.args and isinstance(exc.args[0], dict):
+        summary = exc.args[0]
+    reason = str(exc)
+    if isinstance(summary, dict):
+        counts = ", ".join(
+            f"{key}={summary[key]}"
+            for key in ("failed_items", "succeeded_items", "error_threshold", "failed_mini_batches")
+            if key in summary
+        )
+        message = summary.get("message") or summary.get("reason")
+        if message and message not in reason:
+            reason = f"{reason}: {message}" if reason and not reason.startswith("{") else str(message)
+        if counts and counts not in reason:
+            reason = f"{reason} ({counts})"
+    return (
+        f"Batch scoring job {job.deployment.name!r} failed: {reason}. "
+        f"Report: {job.output_uri.rstrip('/')}/_mlendpoints/report/"
+    )

@@ -1,0 +1,174 @@
+"""Self-hosted batch scoring as an Airflow TaskGroup: plan -> mapped score -> collect.
+
+Runs an Azure ML batch deployment (scoring script + deployment YAML) on
+Airflow's own workers::
+
+    from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+    with DAG("nightly_scoring", schedule="@daily", ...):
+        scoring = self_hosted_batch_scoring(
+            "score_digits",
+            deployment="deployments/digits/deployment.yml",
+            input_path="/data/inputs/{{ ds }}",
+            output_path="/data/predictions/{{ ds }}",
+            overrides={"mini_batch_size": "20"},
+        )
+
+How the deployment settings map onto Airflow:
+
+- ``resources.instance_count`` -> ``max_active_tis_per_dagrun`` of the mapped
+  score task: at most that many shard tasks run at once. Airflow fixes task
+  concurrency when the DAG is parsed, so the value is read at parse time from
+  the YAML (or the spec object) with the *non-templated* overrides applied.
+  A templated ``instance_count`` override still changes how the plan cuts
+  shards, but not the concurrency bound (the plan task logs a warning when
+  they differ). When the deployment path itself is templated, nothing can be
+  read at parse time and the bound is left to Airflow's pools and
+  parallelism; pass ``max_active_tis_per_dagrun=N`` to set it explicitly
+  (it then applies to the score task only).
+- ``max_concurrency_per_instance`` -> scoring processes inside one shard task.
+- Number of shards: chosen by the planner from the concurrency, capped at
+  ``max_shards`` (default 256) and at half of ``[core] max_map_length``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, TaskGroup, TriggerRule
+
+from .operators.self_hosted import (
+    CollectScoringOperator,
+    PlanScoringOperator,
+    ScoreShardOperator,
+    clean_overrides,
+    is_templated,
+    load_deployment,
+    normalize_output_format,
+)
+from .specs.model import BatchDeploymentSpec
+
+if TYPE_CHECKING:
+    from .engine.job import ExistingOutput, OutputFormat
+
+__all__ = ["self_hosted_batch_scoring", "static_output_asset"]
+
+
+def static_output_asset(output_path: str) -> Asset | None:
+    """An Asset for a non-templated output location (local paths become ``file://`` URIs)."""
+    if not output_path or is_templated(output_path):
+        return None
+    if "://" in output_path:
+        return Asset(output_path.rstrip("/"))
+    return Asset("file://" + os.path.abspath(os.path.expanduser(output_path)))
+
+
+def _parse_time_instance_count(
+    deployment: str | os.PathLike[str] | BatchDeploymentSpec,
+    overrides: dict[str, Any] | None,
+    dag_file: str | None,
+) -> int | None:
+    """``resources.instance_count`` as far as it is known without rendering templates."""
+    if not isinstance(deployment, BatchDeploymentSpec) and is_templated(os.fspath(deployment)):
+        return None
+    static = {k: v for k, v in clean_overrides(overrides).items() if not is_templated(v)}
+    return load_deployment(deployment, static, dag_file).instance_count
+
+
+def self_hosted_batch_scoring(
+    group_id: str,
+    deployment: str | os.PathLike[str] | BatchDeploymentSpec,
+    input_path: str,
+    output_path: str,
+    overrides: dict[str, Any] | None = None,
+    conn_id: str | None = None,
+    *,
+    input_glob: str | None = None,
+    existing_output: ExistingOutput = "resume",
+    output_format: OutputFormat | dict[str, Any] | str | None = None,
+    max_shards: int | None = None,
+    input_type: str = "auto",
+    outlets: list[Asset] | None = None,
+    **task_kwargs: Any,
+) -> TaskGroup:
+    """A TaskGroup that scores ``input_path`` with a batch deployment into ``output_path``.
+
+    Tasks: ``<group_id>.plan`` (lists the inputs, writes the manifest, returns
+    shard references), ``<group_id>.score`` (mapped: one task instance per
+    shard) and ``<group_id>.collect`` (error threshold, ordered merged output,
+    report; its return value is the job summary).
+
+    :param group_id: the TaskGroup id.
+    :param deployment: batch deployment YAML path (templated; a relative path
+        is looked up beside the DAG file) or a ``BatchDeploymentSpec``.
+    :param input_path: input folder, file or blob URL (templated).
+    :param output_path: output folder or blob URL (templated); key it by
+        ``{{ ds }}`` so runs of different dates do not collide.
+    :param overrides: deployment settings to override, by YAML name, e.g.
+        ``{"mini_batch_size": "{{ params.mini_batch_size }}",
+        "retry_settings.timeout": 60}`` (templated; an entry that renders
+        empty keeps the deployment's value).
+    :param conn_id: Airflow Azure Blob Storage (wasb) connection for blob URLs.
+    :param input_glob: only score input files matching this pattern (templated).
+    :param existing_output: what the plan of a run does when the output
+        already holds a job: "resume" (default: keep finished mini-batches),
+        "overwrite" or "error". Score and collect tasks always resume, so
+        retries and cleared tasks never duplicate rows.
+    :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
+        "parquet"; ``None`` writes Azure's format.
+    :param max_shards: upper bound of the number of mapped score tasks
+        (default 256; never above half of ``[core] max_map_length``).
+    :param input_type: "auto", "file" or "tabular".
+    :param outlets: Assets the collect task produces; by default an Asset for
+        ``output_path`` when it is not templated, none otherwise.
+    :param task_kwargs: further BaseOperator arguments for all three tasks
+        (``retries``, ``pool``, ``queue``, ...). ``max_active_tis_per_dagrun``
+        applies to the score task only and replaces the instance_count bound.
+    """
+    normalized_format = normalize_output_format(output_format)
+    explicit_bound = task_kwargs.pop("max_active_tis_per_dagrun", None)
+    common: dict[str, Any] = {
+        "deployment": deployment,
+        "input_path": input_path,
+        "output_path": output_path,
+        "overrides": dict(overrides) if overrides else None,
+        "conn_id": conn_id,
+        "input_glob": input_glob,
+        "input_type": input_type,
+        "output_format": normalized_format,
+        **task_kwargs,
+    }
+
+    with TaskGroup(group_id=group_id, tooltip="Self-hosted Azure ML batch scoring") as group:
+        dag_file = getattr(group.dag, "fileloc", None) if group.dag is not None else None
+        bound = explicit_bound
+        if bound is None:
+            bound = _parse_time_instance_count(deployment, overrides, dag_file)
+
+        plan = PlanScoringOperator(
+            task_id="plan",
+            existing_output=existing_output,
+            max_shards=max_shards,
+            concurrency_bound=bound,
+            **common,
+        )
+        score = ScoreShardOperator.partial(
+            task_id="score",
+            max_active_tis_per_dagrun=bound,
+            **common,
+        ).expand(shard=plan.output)
+
+        if outlets is None:
+            asset = static_output_asset(str(output_path))
+            outlets = [asset] if asset is not None else []
+        collect_kwargs = {
+            # Also runs when the input was empty (no shard, the score task is skipped):
+            # the collector then decides (Azure fails an append_row job with no result).
+            "trigger_rule": TriggerRule.NONE_FAILED,
+            **common,
+            "outlets": outlets,
+        }
+        collect = CollectScoringOperator(task_id="collect", **collect_kwargs)
+        score >> collect
+    return group
