@@ -20,6 +20,7 @@ from .model import (
     RetrySettings,
     Spec,
 )
+from .overrides import apply_overrides, parse_assignments
 from .paths import check_paths
 from .refs import parse_ref
 
@@ -36,8 +37,10 @@ __all__ = [
     "RetrySettings",
     "Spec",
     "SpecError",
+    "apply_overrides",
     "check_paths",
     "load_spec",
     "load_specs",
+    "parse_assignments",
     "parse_ref",
 ]

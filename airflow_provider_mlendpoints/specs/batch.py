@@ -83,7 +83,7 @@ def build_batch_deployment(
     env_parent = where.get("environment_variables", "")
     model = parts.model(reader, doc)
     code = parts.code(reader, doc)
-    if model is None and code is None:
+    if "model" not in doc and code is None:
         reader.add("model", message="required field is missing (a batch deployment scores a model)")
     fields = dict(
         name=name,

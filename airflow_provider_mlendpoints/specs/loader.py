@@ -174,7 +174,18 @@ def build_document(
     from .schema_check import schema_problems
 
     problems = merge_problems(reader.problems, schema_problems(kind_name, doc, file))
-    return spec, problems
+    return spec, _in_file_order(problems, doc)
+
+
+def _in_file_order(problems: list[Problem], doc: dict[str, Any]) -> list[Problem]:
+    """Sort problems by where their top-level field appears in the document (missing fields first)."""
+    order = {str(key): index for index, key in enumerate(doc)}
+
+    def position(problem: Problem) -> int:
+        head = problem.path.split(".", 1)[0].split("[", 1)[0]
+        return order.get(head, -1)
+
+    return sorted(problems, key=position)
 
 
 def merge_problems(own: list[Problem], from_schema: list[Problem]) -> list[Problem]:

@@ -83,7 +83,7 @@ def build_online_deployment(
         count = legacy_count or 1
     model = parts.model(reader, doc, parent)
     environment = parts.environment(reader, doc, parent)
-    if model is None and environment is None:
+    if "model" not in doc and "environment" not in doc:
         reader.add(
             join_path(parent, "model"),
             message="required field is missing (give a model, an environment or both)",
