@@ -1,0 +1,74 @@
+"""Self-hosted batch scoring engine: runs an Azure ML batch deployment on this machine's processes.
+
+Public API (imported lazily, so scoring child processes start fast)::
+
+    from airflow_provider_mlendpoints.engine import (
+        plan_job, score_shard, collect_job, run_local, JobFailed, ShardRef,
+    )
+
+Never imports airflow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import run_local, score_shard
+    from .collect import collect_job
+    from .errors import (
+        EngineError,
+        InputError,
+        JobFailed,
+        JobIncomplete,
+        OutputExistsError,
+        PlanMismatchError,
+        ScoringError,
+    )
+    from .job import OutputFormat, ScoringJob
+    from .plan import ShardRef, plan_job
+
+_EXPORTS = {
+    "plan_job": ".plan",
+    "ShardRef": ".plan",
+    "score_shard": ".api",
+    "run_local": ".api",
+    "collect_job": ".collect",
+    "ScoringJob": ".job",
+    "OutputFormat": ".job",
+    "EngineError": ".errors",
+    "InputError": ".errors",
+    "JobFailed": ".errors",
+    "JobIncomplete": ".errors",
+    "OutputExistsError": ".errors",
+    "PlanMismatchError": ".errors",
+    "ScoringError": ".errors",
+}
+
+__all__ = [
+    "EngineError",
+    "InputError",
+    "JobFailed",
+    "JobIncomplete",
+    "OutputExistsError",
+    "OutputFormat",
+    "PlanMismatchError",
+    "ScoringError",
+    "ScoringJob",
+    "ShardRef",
+    "collect_job",
+    "plan_job",
+    "run_local",
+    "score_shard",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,132 @@
+"""The engine's public API: plan, score a shard, collect, or all three on this machine.
+
+```python
+from airflow_provider_mlendpoints.engine import plan_job, score_shard, collect_job, run_local
+shards = plan_job(job, max_shards=200)        # [{"shard": 0, "first": 0, "last": 39, ...}, ...]
+for shard in shards:                          # in Airflow: one mapped task per shard
+    score_shard(job, shard)
+summary = collect_job(job)                    # raises JobFailed(summary) when the job fails
+```
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .collect import collect_job
+from .errors import InputError
+from .job import ScoringJob
+from .layout import PARTS_PREFIX
+from .log import EngineLog
+from .plan import iter_manifest, output_storage, plan_job, read_plan
+from .progress import Progress
+from .worker import ScoringPool, child_setup
+
+__all__ = ["collect_job", "plan_job", "run_local", "score_shard"]
+
+
+class _Tally:
+    """Outcome counts of one scoring run, fed by the pool."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.counts = {"scored": 0, "succeeded_mini_batches": 0, "partial_mini_batches": 0,
+                       "failed_mini_batches": 0, "items": 0, "succeeded_items": 0, "failed_items": 0}
+
+    def __call__(self, status: dict[str, Any]) -> None:
+        c = self.counts
+        c["scored"] += 1
+        c[f"{status['status']}_mini_batches"] += 1
+        c["items"] += status["items"]
+        c["succeeded_items"] += status["succeeded"]
+        c["failed_items"] += status["failed"]
+        self.progress.add(status["items"], status["succeeded"], status["failed"])
+
+
+def _score_range(
+    job: ScoringJob, ranges: list[tuple[int, int, int]], processes: int, log: Callable[[str], None], label: str
+) -> dict[str, Any]:
+    """Score the unfinished mini-batches of the (shard, first, last) ranges with ``processes`` children."""
+    started = time.monotonic()
+    elog = EngineLog(log, job.deployment.logging_level)
+    out = output_storage(job)
+    plan = read_plan(out)
+    if plan is None:
+        raise InputError(f"output {out.uri}: no plan found; run plan_job first")
+    done = {int(info.key[len(PARTS_PREFIX):]) for info in out.list_files(PARTS_PREFIX)
+            if info.key[len(PARTS_PREFIX):].isdigit()}
+    total = sum(last - first + 1 for _, first, last in ranges)
+    skipped = sum(1 for i in done if any(first <= i <= last for _, first, last in ranges)) if done else 0
+    todo_total = total - skipped
+
+    def tasks() -> Iterator[dict[str, Any]]:
+        for shard, first, last in ranges:
+            for rec in iter_manifest(out, first, last):
+                if rec["i"] not in done:
+                    yield {"mb": rec, "shard": shard}
+
+    result: dict[str, Any] = {"mini_batches": total, "skipped": skipped}
+    if skipped:
+        elog.info(f"{label}: {skipped} of {total} mini-batches already finished (kept)")
+    progress = Progress(todo_total, 0, elog.info, label=label)
+    tally = _Tally(progress)
+    if todo_total > 0:
+        workers = max(1, min(processes, todo_total))
+        progress.total_items = _items_in(out, ranges, done)
+        elog.info(f"{label}: scoring {todo_total} mini-batches ({progress.total_items} items) "
+                  f"with {workers} process(es)")
+        pool = ScoringPool(job, child_setup(job, plan["input_kind"]), out, elog, tally)
+        pool.run(tasks(), workers)
+        progress.log()
+    result.update(tally.counts)
+    result["seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def _items_in(out: Any, ranges: list[tuple[int, int, int]], done: set[int]) -> int:
+    return sum(rec["n"] for _, first, last in ranges for rec in iter_manifest(out, first, last)
+               if rec["i"] not in done)
+
+
+def score_shard(job: ScoringJob, shard: dict, *, log: Callable[[str], None] = print) -> dict:
+    """Score one shard (a contiguous range of mini-batches) with ``max_concurrency_per_instance`` processes.
+
+    Mini-batches that already have a part are skipped, so running a shard again
+    (a retry, a resume) scores only what is unfinished. Returns JSON-able counts:
+    ``shard, first, last, mini_batches, skipped, scored, succeeded_mini_batches,
+    partial_mini_batches, failed_mini_batches, items, succeeded_items, failed_items, seconds``.
+    """
+    try:
+        number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
+    plan = read_plan(output_storage(job))
+    if plan is not None and shard.get("plan") and shard["plan"] != plan.get("plan_id"):
+        raise InputError(
+            f"shard reference {shard!r} belongs to another plan than the one in {job.output_uri.split('?')[0]} "
+            f"(plan {plan.get('plan_id')}); plan the job again"
+        )
+    counts = _score_range(job, [(number, first, last)], job.deployment.max_concurrency_per_instance, log,
+                          f"shard {number}")
+    return {"shard": number, "first": first, "last": last, **counts}
+
+
+def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """Plan, score every shard on this machine with ``workers`` processes in total, and collect.
+
+    ``workers`` defaults to ``instance_count * max_concurrency_per_instance``.
+    Returns the summary; raises :class:`JobFailed` like :func:`collect_job`.
+    """
+    d = job.deployment
+    processes = workers if workers and workers > 0 else d.instance_count * d.max_concurrency_per_instance
+    shards = plan_job(job)
+    plan = read_plan(output_storage(job)) or {}
+    EngineLog(log, d.logging_level).info(
+        f"planned {plan.get('mini_batches')} mini-batches ({plan.get('items')} {plan.get('input_kind')} items "
+        f"from {plan.get('files')} files) in {len(shards)} shard(s)"
+    )
+    ranges = [(s["shard"], s["first"], s["last"]) for s in shards]
+    _score_range(job, ranges, processes, log, "scoring")
+    return collect_job(job, log=log)

@@ -1,0 +1,187 @@
+"""Collecting a job: check every mini-batch finished, apply the error threshold, merge, report.
+
+The merge streams parts in input order into ``{output}/<output_file_name>``
+(one part in memory at a time), so output size does not bound memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import InputError, JobFailed, JobIncomplete
+from .job import ScoringJob
+from .layout import ERRORS_KEY, PARTS_PREFIX, REPORT_CSV_KEY, SUMMARY_KEY, join_uri, part_key
+from .log import EngineLog
+from .parts import LIST_COLUMN, read_part, read_status
+from .plan import iter_manifest, output_storage, read_plan
+from .report import ReportWriter, write_summary
+from .storage.base import Storage
+
+MAX_LISTED_MISSING = 20
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+
+
+def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Check, merge and report a scored job; return the summary (also written to summary.json).
+
+    Raises :class:`JobIncomplete` when some mini-batch has no part (nothing is
+    written then), and :class:`JobFailed` (after writing the output and the
+    report) when failed items exceed ``error_threshold`` or an append_row job
+    produced no successful item.
+    """
+    elog = EngineLog(log, job.deployment.logging_level)
+    out = output_storage(job)
+    plan = read_plan(out)
+    if plan is None:
+        raise InputError(f"output {out.uri}: no plan found; run plan_job (and the scoring) before collecting")
+    shards = plan["shards"]
+    present = {info.key[len(PARTS_PREFIX):] for info in out.list_files(PARTS_PREFIX)}
+    counts = {"mb_total": 0, "mb_succeeded": 0, "mb_partial": 0, "mb_failed": 0,
+              "items": 0, "succeeded": 0, "failed": 0, "rows": 0, "seconds": 0.0}
+    missing: list[str] = []
+    missing_shards: set[int] = set()
+    columns: list[str] | None = None
+    shard = 0
+    with ReportWriter(out) as report:
+        for rec in iter_manifest(out):
+            while shard + 1 < len(shards) and rec["i"] > shards[shard][1]:
+                shard += 1
+            counts["mb_total"] += 1
+            counts["items"] += rec["n"]
+            if rec["id"] not in present:
+                missing.append(rec["id"])
+                missing_shards.add(shard)
+                continue
+            status = read_status(out, part_key(rec["id"]))
+            counts[f"mb_{status['status']}"] += 1
+            counts["succeeded"] += status["succeeded"]
+            counts["failed"] += status["failed"]
+            counts["rows"] += status.get("rows") or 0
+            counts["seconds"] += status.get("seconds") or 0.0
+            if columns is None and status.get("rows"):
+                columns = status.get("columns") or [LIST_COLUMN]
+            report.add(status, shard)
+        if missing:
+            listed = ", ".join(missing[:MAX_LISTED_MISSING]) + (" ..." if len(missing) > MAX_LISTED_MISSING else "")
+            raise JobIncomplete(
+                f"{len(missing)} of {counts['mb_total']} mini-batches are unfinished (no part in "
+                f"{join_uri(out.uri, PARTS_PREFIX)}): shards {sorted(missing_shards)}; mini-batches {listed}. "
+                "Score those shards again (finished mini-batches are kept) before collecting.",
+                missing,
+                sorted(missing_shards),
+            )
+    d = job.deployment
+    output_file = None
+    if d.output_action == "append_row":
+        output_file = join_uri(out.uri, d.output_file_name)
+        elog.info(f"merging {counts['rows']} rows from {counts['mb_total']} mini-batches into {output_file}")
+        merge_parts(job, out, columns)
+
+    threshold = d.error_threshold
+    reason = None
+    if threshold != -1 and counts["failed"] > threshold:
+        reason = f"{counts['failed']} failed items exceed error_threshold {threshold}"
+    elif d.output_action == "append_row" and counts["succeeded"] == 0:
+        reason = "no input item was scored successfully"
+    end = time.time()
+    start = plan.get("created_ts", end)
+    summary = {
+        "status": "Failed" if reason else "Completed",
+        "failure_reason": reason,
+        "mini_batches": {"total": counts["mb_total"], "succeeded": counts["mb_succeeded"],
+                         "partial": counts["mb_partial"], "failed": counts["mb_failed"]},
+        "items": {"total": counts["items"], "succeeded": counts["succeeded"], "failed": counts["failed"]},
+        "error_threshold": threshold,
+        "output_rows": counts["rows"] if output_file else 0,
+        "output_file": output_file,
+        "input": plan.get("input"),
+        "input_kind": plan.get("input_kind"),
+        "input_files": plan.get("files"),
+        "shards": len(shards),
+        "timings": {"start": _iso(start), "end": _iso(end), "seconds": round(end - start, 3),
+                    "scoring_seconds": round(counts["seconds"], 3)},
+        "report": {"mini_batches": join_uri(out.uri, REPORT_CSV_KEY), "errors": join_uri(out.uri, ERRORS_KEY),
+                   "summary": join_uri(out.uri, SUMMARY_KEY)},
+        "settings": {
+            "deployment": d.name,
+            "mini_batch_size": d.mini_batch_size,
+            "instance_count": d.instance_count,
+            "max_concurrency_per_instance": d.max_concurrency_per_instance,
+            "retry_settings": {"max_retries": d.retry_settings.max_retries, "timeout": d.retry_settings.timeout},
+            "error_threshold": threshold,
+            "output_action": d.output_action,
+            "output_file_name": d.output_file_name,
+            "logging_level": d.logging_level,
+            "input_type": job.input_type,
+            "input_glob": job.input_glob,
+            "output_format": {"format": job.output_format.format, "separator": job.output_format.separator,
+                              "header": job.output_format.header},
+        },
+    }
+    write_summary(out, summary)
+    elog.info(
+        f"job {summary['status']}: {counts['succeeded']}/{counts['items']} items succeeded, "
+        f"{counts['failed']} failed; {counts['mb_total']} mini-batches ({counts['mb_failed']} failed, "
+        f"{counts['mb_partial']} partial)"
+    )
+    if reason:
+        raise JobFailed(summary)
+    return summary
+
+
+def merge_parts(job: ScoringJob, out: Storage, columns: list[str] | None) -> None:
+    """Write the parts' rows, in input order, to the merged output file (streamed)."""
+    fmt = job.output_format
+    key = job.deployment.output_file_name
+    if fmt.format == "parquet":
+        _merge_parquet(out, key)
+        return
+    with out.open_write(key) as f:
+        if fmt.header:
+            f.write((fmt.separator.join(columns or [LIST_COLUMN]) + "\n").encode("utf-8"))
+        for rec in iter_manifest(out):
+            _, payload = read_part(out, part_key(rec["id"]))
+            if payload:
+                f.write(payload)
+
+
+def _merge_parquet(out: Storage, key: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with out.open_write(key) as f:
+        writer = None
+        schema = None
+        try:
+            for rec in iter_manifest(out):
+                status, payload = read_part(out, part_key(rec["id"]))
+                if not payload:
+                    continue
+                table = pa.ipc.open_stream(payload).read_all()
+                if table.num_rows == 0 and writer is not None:
+                    continue
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(f, schema)
+                elif not table.schema.equals(schema):
+                    try:
+                        table = table.select(schema.names).cast(schema)
+                    except (pa.ArrowException, KeyError, ValueError) as exc:
+                        raise InputError(
+                            f"mini-batch {status['id']}: its columns {table.schema.names} / types do not match "
+                            f"the first mini-batch's {schema.names}; cannot write one Parquet file: {exc}"
+                        ) from exc
+                writer.write_table(table)
+            if writer is None:
+                empty = pa.table({LIST_COLUMN: pa.array([], type=pa.string())})
+                writer = pq.ParquetWriter(f, empty.schema)
+                writer.write_table(empty)
+        finally:
+            if writer is not None:
+                writer.close()

@@ -1,0 +1,38 @@
+"""Where the engine keeps its state below the job's output location.
+
+```
+{output}/<output_file_name>                  merged output (append_row)
+{output}/_mlendpoints/plan.json              plan metadata: fingerprint, counts, shards, settings
+{output}/_mlendpoints/manifest.jsonl         one JSON line per mini-batch, in input order
+{output}/_mlendpoints/parts/<mini-batch-id>  one part per finished mini-batch (status line + rows)
+{output}/_mlendpoints/report/mini_batches.csv
+{output}/_mlendpoints/report/summary.json
+{output}/_mlendpoints/report/errors.txt
+```
+"""
+
+from __future__ import annotations
+
+STATE_DIR = "_mlendpoints"
+PLAN_KEY = f"{STATE_DIR}/plan.json"
+MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
+PARTS_PREFIX = f"{STATE_DIR}/parts/"
+REPORT_PREFIX = f"{STATE_DIR}/report/"
+REPORT_CSV_KEY = f"{REPORT_PREFIX}mini_batches.csv"
+SUMMARY_KEY = f"{REPORT_PREFIX}summary.json"
+ERRORS_KEY = f"{REPORT_PREFIX}errors.txt"
+
+
+def mini_batch_id(index: int) -> str:
+    """The stable id of the mini-batch at ``index`` (input order): zero-padded so ids sort like indexes."""
+    return f"{index:08d}"
+
+
+def part_key(mb_id: str) -> str:
+    """The storage key of a mini-batch's part."""
+    return PARTS_PREFIX + mb_id
+
+
+def join_uri(root: str, key: str) -> str:
+    """A display location for ``key`` below ``root`` (query strings, which may hold secrets, dropped)."""
+    return root.split("?", 1)[0].rstrip("/") + "/" + key

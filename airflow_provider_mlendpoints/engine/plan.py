@@ -1,0 +1,306 @@
+"""Planning a job: list inputs, cut mini-batches, group them into shards.
+
+``plan_job`` streams ``_mlendpoints/manifest.jsonl`` (one JSON line per
+mini-batch, in input order) and writes ``_mlendpoints/plan.json`` (counts,
+an input fingerprint, the settings hash, the shard ranges). Only one
+mini-batch is held in memory at a time, so huge inputs plan in constant memory.
+
+Manifest lines: ``{"i": index, "id": "00000042", "n": items, "files": [[key, size], ...]}``
+for file input; ``{"i", "id", "n", "file": key, "start": row, "stop": row[, "offset", "end"]}``
+for tabular input (a row slice of one file; byte range for CSV).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, TypedDict
+
+from .errors import InputError, OutputExistsError, PlanMismatchError
+from .job import ScoringJob
+from .layout import (
+    MANIFEST_KEY,
+    PARTS_PREFIX,
+    PLAN_KEY,
+    REPORT_PREFIX,
+    STATE_DIR,
+    join_uri,
+    mini_batch_id,
+)
+from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
+from .storage import is_remote, open_input, open_storage
+from .storage.base import FileInfo, Storage, StorageError
+from .tabular import tabular_kind, tabular_slices
+
+DEFAULT_MAX_SHARDS = 256
+SHARDS_PER_SLOT = 3
+PLAN_VERSION = 1
+
+
+class ShardRef(TypedDict, total=False):
+    """A shard reference as returned by :func:`plan_job` (JSON-able, travels through XCom)."""
+
+    shard: int
+    first: int
+    last: int
+    mini_batches: int
+    plan: str
+
+
+def job_where(job: ScoringJob) -> str:
+    """How error messages name the deployment: its YAML file, or its name."""
+    return job.deployment.source or f"deployment {job.deployment.name!r}"
+
+
+def output_storage(job: ScoringJob) -> Storage:
+    """The storage rooted at the job's output location."""
+    return open_storage(job.output_uri, job.storage_options)
+
+
+def read_plan(out: Storage) -> dict[str, Any] | None:
+    """The plan metadata of a previous plan_job, or None."""
+    if not out.exists(PLAN_KEY):
+        return None
+    return json.loads(out.read_bytes(PLAN_KEY))
+
+
+def job_settings(job: ScoringJob, input_kind: str) -> dict[str, Any]:
+    """The settings that decide mini-batches and the rendering of parts (hashed into the plan)."""
+    d = job.deployment
+    fmt = job.output_format
+    return {
+        "input_kind": input_kind,
+        "mini_batch_size": str(d.mini_batch_size),
+        "input_glob": job.input_glob,
+        "output_action": d.output_action,
+        "output_format": {"format": fmt.format, "separator": fmt.separator, "header": fmt.header},
+    }
+
+
+def validate_job(job: ScoringJob) -> BatchSize:
+    """Check the settings the engine relies on; raise InputError naming the field."""
+    where = job_where(job)
+    d = job.deployment
+    size = parse_mini_batch_size(d.mini_batch_size, where=f"{where}: mini_batch_size")
+    if d.instance_count < 1:
+        raise InputError(f"{where}: instance_count must be at least 1, got {d.instance_count}")
+    if d.max_concurrency_per_instance < 1:
+        raise InputError(
+            f"{where}: max_concurrency_per_instance must be at least 1, got {d.max_concurrency_per_instance}"
+        )
+    if d.retry_settings.max_retries < 0 or d.retry_settings.timeout <= 0:
+        raise InputError(f"{where}: retry_settings: max_retries must be >= 0 and timeout > 0 seconds")
+    if d.output_action not in ("append_row", "summary_only"):
+        raise InputError(f"{where}: output_action must be append_row or summary_only, got {d.output_action!r}")
+    if job.output_format.format not in ("csv", "parquet"):
+        raise InputError(f"output format must be csv or parquet, got {job.output_format.format!r}")
+    if job.output_format.format == "csv" and len(job.output_format.separator) != 1:
+        raise InputError(f"output separator must be one character, got {job.output_format.separator!r}")
+    if job.input_type not in ("auto", "file", "tabular"):
+        raise InputError(f"input_type must be auto, file or tabular, got {job.input_type!r}")
+    if d.code is not None and not d.code.path:
+        raise InputError(f"{where}: code_configuration.code must be a local folder for self-hosted scoring")
+    return size
+
+
+def _output_prefix_in_input(job: ScoringJob, input_root: str) -> str | None:
+    """The output folder's key below the input root, when the output lies inside the input (local only)."""
+    if is_remote(job.output_uri) or is_remote(input_root):
+        return None
+    out = os.path.abspath(job.output_uri.removeprefix("file://"))
+    root = os.path.abspath(input_root.removeprefix("file://"))
+    if out.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(out, root).replace(os.sep, "/") + "/"
+    return None
+
+
+def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo]]:
+    """Open the input and return (storage, single-file key or None, a fresh sorted iterator of inputs)."""
+    try:
+        storage, root, single = open_input(job.input_uri, job.storage_options)
+    except StorageError as exc:
+        raise InputError(f"input {job.input_uri.split('?')[0]!r}: {exc}") from exc
+    skip = _output_prefix_in_input(job, root)
+    matches = glob_matcher(job.input_glob)
+
+    def files() -> Iterator[FileInfo]:
+        source = storage.list_files(single) if single else storage.list_files("")
+        for info in source:
+            if skip and info.key.startswith(skip):
+                continue
+            if single or matches(info.key):
+                yield info
+
+    return storage, single, files()
+
+
+def input_kind(job: ScoringJob) -> str:
+    """'file' or 'tabular': forced by job.input_type, or auto: tabular when every input is CSV/Parquet."""
+    if job.input_type != "auto":
+        return job.input_type
+    _, _, files = list_inputs(job)
+    seen = False
+    for info in files:
+        if tabular_kind(info.key) is None:
+            return "file"
+        seen = True
+    return "tabular" if seen else "file"
+
+
+def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
+    """Apply job.existing_output; return the previous plan to compare with, if any."""
+    output_file = job.deployment.output_file_name
+    has_state = next(iter(out.list_files(STATE_DIR + "/")), None) is not None
+    has_output = out.exists(output_file)
+    if job.existing_output == "overwrite":
+        out.delete(output_file)
+        out.delete_prefix(STATE_DIR + "/")
+        return None
+    old_plan = read_plan(out) if has_state else None
+    if job.existing_output == "resume":
+        if has_state and old_plan is None and next(iter(out.list_files(PARTS_PREFIX)), None) is not None:
+            raise PlanMismatchError(
+                f"output {out.uri}: found result parts but no {PLAN_KEY}; cannot resume, use overwrite"
+            )
+        return old_plan
+    # "error": a retry of the planning step itself (same plan, nothing scored yet) is not an existing output.
+    only_plan = (
+        old_plan is not None
+        and not has_output
+        and next(iter(out.list_files(PARTS_PREFIX)), None) is None
+        and next(iter(out.list_files(REPORT_PREFIX)), None) is None
+    )
+    if has_output or (has_state and not only_plan):
+        what = join_uri(out.uri, output_file) if has_output else join_uri(out.uri, STATE_DIR + "/")
+        raise OutputExistsError(
+            f"output already exists: {what}; use resume (--resume, existing_output='resume') to keep finished "
+            "mini-batches, or overwrite (--overwrite, existing_output='overwrite') to start over"
+        )
+    return old_plan
+
+
+def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
+    """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
+
+    Shards are contiguous ranges of mini-batches: ``{"shard": k, "first": i, "last": j,
+    "mini_batches": j - i + 1, "plan": <plan id>}``. There are a few shards per
+    running slot (``instance_count``) for load balance, at most ``max_shards``
+    (default 256) and at most one per mini-batch.
+    Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
+    or :class:`PlanMismatchError` per ``job.existing_output``.
+    """
+    size = validate_job(job)
+    where = job_where(job)
+    out = output_storage(job)
+    old_plan = _check_existing(job, out)
+    kind = input_kind(job)
+    settings = job_settings(job, kind)
+    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    storage, single, files = list_inputs(job)
+
+    digest = hashlib.sha256()
+    counts = {"files": 0, "bytes": 0, "mini_batches": 0, "items": 0}
+
+    def counted(source: Iterator[FileInfo]) -> Iterator[FileInfo]:
+        for info in source:
+            digest.update(f"{info.key}\0{info.size}\n".encode())
+            counts["files"] += 1
+            counts["bytes"] += info.size
+            yield info
+
+    def records() -> Iterator[dict[str, Any]]:
+        if kind == "tabular":
+            for info in counted(files):
+                yield from tabular_slices(storage, info, size, where)
+        else:
+            for batch in file_mini_batches(counted(files), size):
+                yield {"files": [[f.key, f.size] for f in batch]}
+
+    with out.open_write(MANIFEST_KEY) as manifest:
+        buffer: list[bytes] = []
+        for index, rec in enumerate(records()):
+            items = len(rec["files"]) if "files" in rec else rec["stop"] - rec["start"]
+            line = {"i": index, "id": mini_batch_id(index), "n": items, **rec}
+            buffer.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+            counts["mini_batches"] += 1
+            counts["items"] += items
+            if len(buffer) >= 1000:
+                manifest.write(b"".join(buffer))
+                buffer.clear()
+        manifest.write(b"".join(buffer))
+        input_hash = digest.hexdigest()
+        if counts["files"] == 0:
+            glob = f" matching {job.input_glob!r}" if job.input_glob else ""
+            raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
+        if counts["mini_batches"] == 0:
+            raise InputError(f"input {job.input_uri.split('?')[0]!r}: the tabular input files hold no rows")
+        if old_plan is not None:
+            _compare_plans(job, old_plan, input_hash, settings_hash, settings)
+
+    slots = job.deployment.instance_count
+    wanted = 1 if slots == 1 else slots * SHARDS_PER_SLOT
+    cap = max(1, max_shards if max_shards is not None else DEFAULT_MAX_SHARDS)
+    ranges = shard_ranges(counts["mini_batches"], min(wanted, cap))
+    plan_id = hashlib.sha256(f"{input_hash}:{settings_hash}".encode()).hexdigest()[:16]
+    now = time.time()
+    plan = {
+        "version": PLAN_VERSION,
+        "plan_id": plan_id,
+        "input": job.input_uri.split("?", 1)[0],
+        "single_file": single,
+        "input_kind": kind,
+        **counts,
+        "input_hash": input_hash,
+        "settings_hash": settings_hash,
+        "settings": settings,
+        "shards": [[first, last] for first, last in ranges],
+        "created": datetime.fromtimestamp(now, timezone.utc).isoformat(),
+        "created_ts": now,
+    }
+    out.write_bytes(PLAN_KEY, json.dumps(plan, indent=1).encode())
+    return [
+        {"shard": k, "first": first, "last": last, "mini_batches": last - first + 1, "plan": plan_id}
+        for k, (first, last) in enumerate(ranges)
+    ]
+
+
+def _compare_plans(
+    job: ScoringJob, old: dict[str, Any], input_hash: str, settings_hash: str, settings: dict[str, Any]
+) -> None:
+    if old.get("input_hash") == input_hash and old.get("settings_hash") == settings_hash:
+        return
+    if old.get("input_hash") != input_hash:
+        what = (
+            f"the input changed since the previous run ({old.get('files')} files, {old.get('bytes')} bytes "
+            "then; different files or sizes now)"
+        )
+    else:
+        changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
+        what = f"settings changed since the previous run: {', '.join(changed)}"
+    cls = PlanMismatchError if job.existing_output == "resume" else OutputExistsError
+    raise cls(f"output {job.output_uri.split('?')[0]}: {what}; cannot resume, use overwrite to start over")
+
+
+def iter_manifest(out: Storage, first: int = 0, last: int | None = None) -> Iterator[dict[str, Any]]:
+    """Stream manifest records with first <= index <= last."""
+    if not out.exists(MANIFEST_KEY):
+        raise InputError(f"output {out.uri}: no plan found ({MANIFEST_KEY}); run plan_job first")
+    with out.open_read(MANIFEST_KEY) as stream:
+        for index, line in enumerate(stream):
+            if index < first:
+                continue
+            if last is not None and index > last:
+                break
+            yield json.loads(line)
+
+
+def shard_of(plan: dict[str, Any], index: int) -> int:
+    """The shard number holding mini-batch ``index``."""
+    import bisect
+
+    firsts = [first for first, _ in plan["shards"]]
+    return bisect.bisect_right(firsts, index) - 1

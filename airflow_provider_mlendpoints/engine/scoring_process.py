@@ -1,0 +1,158 @@
+"""The code that runs inside a scoring child process.
+
+The parent (:mod:`.worker`) starts a fresh interpreter running :func:`main_fd`
+and talks to it over a socket pair. The child sets ``AZUREML_MODEL_DIR`` and the deployment's
+environment variables, moves to a private temporary working directory,
+imports the scoring script (its code folder first on ``sys.path``), calls
+``init()`` once, then ``run(mini_batch)`` per task it is sent, writes each
+successful mini-batch's part itself (atomically), and calls ``shutdown()``
+(if defined) when told to stop.
+
+Messages, parent -> child: ``("run", task)``, ``("stop", None)``.
+Child -> parent: ``("ready", pid)``, ``("init_error", err)``, ``("done", status)``,
+``("error", err)``, ``("bye", err_or_None)``; ``err`` is
+``{"error": "Type: message", "traceback": "..."}``.
+
+Kept light on imports: pandas and pyarrow load only when the input is tabular,
+the output is Parquet, or the script imports them itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from contextlib import ExitStack
+from typing import Any
+
+from .layout import part_key
+from .parts import check_result, encode_part, render_rows
+from .storage import open_storage
+
+
+def _error(exc: BaseException) -> dict[str, str]:
+    return {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+def load_script(script_path: str, code_dir: str) -> Any:
+    """Import the scoring script as a module named after its file (code folder first on sys.path)."""
+    for folder in (os.path.dirname(script_path), code_dir):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    name = os.path.splitext(os.path.basename(script_path))[0]
+    spec = importlib.util.spec_from_file_location(name, script_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import the scoring script {script_path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "run", None)):
+        raise AttributeError(f"the scoring script {script_path} defines no run(mini_batch) function")
+    return module
+
+
+class _Scorer:
+    def __init__(self, setup: dict[str, Any], module: Any) -> None:
+        self.setup = setup
+        self.module = module
+        self.inputs = open_storage(setup["input_uri"], setup["storage_options"])
+        self.output = open_storage(setup["output_uri"], setup["storage_options"])
+
+    def score(self, task: dict[str, Any]) -> dict[str, Any]:
+        mb = task["mb"]
+        started = time.time()
+        t0 = time.perf_counter()
+        with ExitStack() as stack:
+            if "files" in mb:
+                names = [key for key, _ in mb["files"]]
+                batch: Any = [stack.enter_context(self.inputs.local_path(key)) for key in names]
+            else:
+                from .tabular import read_slice
+
+                names = [mb["file"]]
+                batch = read_slice(stack.enter_context(self.inputs.local_path(mb["file"])), mb)
+            result = check_result(self.module.run(batch))
+        seconds = time.perf_counter() - t0
+        items = mb["n"]
+        rows = len(result)
+        succeeded = min(rows, items)
+        payload_format = self.setup["payload"]
+        payload, columns = (b"", None)
+        if payload_format is not None:
+            payload, columns = render_rows(result, payload_format, self.setup["separator"])
+        status = {
+            "id": mb["id"],
+            "index": mb["i"],
+            "shard": task.get("shard"),
+            "status": "succeeded" if succeeded == items else "partial",
+            "items": items,
+            "succeeded": succeeded,
+            "failed": items - succeeded,
+            "attempts": task["attempt"],
+            "error": None
+            if succeeded == items
+            else f"run() returned {rows} results for {items} inputs; {items - succeeded} counted as failed",
+            "traceback": None,
+            "files": names,
+            "started": started,
+            "seconds": round(seconds, 6),
+            "rows": rows if payload_format is not None else 0,
+            "payload": payload_format,
+            "columns": columns,
+        }
+        self.output.write_bytes(part_key(mb["id"]), encode_part(status, payload))
+        return status
+
+
+def main_fd(fd: int) -> None:
+    """Entry point of a scoring child: serve the parent on the socket ``fd`` (first message: the setup)."""
+    from multiprocessing.connection import Connection
+
+    conn = Connection(fd)
+    setup = conn.recv()
+    for entry in setup.get("sys_path", []):
+        if entry not in sys.path:
+            sys.path.append(entry)
+    child_main(conn, setup)
+
+
+def child_main(conn: Any, setup: dict[str, Any]) -> None:
+    """Run init(), then serve run requests until told to stop."""
+    os.environ.update(setup["env"])
+    workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
+    os.chdir(workdir)
+    try:
+        try:
+            module = load_script(setup["script_path"], setup["code_dir"])
+            if callable(getattr(module, "init", None)):
+                module.init()
+            scorer = _Scorer(setup, module)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent with its traceback
+            conn.send(("init_error", _error(exc)))
+            return
+        conn.send(("ready", os.getpid()))
+        while True:
+            try:
+                kind, task = conn.recv()
+            except (EOFError, OSError):
+                return  # the parent went away
+            if kind == "stop":
+                break
+            try:
+                conn.send(("done", scorer.score(task)))
+            except Exception as exc:  # noqa: BLE001 - the parent retries or records it
+                conn.send(("error", _error(exc)))
+        bye = None
+        if callable(getattr(module, "shutdown", None)):
+            try:
+                module.shutdown()
+            except Exception as exc:  # noqa: BLE001
+                bye = _error(exc)
+        conn.send(("bye", bye))
+    finally:
+        os.chdir(tempfile.gettempdir())
+        shutil.rmtree(workdir, ignore_errors=True)

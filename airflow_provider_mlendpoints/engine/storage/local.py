@@ -1,0 +1,131 @@
+"""Local filesystem storage: a folder (or a single file) on this machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import BinaryIO
+
+from .base import FileInfo, Storage, StorageError
+
+
+class LocalStorage(Storage):
+    """Files below a local folder. Writes are atomic (temporary file + ``os.replace``)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(os.path.expanduser(root))
+        self.uri = self.root
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({self.root!r})"
+
+    def _path(self, key: str) -> str:
+        key = key.strip("/")
+        if not key:
+            return self.root
+        path = os.path.normpath(os.path.join(self.root, *key.split("/")))
+        if path != self.root and not path.startswith(self.root.rstrip(os.sep) + os.sep):
+            raise StorageError(f"key {key!r} escapes the storage root {self.root}")
+        return path
+
+    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
+        """Yield files below ``prefix`` in key order, one directory listing in memory at a time."""
+        prefix = prefix.strip("/")
+        start = self._path(prefix)
+        if os.path.isfile(start):
+            yield FileInfo(prefix, os.path.getsize(start))
+            return
+        if not os.path.isdir(start):
+            return
+        yield from self._walk(start, prefix + "/" if prefix else "")
+
+    def _walk(self, folder: str, key_prefix: str) -> Iterator[FileInfo]:
+        try:
+            with os.scandir(folder) as it:
+                entries = []
+                for entry in it:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        continue
+                    # A folder sorts as "name/" so the walk yields keys in plain string order.
+                    entries.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
+        except OSError as exc:
+            raise StorageError(f"cannot list {folder}: {exc}") from exc
+        entries.sort(key=lambda e: e[0])
+        for sort_name, is_dir, entry in entries:
+            if is_dir:
+                yield from self._walk(entry.path, key_prefix + sort_name)
+            else:
+                if entry.name.startswith(".mlendpoints-tmp-"):
+                    continue
+                try:
+                    size = entry.stat().st_size
+                except OSError:
+                    continue
+                yield FileInfo(key_prefix + entry.name, size)
+
+    def exists(self, key: str) -> bool:
+        return os.path.isfile(self._path(key))
+
+    def is_file_root(self) -> bool:
+        return os.path.isfile(self.root)
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            with open(self._path(key), "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise StorageError(f"cannot read {self._path(key)}: {exc.strerror or exc}") from exc
+
+    def open_read(self, key: str) -> AbstractContextManager[BinaryIO]:
+        try:
+            return open(self._path(key), "rb")  # noqa: SIM115 - returned as a context manager
+        except OSError as exc:
+            raise StorageError(f"cannot read {self._path(key)}: {exc.strerror or exc}") from exc
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as f:
+            f.write(data)
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        path = self._path(key)
+        folder = os.path.dirname(path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def delete(self, key: str) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(self._path(key))
+
+    def delete_prefix(self, prefix: str) -> None:
+        path = self._path(prefix)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=False)
+        elif os.path.isfile(path):
+            os.unlink(path)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[str]:
+        path = self._path(key)
+        if not os.path.isfile(path):
+            raise StorageError(f"no such file: {path}")
+        yield path
+
+    def child(self, prefix: str) -> LocalStorage:
+        return LocalStorage(self._path(prefix))

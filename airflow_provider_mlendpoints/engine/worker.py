@@ -1,0 +1,363 @@
+"""Scoring child processes: start, feed, time out, retry, replace.
+
+:class:`ScoringPool` keeps up to ``processes`` children (see
+:mod:`.scoring_process`) busy with one mini-batch each. A child that raises
+is told nothing: the parent re-queues the mini-batch (up to
+``retry_settings.max_retries`` retries); a child that exceeds
+``retry_settings.timeout`` or dies is terminated (then killed) and replaced by
+a fresh one (``init()`` again). A mini-batch whose retries are exhausted gets a
+"failed" part written by the parent; successful parts are written by the
+children themselves. Children are started with the "spawn" context, never by
+forking a process that may hold threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from .errors import InputError, ScoringError
+from .job import ScoringJob
+from .layout import part_key
+from .log import EngineLog
+from .parts import encode_part, read_status
+from .plan import job_where
+from .storage import open_input
+from .storage.base import Storage
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHUTDOWN_GRACE = 30.0
+MAX_LOGGED_FILES = 50
+
+
+def scoring_script(job: ScoringJob) -> tuple[str, str]:
+    """(scoring script path, code folder); the built-in MLflow driver when the deployment has no code."""
+    code = job.deployment.code
+    if code is None:
+        engine_dir = os.path.dirname(os.path.abspath(__file__))
+        return os.path.join(engine_dir, "mlflow_driver.py"), engine_dir
+    code_dir = os.path.abspath(code.path or ".")
+    script = os.path.join(code_dir, code.scoring_script)
+    if not os.path.isfile(script):
+        raise InputError(
+            f"{job_where(job)}: code_configuration.scoring_script: no such file {script} "
+            f"(expected a Python file below the code folder {code_dir})"
+        )
+    return script, code_dir
+
+
+def model_dir(job: ScoringJob) -> str | None:
+    """The absolute model folder for AZUREML_MODEL_DIR (a file model's folder), or None."""
+    model = job.deployment.model
+    if model is None or not model.path:
+        return None
+    path = os.path.abspath(model.path)
+    return path if os.path.isdir(path) else os.path.dirname(path)
+
+
+def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
+    """Everything a scoring child needs (picklable; holds storage_options, never logged)."""
+    script, code_dir = scoring_script(job)
+    env = {str(k): str(v) for k, v in job.deployment.environment_variables.items()}
+    mdir = model_dir(job)
+    if mdir is not None:
+        env["AZUREML_MODEL_DIR"] = mdir
+    _, input_root, _ = open_input(job.input_uri, job.storage_options)
+    summary_only = job.deployment.output_action == "summary_only"
+    return {
+        "script_path": script,
+        "code_dir": code_dir,
+        "env": env,
+        "input_uri": input_root,
+        "output_uri": job.output_uri,
+        "storage_options": dict(job.storage_options),
+        "kind": input_kind,
+        "payload": None if summary_only else ("arrow" if job.output_format.format == "parquet" else "csv"),
+        "separator": job.output_format.separator,
+    }
+
+
+def _file_list(files: list[str]) -> str:
+    shown = ", ".join(files[:MAX_LOGGED_FILES])
+    more = len(files) - MAX_LOGGED_FILES
+    return shown + (f" ... and {more} more" if more > 0 else "")
+
+
+class _Child:
+    """One scoring child: a fresh interpreter (``python -c``) talking over a socket pair.
+
+    A fresh interpreter, like the "spawn" start method, but without re-running
+    the parent's ``__main__`` (a DAG file, a user script, Airflow's CLI), and
+    never a fork of a process that may hold threads.
+    """
+
+    def __init__(self, setup: dict[str, Any]) -> None:
+        parent_sock, child_sock = socket.socketpair()
+        fd = child_sock.fileno()
+        code = (
+            f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
+            f"from airflow_provider_mlendpoints.engine.scoring_process import main_fd; main_fd({fd})"
+        )
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], close_fds=True)
+        finally:
+            child_sock.close()
+        self.conn = Connection(parent_sock.detach())
+        self.conn.send({**setup, "sys_path": list(sys.path)})
+        self.state = "starting"
+        self.task: dict[str, Any] | None = None
+        self.deadline = float("inf")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, grace: float = 2.0) -> None:
+        """Terminate, then kill, the process."""
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.conn.close()
+
+
+class ScoringPool:
+    """Run mini-batch tasks in up to ``processes`` scoring children with timeouts and retries."""
+
+    def __init__(
+        self,
+        job: ScoringJob,
+        setup: dict[str, Any],
+        output: Storage,
+        log: EngineLog,
+        on_finish: Callable[[dict[str, Any]], None],
+    ) -> None:
+        self.job = job
+        self.setup = setup
+        self.output = output
+        self.log = log
+        self.on_finish = on_finish
+        self.max_retries = job.deployment.retry_settings.max_retries
+        self.timeout = float(job.deployment.retry_settings.timeout)
+        self.children: list[_Child] = []
+        self.pending: deque[dict[str, Any]] = deque()
+        self.init_failures = 0
+
+    def run(self, tasks: Iterable[dict[str, Any]], processes: int) -> None:
+        """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children."""
+        source: Iterator[dict[str, Any]] = iter(tasks)
+        try:
+            while True:
+                for child in self.children:
+                    if child.state == "idle":
+                        task = self._next(source)
+                        if task is None:
+                            break
+                        self._send(child, task)
+                busy = sum(1 for c in self.children if c.state == "busy")
+                has_work = self._peek(source) is not None
+                if busy == 0 and not has_work:
+                    break
+                if has_work:
+                    while len(self.children) < max(1, processes):
+                        self.children.append(_Child(self.setup))
+                self._wait()
+            self._shutdown()
+        finally:
+            for child in self.children:
+                child.stop()
+            self.children.clear()
+
+    # -- task queue ---------------------------------------------------------------------------
+
+    def _peek(self, source: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+        if not self.pending:
+            nxt = next(source, None)
+            if nxt is None:
+                return None
+            self.pending.append({**nxt, "attempt": 1})
+        return self.pending[0]
+
+    def _next(self, source: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+        return self.pending.popleft() if self._peek(source) is not None else None
+
+    def _send(self, child: _Child, task: dict[str, Any]) -> None:
+        child.task = task
+        child.state = "busy"
+        child.deadline = time.monotonic() + self.timeout
+        self.log.debug(f"mini-batch {task['mb']['id']}: attempt {task['attempt']} in process {child.proc.pid}")
+        with contextlib.suppress(BrokenPipeError, OSError):  # a death is noticed by _wait
+            child.conn.send(("run", task))
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _wait(self) -> int:
+        """Wait for messages, deaths or timeouts; return how many mini-batches finished."""
+        now = time.monotonic()
+        next_deadline = min((c.deadline for c in self.children if c.state == "busy"), default=now + 1.0)
+        objects: list[Any] = [c.conn for c in self.children]
+        wait(objects, timeout=max(0.0, min(next_deadline - now, 1.0)))
+        finished = 0
+        for child in list(self.children):
+            finished += self._drain(child)
+        now = time.monotonic()
+        for child in list(self.children):
+            if child.state == "busy" and now > child.deadline:
+                task = child.task
+                self.log.warning(
+                    f"mini-batch {task['mb']['id']}: run() did not return within {self.timeout:g} s "
+                    f"(retry_settings.timeout); stopping process {child.proc.pid}"
+                )
+                self._remove(child)
+                finished += self._attempt_failed(
+                    task,
+                    {
+                        "error": f"TimeoutError: run() did not return within {self.timeout:g} s "
+                        "(retry_settings.timeout); the process was stopped",
+                        "traceback": None,
+                    },
+                )
+        return finished
+
+    def _drain(self, child: _Child) -> int:
+        finished = 0
+        try:
+            while child.conn.poll():
+                kind, body = child.conn.recv()
+                finished += self._message(child, kind, body)
+                if child not in self.children:
+                    return finished
+        except (EOFError, OSError):
+            pass
+        if not child.alive() and child in self.children:
+            task = child.task if child.state == "busy" else None
+            code = child.proc.returncode
+            self._remove(child)
+            if task is not None:
+                finished += self._died(task, code)
+            elif child.state == "starting":
+                self._init_failed({"error": f"the scoring process exited with code {code} during init()",
+                                   "traceback": None})
+        return finished
+
+    def _message(self, child: _Child, kind: str, body: Any) -> int:
+        if kind == "ready":
+            child.state = "idle"
+            self.init_failures = 0
+            self.log.debug(f"scoring process {body} ready (init() done)")
+            return 0
+        if kind == "init_error":
+            self._remove(child)
+            self._init_failed(body)
+            return 0
+        task, child.task = child.task, None
+        child.state = "idle"
+        child.deadline = float("inf")
+        if kind == "done":
+            self._finished(body)
+            return 1
+        if kind == "error" and task is not None:
+            return self._attempt_failed(task, body)
+        return 0
+
+    def _remove(self, child: _Child) -> None:
+        if child in self.children:
+            self.children.remove(child)
+        child.stop()
+
+    def _init_failed(self, err: dict[str, Any]) -> None:
+        self.init_failures += 1
+        self.log.warning(f"init() of the scoring script failed: {err['error']}\n{err.get('traceback') or ''}")
+        if self.init_failures > self.max_retries:
+            raise ScoringError(
+                f"init() of the scoring script {self.setup['script_path']} failed {self.init_failures} times "
+                f"in a row; last error: {err['error']}\n{err.get('traceback') or ''}"
+            )
+
+    def _died(self, task: dict[str, Any], code: int | None) -> int:
+        key = part_key(task["mb"]["id"])
+        if self.output.exists(key):
+            # The child wrote the part and died before answering: the mini-batch is done.
+            self._finished(read_status(self.output, key))
+            return 1
+        return self._attempt_failed(
+            task, {"error": f"the scoring process died during run() (exit code {code})", "traceback": None}
+        )
+
+    def _attempt_failed(self, task: dict[str, Any], err: dict[str, Any]) -> int:
+        mb = task["mb"]
+        if task["attempt"] <= self.max_retries:
+            self.log.warning(
+                f"mini-batch {mb['id']} attempt {task['attempt']} of {self.max_retries + 1} failed: "
+                f"{err['error']}; retrying"
+            )
+            self.log.debug(err.get("traceback") or "")
+            self.pending.appendleft({**task, "attempt": task["attempt"] + 1})
+            return 0
+        files = [key for key, _ in mb["files"]] if "files" in mb else [mb["file"]]
+        status = {
+            "id": mb["id"],
+            "index": mb["i"],
+            "shard": task.get("shard"),
+            "status": "failed",
+            "items": mb["n"],
+            "succeeded": 0,
+            "failed": mb["n"],
+            "attempts": task["attempt"],
+            "error": err["error"],
+            "traceback": err.get("traceback"),
+            "files": files,
+            "started": time.time(),
+            "seconds": 0.0,
+            "rows": 0,
+            "payload": None,
+            "columns": None,
+        }
+        if "start" in mb:
+            status["rows_range"] = [mb["start"], mb["stop"]]
+        self.output.write_bytes(part_key(mb["id"]), encode_part(status))
+        self._finished(status)
+        return 1
+
+    def _finished(self, status: dict[str, Any]) -> None:
+        if status["status"] != "succeeded":
+            where = f" rows {status['rows_range'][0]}-{status['rows_range'][1] - 1} of" if "rows_range" in status else ""
+            message = (
+                f"mini-batch {status['id']} {status['status']} after {status['attempts']} attempt(s): "
+                f"{status['error']}\n  input files:{where} {_file_list(status['files'])}"
+            )
+            if status.get("traceback"):
+                message += "\n" + status["traceback"].rstrip()
+            self.log.warning(message)
+        self.on_finish(status)
+
+    def _shutdown(self) -> None:
+        """Ask every child to call shutdown() and exit; wait a while for them."""
+        for child in self.children:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                child.conn.send(("stop", None))
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        for child in self.children:
+            try:
+                if child.conn.poll(max(0.0, deadline - time.monotonic())):
+                    while True:
+                        kind, body = child.conn.recv()
+                        if kind == "bye":
+                            if body:
+                                self.log.warning(f"shutdown() of the scoring script failed: {body['error']}\n"
+                                                 f"{body.get('traceback') or ''}")
+                            break
+            except (EOFError, OSError):
+                pass
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.proc.wait(max(0.1, deadline - time.monotonic()))

@@ -1,0 +1,46 @@
+"""End-to-end basics: plan, score shards, collect, Azure's default output format."""
+
+from __future__ import annotations
+
+import json
+
+from airflow_provider_mlendpoints.engine import collect_job, plan_job, run_local, score_shard
+
+from .helpers import ECHO_SCRIPT, make_inputs, make_job, markers, write_script
+
+
+def test_plan_score_collect_in_input_order(tmp_path, monkeypatch):
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    inputs = make_inputs(tmp_path, 23)
+    job = make_job(tmp_path, code, inputs, mini_batch_size=4, instance_count=2, max_concurrency_per_instance=2)
+    shards = plan_job(job, max_shards=4)
+    assert [s["shard"] for s in shards] == [0, 1, 2, 3]
+    assert shards[0]["first"] == 0 and shards[-1]["last"] == 5
+    assert sum(s["mini_batches"] for s in shards) == 6
+    json.dumps(shards)
+    for shard in reversed(shards):
+        counts = score_shard(job, shard, log=lambda m: None)
+        assert counts["failed_items"] == 0
+    summary = collect_job(job, log=lambda m: None)
+    assert summary["status"] == "Completed"
+    assert summary["items"] == {"total": 23, "succeeded": 23, "failed": 0}
+    lines = (tmp_path / "out" / "predictions.csv").read_text().splitlines()
+    assert lines == [f"f{i:03d}.txt {i}" for i in range(23)]
+    saved = json.loads((tmp_path / "out" / "_mlendpoints" / "report" / "summary.json").read_text())
+    assert saved["status"] == "Completed"
+
+
+def test_run_local_init_once_per_process(tmp_path, monkeypatch):
+    mark = tmp_path / "marks"
+    mark.mkdir()
+    monkeypatch.setenv("MARK_DIR", str(mark))
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    inputs = make_inputs(tmp_path, 30)
+    job = make_job(tmp_path, code, inputs, mini_batch_size=3)
+    summary = run_local(job, workers=2, log=lambda m: None)
+    assert summary["items"]["succeeded"] == 30
+    inits = markers(mark, "init-")
+    runs = markers(mark, "run-")
+    assert len(runs) == 10
+    assert 1 <= len(inits) <= 2
+    assert len({name.split("-")[1] for name in inits}) == len(inits)  # one init per process
