@@ -32,7 +32,7 @@ from .layout import (
     mini_batch_id,
 )
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
-from .storage import is_remote, open_input, open_storage
+from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError
 from .tabular import tabular_kind, tabular_slices
 
@@ -120,6 +120,8 @@ def _output_prefix_in_input(job: ScoringJob, input_root: str) -> str | None:
 
 def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo]]:
     """Open the input and return (storage, single-file key or None, a fresh sorted iterator of inputs)."""
+    if not is_remote(job.input_uri) and not os.path.exists(absolute_uri(job.input_uri).removeprefix("file://")):
+        raise InputError(f"input {job.input_uri!r}: no such file or folder")
     try:
         storage, root, single = open_input(job.input_uri, job.storage_options)
     except StorageError as exc:
@@ -250,7 +252,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     plan = {
         "version": PLAN_VERSION,
         "plan_id": plan_id,
-        "input": job.input_uri.split("?", 1)[0],
+        "input": absolute_uri(job.input_uri).split("?", 1)[0],
         "single_file": single,
         "input_kind": kind,
         **counts,

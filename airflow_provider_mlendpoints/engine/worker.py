@@ -30,7 +30,7 @@ from .layout import part_key
 from .log import EngineLog
 from .parts import encode_part, read_status
 from .plan import job_where
-from .storage import open_input
+from .storage import absolute_uri, open_input
 from .storage.base import Storage
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -76,8 +76,8 @@ def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
         "script_path": script,
         "code_dir": code_dir,
         "env": env,
-        "input_uri": input_root,
-        "output_uri": job.output_uri,
+        "input_uri": absolute_uri(input_root),
+        "output_uri": absolute_uri(job.output_uri),
         "storage_options": dict(job.storage_options),
         "kind": input_kind,
         "payload": None if summary_only else ("arrow" if job.output_format.format == "parquet" else "csv"),

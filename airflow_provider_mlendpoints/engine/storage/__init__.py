@@ -17,7 +17,7 @@ from .local import LocalStorage
 
 BLOB_SCHEMES = ("abfs", "abfss", "wasb", "wasbs", "az")
 
-__all__ = ["FileInfo", "LocalStorage", "Storage", "StorageError", "is_remote", "open_storage", "open_input"]
+__all__ = ["FileInfo", "LocalStorage", "Storage", "StorageError", "absolute_uri", "is_remote", "open_input", "open_storage"]
 
 
 def is_remote(uri: str) -> bool:
@@ -47,6 +47,13 @@ def open_storage(uri: str, storage_options: dict[str, Any] | None = None) -> Sto
             "abfs(s)://, wasb(s)://, az:// or https://<account>.blob.core.windows.net/..."
         )
     return LocalStorage(uri)
+
+
+def absolute_uri(uri: str) -> str:
+    """``uri`` with a relative local path made absolute (child processes run in another directory)."""
+    if is_remote(uri) or "://" in uri:
+        return uri
+    return os.path.abspath(os.path.expanduser(uri))
 
 
 def parent_uri(uri: str) -> tuple[str, str]:
