@@ -1,0 +1,163 @@
+"""Built-in scoring script for MLflow models deployed without one (``code_configuration`` left out).
+
+Like the driver Azure ML generates for MLflow batch deployments:
+
+- ``init()`` loads the pyfunc model from ``AZUREML_MODEL_DIR`` (the folder
+  holding ``MLmodel``: the model folder itself or one or two levels below it);
+- ``run(mini_batch)`` reads each file by extension (``.csv``/``.tsv``,
+  ``.parquet``/``.pq``, ``.jsonl``/``.json`` as JSON lines, ``.json`` also as a
+  JSON array of records) into a DataFrame, predicts, and returns one row per
+  input row with the columns ``row`` (the row's index within its file),
+  ``prediction`` and ``file_name`` (the file's base name). A tabular mini-batch
+  (a DataFrame) is predicted as is, with an empty ``file_name``. Columns named
+  in the model's input signature are cast to its types first, as Azure does.
+
+A prediction with several outputs per row (a 2-D array, or a DataFrame with
+several columns) is kept as a list in the ``prediction`` cell.
+
+mlflow is an optional extra: ``pip install 'airflow-provider-mlendpoints[mlflow]'``.
+This module imports it only in :func:`init`. It is self-contained (no relative
+imports), so the engine may load it by file path like any scoring script.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+MODEL_DIR_ENV = "AZUREML_MODEL_DIR"
+INSTALL_HINT = "pip install 'airflow-provider-mlendpoints[mlflow]'"
+OUTPUT_COLUMNS = ["row", "prediction", "file_name"]
+
+_model: Any = None
+_input_types: dict[str, Any] = {}
+
+
+def find_model_folder(model_dir: str, max_depth: int = 2) -> str:
+    """The folder holding ``MLmodel``: ``model_dir`` itself or the one folder below it that does."""
+    if not os.path.isdir(model_dir):
+        raise FileNotFoundError(f"{MODEL_DIR_ENV} is not a folder: {model_dir}")
+    level = [model_dir]
+    for _ in range(max_depth + 1):
+        found = sorted(d for d in level if os.path.isfile(os.path.join(d, "MLmodel")))
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise ValueError(
+                f"several MLflow models below {model_dir}: {', '.join(found)}; keep one per model folder"
+            )
+        level = [
+            entry.path
+            for folder in level
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name)
+            if entry.is_dir() and not entry.name.startswith(".")
+        ]
+    raise FileNotFoundError(
+        f"no MLflow model (an MLmodel file) in {model_dir} or the folders below it; a deployment "
+        "without code_configuration needs an MLflow model"
+    )
+
+
+def init() -> None:
+    """Load the MLflow pyfunc model from ``AZUREML_MODEL_DIR``."""
+    global _model, _input_types
+    model_dir = os.environ.get(MODEL_DIR_ENV)
+    if not model_dir:
+        raise RuntimeError(f"{MODEL_DIR_ENV} is not set: the deployment has no model")
+    folder = find_model_folder(model_dir)
+    try:
+        import mlflow.pyfunc
+    except ImportError as exc:
+        raise ImportError(
+            f"scoring an MLflow model without a scoring script needs mlflow, which is not installed ({exc}). "
+            f"Install the mlflow extra: {INSTALL_HINT}"
+        ) from exc
+    try:
+        _model = mlflow.pyfunc.load_model(folder)
+    except ModuleNotFoundError as exc:
+        raise ImportError(
+            f"loading the MLflow model in {folder} needs the Python package {exc.name!r}, which is not "
+            f"installed. Install it in the workers' environment ({INSTALL_HINT} covers mlflow, "
+            "scikit-learn and skops)"
+        ) from exc
+    _input_types = _signature_types(_model)
+
+
+def _signature_types(model: Any) -> dict[str, Any]:
+    """Column name -> pandas dtype from a column-based input signature (empty without one)."""
+    try:
+        schema = model.metadata.get_input_schema()
+        if schema is None or schema.is_tensor_spec() or not schema.has_input_names():
+            return {}
+        return dict(zip(schema.input_names(), schema.pandas_types(), strict=True))
+    except Exception:  # noqa: BLE001 - a signature we cannot read is enforced by mlflow itself
+        return {}
+
+
+def read_input_file(path: str) -> pd.DataFrame:
+    """Read one input file into a DataFrame, choosing the reader by extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".csv":
+        return pd.read_csv(path)
+    if ext == ".tsv":
+        return pd.read_csv(path, sep="\t")
+    if ext in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if ext == ".jsonl":
+        return pd.read_json(path, lines=True)
+    if ext == ".json":
+        return pd.read_json(path, lines=not _starts_with(path, b"["))
+    raise ValueError(
+        f"cannot read {os.path.basename(path)!r}: the MLflow driver reads .csv, .tsv, .parquet, .pq, "
+        ".json and .jsonl files; filter the input or give the deployment a scoring script"
+    )
+
+
+def _starts_with(path: str, prefix: bytes) -> bool:
+    """Whether the file's first non-blank bytes are ``prefix`` (a JSON array rather than JSON lines)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(prefix)
+
+
+def _prediction_values(prediction: Any, rows: int) -> list[Any]:
+    """One prediction value per input row from whatever pyfunc ``predict`` returned."""
+    if isinstance(prediction, pd.DataFrame):
+        values = prediction.iloc[:, 0].tolist() if prediction.shape[1] == 1 else prediction.values.tolist()
+    elif isinstance(prediction, pd.Series) or hasattr(prediction, "tolist"):
+        values = prediction.tolist()
+    elif isinstance(prediction, dict):  # named outputs: one list per name
+        names = list(prediction)
+        columns = [list(prediction[n]) for n in names]
+        values = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    else:
+        values = list(prediction)
+    if len(values) != rows:
+        raise ValueError(f"the model returned {len(values)} predictions for {rows} rows")
+    return values
+
+
+def _score(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
+    if _model is None:
+        raise RuntimeError("init() has not loaded a model")
+    if frame.empty:
+        return pd.DataFrame(columns=OUTPUT_COLUMNS)
+    # As Azure's driver does: cast to the signature's types (CSV integers for double columns).
+    casts = {name: dtype for name, dtype in _input_types.items() if name in frame.columns}
+    if casts:
+        frame = frame.astype(casts)
+    values = _prediction_values(_model.predict(frame), len(frame))
+    return pd.DataFrame({"row": range(len(frame)), "prediction": values, "file_name": file_name})
+
+
+def run(mini_batch: Any) -> pd.DataFrame:
+    """Predict every row of every file in ``mini_batch`` (a list of paths, or a DataFrame)."""
+    if isinstance(mini_batch, pd.DataFrame):
+        return _score(mini_batch.reset_index(drop=True), "")
+    parts = [_score(read_input_file(path), os.path.basename(path)) for path in mini_batch]
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.DataFrame(columns=OUTPUT_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
