@@ -1,0 +1,58 @@
+"""Azure ML REST client: ARM management plane, batch data plane and online scoring; sync and async.
+
+Never imports airflow. Entry points: :class:`MLEndpointsClient`, :class:`AsyncMLEndpointsClient`,
+:class:`WorkspaceConfig`, the credentials in :mod:`.credentials` and the typed errors in :mod:`.errors`.
+"""
+
+from __future__ import annotations
+
+from ._facade import AsyncMLEndpointsClient, MLEndpointsClient
+from .config import RetrySettings, WorkspaceConfig
+from .credentials import AsyncStaticTokenCredential, StaticTokenCredential
+from .errors import (
+    AuthError,
+    ConflictError,
+    MLEndpointsError,
+    NotFoundError,
+    ServiceError,
+    ThrottledError,
+    ValidationError,
+)
+from .invoke import InvokeOverrides, batch_invoke_body, batch_invoke_body_2021
+from .resources import (
+    AssetVersion,
+    BatchDeployment,
+    BatchEndpoint,
+    Compute,
+    Datastore,
+    Job,
+    OnlineDeployment,
+    OnlineEndpoint,
+)
+
+__all__ = [
+    "AssetVersion",
+    "AsyncMLEndpointsClient",
+    "AsyncStaticTokenCredential",
+    "AuthError",
+    "BatchDeployment",
+    "BatchEndpoint",
+    "Compute",
+    "ConflictError",
+    "Datastore",
+    "InvokeOverrides",
+    "Job",
+    "MLEndpointsClient",
+    "MLEndpointsError",
+    "NotFoundError",
+    "OnlineDeployment",
+    "OnlineEndpoint",
+    "RetrySettings",
+    "ServiceError",
+    "StaticTokenCredential",
+    "ThrottledError",
+    "ValidationError",
+    "WorkspaceConfig",
+    "batch_invoke_body",
+    "batch_invoke_body_2021",
+]

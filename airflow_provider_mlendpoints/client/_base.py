@@ -1,0 +1,38 @@
+"""Shared base of the operation groups: request building against the workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.rest import HttpRequest
+
+from ._executor import AsyncExecutor, SyncExecutor
+from .config import WorkspaceConfig
+
+#: ARM LRO semantics per mfe.json: PUT finishes on the original URI, DELETE/POST via Location.
+PUT_LRO = {"final-state-via": "original-uri"}
+LOCATION_LRO = {"final-state-via": "location"}
+
+
+class OperationGroup:
+    """Base of every operation group: holds the executor and the workspace config.
+
+    On :class:`~airflow_provider_mlendpoints.client.MLEndpointsClient` methods return
+    values; on the async client the same methods return awaitables.
+    """
+
+    def __init__(self, executor: SyncExecutor | AsyncExecutor, config: WorkspaceConfig) -> None:
+        self._x = executor
+        self._config = config
+
+    def _request(
+        self, method: str, *segments: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> HttpRequest:
+        query = {"api-version": self._config.api_version}
+        query.update({k: v for k, v in (params or {}).items() if v is not None})
+        kwargs: dict[str, Any] = {"params": query}
+        if body is not None:
+            kwargs["json"] = body
+        elif method in ("POST", "PUT", "PATCH"):
+            kwargs["json"] = {}
+        return HttpRequest(method, self._config.arm_url(*segments), **kwargs)

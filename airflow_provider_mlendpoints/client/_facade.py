@@ -1,0 +1,133 @@
+"""The client facades: one set of operation groups over sync or async pipelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._executor import AsyncExecutor, SyncExecutor
+from .assets import AssetVersionsOperations
+from .batch_endpoints import BatchDeploymentsOperations, BatchEndpointsOperations
+from .computes import ComputesOperations
+from .config import WorkspaceConfig
+from .datastores import DatastoresOperations
+from .invoke import InvokeOperations
+from .jobs import JobsOperations
+from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
+from .pipeline import build_async_pipeline_client, build_pipeline_client
+
+
+class _ClientBase:
+    config: WorkspaceConfig
+
+    def _compose(self, arm: Any, dp: Any, score: Any, credential: Any) -> None:
+        cfg = self.config
+        self._executors = (arm, dp, score)
+        self.batch_endpoints = BatchEndpointsOperations(arm, cfg)
+        self.batch_deployments = BatchDeploymentsOperations(arm, cfg)
+        self.online_endpoints = OnlineEndpointsOperations(arm, cfg)
+        self.online_deployments = OnlineDeploymentsOperations(arm, cfg)
+        self.jobs = JobsOperations(arm, cfg)
+        self.code_versions = AssetVersionsOperations(arm, cfg, "codes")
+        self.model_versions = AssetVersionsOperations(arm, cfg, "models")
+        self.environment_versions = AssetVersionsOperations(arm, cfg, "environments")
+        self.datastores = DatastoresOperations(arm, cfg)
+        self.computes = ComputesOperations(arm, cfg)
+        self._invoke = InvokeOperations(arm, dp, score, cfg, credential)
+        self.invoke_batch_endpoint = self._invoke.invoke_batch_endpoint
+        self.get_batch_job = self._invoke.get_batch_job
+        self.score_online = self._invoke.score_online
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"{type(self).__name__}(subscription_id={c.subscription_id!r}, resource_group={c.resource_group!r}, "
+            f"workspace_name={c.workspace_name!r}, management_url={c.management_url!r})"
+        )
+
+
+class MLEndpointsClient(_ClientBase):
+    """Synchronous Azure ML endpoints client.
+
+    :param config: workspace coordinates and settings.
+    :param credential: an azure-core ``TokenCredential`` (azure-identity credential, or
+        :class:`~.credentials.StaticTokenCredential`); used for ARM (management scope) and the
+        batch data plane (``https://ml.azure.com/.default``).
+    :param transport_kwargs: passed to the azure-core transport (e.g. ``connection_timeout``).
+
+    Groups: ``batch_endpoints``, ``batch_deployments``, ``online_endpoints``, ``online_deployments``,
+    ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``datastores``,
+    ``computes``; plus ``invoke_batch_endpoint``, ``get_batch_job`` and ``score_online``.
+    ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()`` waits;
+    ``.continuation_token()`` resumes later through the group's ``resume``).
+    """
+
+    def __init__(self, config: WorkspaceConfig, credential: Any, **transport_kwargs: Any) -> None:
+        self.config = config
+        self.credential = credential
+        arm = SyncExecutor(
+            build_pipeline_client(
+                config,
+                credential,
+                config.management_scope,
+                base_url=config.management_url,
+                **transport_kwargs,
+            ),
+            config,
+        )
+        dp = SyncExecutor(
+            build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
+        )
+        score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
+        self._compose(arm, dp, score, credential)
+
+    def close(self) -> None:
+        """Close the HTTP sessions."""
+        for x in self._executors:
+            x.close()
+
+    def __enter__(self) -> MLEndpointsClient:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+
+class AsyncMLEndpointsClient(_ClientBase):
+    """Asynchronous Azure ML endpoints client (aiohttp); same groups and methods as
+    :class:`MLEndpointsClient`, each returning an awaitable. ``await group.begin_*()`` gives an
+    :class:`~.pipeline.AsyncMLPoller`.
+
+    :param credential: an *async* ``TokenCredential`` (``azure.identity.aio`` or
+        :class:`~.credentials.AsyncStaticTokenCredential`).
+    """
+
+    def __init__(self, config: WorkspaceConfig, credential: Any, **transport_kwargs: Any) -> None:
+        self.config = config
+        self.credential = credential
+        arm = AsyncExecutor(
+            build_async_pipeline_client(
+                config,
+                credential,
+                config.management_scope,
+                base_url=config.management_url,
+                **transport_kwargs,
+            ),
+            config,
+        )
+        dp = AsyncExecutor(
+            build_async_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs),
+            config,
+        )
+        score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
+        self._compose(arm, dp, score, credential)
+
+    async def close(self) -> None:
+        """Close the HTTP sessions."""
+        for x in self._executors:
+            await x.close()
+
+    async def __aenter__(self) -> AsyncMLEndpointsClient:
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.close()

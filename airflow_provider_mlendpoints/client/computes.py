@@ -1,0 +1,57 @@
+"""Computes (machineLearningServices.json ``computes/{name}``): PUT (AmlCompute), GET, DELETE."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from ._base import OperationGroup
+from .resources import Compute
+
+
+def aml_compute_body(
+    *,
+    location: str,
+    vm_size: str = "STANDARD_DS3_V2",
+    min_nodes: int = 0,
+    max_nodes: int = 1,
+    idle_time_before_scale_down: str = "PT120S",
+    vm_priority: Literal["Dedicated", "LowPriority"] = "Dedicated",
+    description: str | None = None,
+) -> dict[str, Any]:
+    """A PUT body for an AmlCompute cluster."""
+    props: dict[str, Any] = {
+        "computeType": "AmlCompute",
+        "properties": {
+            "vmSize": vm_size,
+            "vmPriority": vm_priority,
+            "scaleSettings": {
+                "minNodeCount": min_nodes,
+                "maxNodeCount": max_nodes,
+                "nodeIdleTimeBeforeScaleDown": idle_time_before_scale_down,
+            },
+        },
+    }
+    if description:
+        props["description"] = description
+    return {"location": location, "properties": props}
+
+
+class ComputesOperations(OperationGroup):
+    """AmlCompute clusters of the workspace."""
+
+    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+        """PUT (see :func:`aml_compute_body`); poller of the :class:`Compute`."""
+        return self._x.begin(self._request("PUT", "computes", name, body=body), Compute.from_rest)
+
+    def get(self, name: str) -> Any:
+        """The :class:`Compute`, or :class:`~.errors.NotFoundError`."""
+        return self._x.call(self._request("GET", "computes", name), Compute.from_rest)
+
+    def begin_delete(
+        self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
+    ) -> Any:
+        """DELETE (``underlyingResourceAction`` is required by the API); result None."""
+        req = self._request(
+            "DELETE", "computes", name, params={"underlyingResourceAction": underlying_resource_action}
+        )
+        return self._x.begin(req, None)

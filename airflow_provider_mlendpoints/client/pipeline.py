@@ -1,0 +1,264 @@
+"""The one place that builds the sync and async azure-core pipelines.
+
+Policies (same order, sync and async): request id, headers, user agent,
+proxy, content decoding, retry (bounded, honors a capped Retry-After,
+never replays a non-idempotent POST after it may have reached the server),
+http-allowed-for-loopback, bearer token (optional), ARM HTTP logging (headers
+redacted, no bodies).
+
+Also: :class:`MLPoller` / :class:`AsyncMLPoller` (LRO pollers that raise the
+client's typed errors and expose the polling URL and continuation token) and
+:class:`CappedARMPolling` / :class:`AsyncCappedARMPolling` (ARM polling whose
+server-sent delay is capped).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core import AsyncPipelineClient, PipelineClient
+from azure.core.exceptions import AzureError, ServiceResponseError
+from azure.core.pipeline.policies import (
+    AsyncBearerTokenCredentialPolicy,
+    AsyncRetryPolicy,
+    BearerTokenCredentialPolicy,
+    ContentDecodePolicy,
+    HeadersPolicy,
+    ProxyPolicy,
+    RequestIdPolicy,
+    RetryPolicy,
+    SansIOHTTPPolicy,
+    UserAgentPolicy,
+)
+from azure.core.polling import AsyncLROPoller, LROPoller
+from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
+
+from .config import RetrySettings, WorkspaceConfig
+from .errors import MLEndpointsError, ServiceError, error_from_azure, error_from_parts
+
+USER_AGENT = "airflow-provider-mlendpoints"
+
+#: Per-request option: this request must not be replayed once it may have reached the server.
+NON_IDEMPOTENT = "non_idempotent"
+
+
+class _BoundedRetryMixin:
+    """Retry behaviour shared by the sync and async retry policies."""
+
+    _max_retry_after: float
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        non_idempotent = bool(options.pop(NON_IDEMPOTENT, False))
+        settings = super().configure_retries(options)  # type: ignore[misc]
+        settings[NON_IDEMPOTENT] = non_idempotent
+        return settings
+
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)  # type: ignore[misc]
+        if value is None:
+            return None
+        return max(0.0, min(float(value), self._max_retry_after))
+
+    def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
+        if settings.get(NON_IDEMPOTENT):
+            # 429 means the service refused the request: nothing was started.
+            return bool(settings["total"]) and response.http_response.status_code == 429
+        return super().is_retry(settings, response)  # type: ignore[misc]
+
+    def _is_method_retryable(self, settings: dict[str, Any], request: Any, response: Any = None) -> bool:
+        if settings.get(NON_IDEMPOTENT):
+            # Only reached for exceptions (response is None); increment() drops read errors.
+            return response is None
+        return super()._is_method_retryable(settings, request, response)  # type: ignore[misc]
+
+    def increment(
+        self, settings: dict[str, Any], response: Any = None, error: Exception | None = None
+    ) -> bool:
+        if settings.get(NON_IDEMPOTENT) and error is not None and isinstance(error, ServiceResponseError):
+            return False  # the request may have been received: replaying it could start a second job
+        return super().increment(settings, response=response, error=error)  # type: ignore[misc]
+
+
+class BoundedRetryPolicy(_BoundedRetryMixin, RetryPolicy):
+    """azure-core RetryPolicy with a capped Retry-After and safe handling of non-idempotent POSTs."""
+
+    def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
+        self._max_retry_after = max_retry_after
+        super().__init__(**kwargs)
+
+
+class AsyncBoundedRetryPolicy(_BoundedRetryMixin, AsyncRetryPolicy):
+    """Async flavor of :class:`BoundedRetryPolicy`."""
+
+    def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
+        self._max_retry_after = max_retry_after
+        super().__init__(**kwargs)
+
+
+class _HttpForLoopbackPolicy(SansIOHTTPPolicy):
+    """Let the bearer-token policy send tokens over http where the config allows (loopback by default)."""
+
+    def __init__(self, config: WorkspaceConfig | None) -> None:
+        self._config = config
+
+    def on_request(self, request: Any) -> None:
+        url = request.http_request.url
+        if (
+            url.lower().startswith("http://")
+            and self._config is not None
+            and self._config.insecure_allowed(url)
+        ):
+            request.context.options["enforce_https"] = False
+
+
+def _retry_kwargs(retry: RetrySettings) -> dict[str, Any]:
+    return {
+        "retry_total": retry.retry_total,
+        "retry_backoff_factor": retry.backoff_factor,
+        "retry_backoff_max": retry.backoff_max,
+        "max_retry_after": retry.max_retry_after,
+    }
+
+
+def _policies(config: WorkspaceConfig | None, auth: Any, retry: Any) -> list[Any]:
+    return [
+        RequestIdPolicy(),
+        HeadersPolicy(),
+        UserAgentPolicy(base_user_agent=USER_AGENT),
+        ProxyPolicy(),
+        ContentDecodePolicy(),
+        retry,
+        *([_HttpForLoopbackPolicy(config), auth] if auth is not None else []),
+        ARMHttpLoggingPolicy(),
+    ]
+
+
+def build_pipeline_client(
+    config: WorkspaceConfig | None,
+    credential: Any | None,
+    scope: str | None,
+    *,
+    base_url: str = "",
+    retry: RetrySettings | None = None,
+    **transport_kwargs: Any,
+) -> PipelineClient:
+    """A sync PipelineClient; ``credential`` None means no Authorization header is added."""
+    retry = retry or (config.retry if config else RetrySettings())
+    auth = BearerTokenCredentialPolicy(credential, scope) if credential is not None else None
+    return PipelineClient(
+        base_url=base_url,
+        policies=_policies(config, auth, BoundedRetryPolicy(**_retry_kwargs(retry))),
+        **transport_kwargs,
+    )
+
+
+def build_async_pipeline_client(
+    config: WorkspaceConfig | None,
+    credential: Any | None,
+    scope: str | None,
+    *,
+    base_url: str = "",
+    retry: RetrySettings | None = None,
+    **transport_kwargs: Any,
+) -> AsyncPipelineClient:
+    """An async PipelineClient (aiohttp transport); ``credential`` must be an async credential."""
+    retry = retry or (config.retry if config else RetrySettings())
+    auth = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None else None
+    return AsyncPipelineClient(
+        base_url=base_url,
+        policies=_policies(config, auth, AsyncBoundedRetryPolicy(**_retry_kwargs(retry))),
+        **transport_kwargs,
+    )
+
+
+class _CappedDelayMixin:
+    _max_delay: float
+
+    def _extract_delay(self) -> float:
+        return max(0.0, min(super()._extract_delay(), self._max_delay))  # type: ignore[misc]
+
+
+class CappedARMPolling(_CappedDelayMixin, ARMPolling):
+    """ARMPolling (Azure-AsyncOperation, Location, provisioningState) with a capped Retry-After."""
+
+    def __init__(self, timeout: float = 10, *, max_delay: float = 60, **kwargs: Any) -> None:
+        self._max_delay = max_delay
+        super().__init__(timeout, **kwargs)
+
+
+class AsyncCappedARMPolling(_CappedDelayMixin, AsyncARMPolling):
+    """Async flavor of :class:`CappedARMPolling`."""
+
+    def __init__(self, timeout: float = 10, *, max_delay: float = 60, **kwargs: Any) -> None:
+        self._max_delay = max_delay
+        super().__init__(timeout, **kwargs)
+
+
+def _lro_error(poller: Any, exc: Exception) -> MLEndpointsError:
+    """The typed error of a failed LRO: the operation's own error body when there is one."""
+    method = poller.polling_method()
+    last = getattr(method, "_pipeline_response", None)
+    status = getattr(method, "_status", None)
+    if last is not None and str(status).lower() in ("failed", "canceled", "cancelled"):
+        resp = last.http_response
+        try:
+            body = resp.text()
+        except Exception:
+            body = None
+        err = error_from_parts(None, resp.headers, body, default_message=f"long-running operation {status}")
+        return ServiceError(
+            err.message, code=err.code or f"Operation{status}", request_id=err.request_id, details=err.details
+        )
+    return error_from_azure(exc)
+
+
+def polling_url_of(poller: Any) -> str | None:
+    """The URL the poller polls (Azure-AsyncOperation, Location or the resource), if known."""
+    method = poller.polling_method()
+    operation = getattr(method, "_operation", None)
+    try:
+        return operation.get_polling_url() if operation is not None else None
+    except Exception:
+        return None
+
+
+class MLPoller(LROPoller):
+    """LROPoller whose ``result()`` raises the client's typed errors.
+
+    ``continuation_token()`` (JSON, base64) can be stored and handed to
+    ``resume_*`` methods (e.g. by a trigger) to poll the same operation later.
+    """
+
+    @property
+    def polling_url(self) -> str | None:
+        """The URL being polled."""
+        return polling_url_of(self)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the operation and return the final resource view (or None)."""
+        try:
+            return super().result(timeout)
+        except MLEndpointsError:
+            raise
+        except AzureError as exc:
+            raise _lro_error(self, exc) from None
+
+
+class AsyncMLPoller(AsyncLROPoller):
+    """AsyncLROPoller whose ``result()`` raises the client's typed errors."""
+
+    @property
+    def polling_url(self) -> str | None:
+        """The URL being polled."""
+        return polling_url_of(self)
+
+    async def result(self) -> Any:
+        """Wait for the operation and return the final resource view (or None)."""
+        try:
+            return await super().result()
+        except MLEndpointsError:
+            raise
+        except AzureError as exc:
+            raise _lro_error(self, exc) from None

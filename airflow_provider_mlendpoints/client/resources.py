@@ -1,0 +1,426 @@
+"""Small typed views over ARM resources.
+
+Each view keeps the raw dict (``raw``) and exposes the fields callers need.
+Unknown or missing fields are ``None``; parsing never fails on extra keys.
+Secrets (keys, tokens, datastore secrets) are kept out of ``repr()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ENDPOINT_TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
+JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Common ARM resource fields; ``raw`` is the service's JSON."""
+
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_rest(cls, body: Any):  # noqa: ANN206 - returns cls
+        """Build the view from an ARM response body."""
+        return cls(raw=_dict(body))
+
+    @property
+    def id(self) -> str | None:
+        return self.raw.get("id")
+
+    @property
+    def name(self) -> str | None:
+        return self.raw.get("name")
+
+    @property
+    def type(self) -> str | None:
+        return self.raw.get("type")
+
+    @property
+    def location(self) -> str | None:
+        return self.raw.get("location")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return _dict(self.raw.get("tags")) or _dict(self.properties.get("tags"))
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return _dict(self.raw.get("properties"))
+
+    @property
+    def provisioning_state(self) -> str | None:
+        return self.properties.get("provisioningState")
+
+    @property
+    def description(self) -> str | None:
+        return self.properties.get("description")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, id={self.id!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class _Endpoint(Resource):
+    @property
+    def scoring_uri(self) -> str | None:
+        return self.properties.get("scoringUri")
+
+    @property
+    def swagger_uri(self) -> str | None:
+        return self.properties.get("swaggerUri")
+
+    @property
+    def auth_mode(self) -> str | None:
+        return self.properties.get("authMode")
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether provisioning has finished (Succeeded, Failed or Canceled)."""
+        return self.provisioning_state in ENDPOINT_TERMINAL_STATES
+
+
+@dataclass(frozen=True, repr=False)
+class BatchEndpoint(_Endpoint):
+    """A batch endpoint."""
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return _dict(self.properties.get("defaults"))
+
+    @property
+    def default_deployment(self) -> str | None:
+        return self.defaults.get("deploymentName")
+
+
+@dataclass(frozen=True, repr=False)
+class OnlineEndpoint(_Endpoint):
+    """A managed or Kubernetes online endpoint."""
+
+    @property
+    def traffic(self) -> dict[str, int]:
+        return _dict(self.properties.get("traffic"))
+
+    @property
+    def mirror_traffic(self) -> dict[str, int]:
+        return _dict(self.properties.get("mirrorTraffic"))
+
+
+@dataclass(frozen=True, repr=False)
+class _Deployment(Resource):
+    @property
+    def endpoint_name(self) -> str | None:
+        parts = (self.id or "").split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part.lower() in ("batchendpoints", "onlineendpoints"):
+                return parts[i + 1]
+        return None
+
+    @property
+    def model(self) -> Any:
+        return self.properties.get("model")
+
+    @property
+    def environment_id(self) -> str | None:
+        return self.properties.get("environmentId")
+
+    @property
+    def code_configuration(self) -> dict[str, Any]:
+        return _dict(self.properties.get("codeConfiguration"))
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.provisioning_state in ENDPOINT_TERMINAL_STATES
+
+
+@dataclass(frozen=True, repr=False)
+class BatchDeployment(_Deployment):
+    """A batch deployment; ``model`` is ``{"referenceType": "Id", "assetId": ...}``."""
+
+    @property
+    def compute(self) -> str | None:
+        return self.properties.get("compute")
+
+    @property
+    def mini_batch_size(self) -> int | None:
+        return self.properties.get("miniBatchSize")
+
+    @property
+    def instance_count(self) -> int | None:
+        return _dict(self.properties.get("resources")).get("instanceCount")
+
+
+@dataclass(frozen=True, repr=False)
+class OnlineDeployment(_Deployment):
+    """A managed or Kubernetes online deployment; ``model`` is an ARM id string."""
+
+    @property
+    def endpoint_compute_type(self) -> str | None:
+        return self.properties.get("endpointComputeType")
+
+    @property
+    def instance_type(self) -> str | None:
+        return self.properties.get("instanceType")
+
+    @property
+    def sku(self) -> dict[str, Any]:
+        return _dict(self.raw.get("sku"))
+
+
+@dataclass(frozen=True, repr=False)
+class Job(Resource):
+    """An Azure ML job (ARM ``jobs/{id}``) or a batch-invoke job (data plane)."""
+
+    @property
+    def status(self) -> str | None:
+        return self.properties.get("status")
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job reached Completed, Failed or Canceled."""
+        return self.status in JOB_TERMINAL_STATES
+
+    @property
+    def job_type(self) -> str | None:
+        return self.properties.get("jobType")
+
+    @property
+    def display_name(self) -> str | None:
+        return self.properties.get("displayName")
+
+    @property
+    def experiment_name(self) -> str | None:
+        return self.properties.get("experimentName")
+
+    @property
+    def services(self) -> dict[str, Any]:
+        """ARM jobs: ``services``; data-plane batch jobs: ``interactionEndpoints``."""
+        return _dict(self.properties.get("services")) or _dict(self.properties.get("interactionEndpoints"))
+
+    @property
+    def studio_url(self) -> str | None:
+        """The Azure ML Studio link of the job, if the service gave one."""
+        for key, service in self.services.items():
+            if key.lower() == "studio" and isinstance(service, dict):
+                return service.get("endpoint")
+        return None
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return _dict(self.properties.get("inputs")) or _dict(self.properties.get("inputData"))
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return _dict(self.properties.get("outputs")) or _dict(self.properties.get("outputData"))
+
+    @property
+    def output_dataset(self) -> dict[str, Any]:
+        """The 2021 body's ``outputDataset`` {datastoreId, path}, when present."""
+        return _dict(self.properties.get("outputDataset"))
+
+    @property
+    def output_file_name(self) -> str | None:
+        return self.properties.get("outputFileName")
+
+    @property
+    def error(self) -> dict[str, Any]:
+        """Error detail if the service reported one (``properties.error``)."""
+        return _dict(self.properties.get("error"))
+
+    def __repr__(self) -> str:
+        return f"Job(name={self.name!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class AssetVersion(Resource):
+    """A code, model or environment version."""
+
+    @property
+    def version(self) -> str | None:
+        return self.name
+
+    @property
+    def asset_name(self) -> str | None:
+        parts = (self.id or "").split("/")
+        return parts[-3] if len(parts) >= 3 and parts[-2] == "versions" else None
+
+    @property
+    def code_uri(self) -> str | None:
+        return self.properties.get("codeUri")
+
+    @property
+    def model_uri(self) -> str | None:
+        return self.properties.get("modelUri")
+
+    @property
+    def image(self) -> str | None:
+        return self.properties.get("image")
+
+    @property
+    def is_anonymous(self) -> bool:
+        return bool(self.properties.get("isAnonymous"))
+
+
+@dataclass(frozen=True, repr=False)
+class Datastore(Resource):
+    """A workspace datastore (blob, file, ADLS)."""
+
+    @property
+    def datastore_type(self) -> str | None:
+        return self.properties.get("datastoreType")
+
+    @property
+    def is_default(self) -> bool:
+        return bool(self.properties.get("isDefault"))
+
+    @property
+    def account_name(self) -> str | None:
+        return self.properties.get("accountName")
+
+    @property
+    def container_name(self) -> str | None:
+        return (
+            self.properties.get("containerName")
+            or self.properties.get("fileShareName")
+            or self.properties.get("filesystem")
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return self.properties.get("endpoint") or "core.windows.net"
+
+    @property
+    def protocol(self) -> str:
+        return self.properties.get("protocol") or "https"
+
+    @property
+    def credentials_type(self) -> str | None:
+        return _dict(self.properties.get("credentials")).get("credentialsType")
+
+    @property
+    def account_url(self) -> str | None:
+        """``{protocol}://{account}.blob.{endpoint}`` for blob datastores."""
+        if not self.account_name:
+            return None
+        return f"{self.protocol}://{self.account_name}.blob.{self.endpoint}"
+
+
+@dataclass(frozen=True, repr=False)
+class Compute(Resource):
+    """A workspace compute (AmlCompute cluster)."""
+
+    @property
+    def compute_type(self) -> str | None:
+        return self.properties.get("computeType")
+
+    @property
+    def compute_properties(self) -> dict[str, Any]:
+        return _dict(self.properties.get("properties"))
+
+    @property
+    def vm_size(self) -> str | None:
+        return self.compute_properties.get("vmSize")
+
+    @property
+    def scale_settings(self) -> dict[str, Any]:
+        return _dict(self.compute_properties.get("scaleSettings"))
+
+
+@dataclass(frozen=True)
+class EndpointKeys:
+    """Primary/secondary keys of an endpoint; never shown by ``repr()``."""
+
+    primary_key: str | None = field(repr=False, default=None)
+    secondary_key: str | None = field(repr=False, default=None)
+
+    @classmethod
+    def from_rest(cls, body: Any) -> EndpointKeys:
+        body = _dict(body)
+        return cls(primary_key=body.get("primaryKey"), secondary_key=body.get("secondaryKey"))
+
+    def __repr__(self) -> str:
+        return "EndpointKeys(primary_key=***, secondary_key=***)"
+
+
+@dataclass(frozen=True)
+class EndpointToken:
+    """An AML token for an online endpoint; never shown by ``repr()``."""
+
+    access_token: str | None = field(repr=False, default=None)
+    token_type: str | None = None
+    expiry_time_utc: int | None = None
+    refresh_after_time_utc: int | None = None
+
+    @classmethod
+    def from_rest(cls, body: Any) -> EndpointToken:
+        body = _dict(body)
+        return cls(
+            access_token=body.get("accessToken"),
+            token_type=body.get("tokenType"),
+            expiry_time_utc=body.get("expiryTimeUtc"),
+            refresh_after_time_utc=body.get("refreshAfterTimeUtc"),
+        )
+
+    def __repr__(self) -> str:
+        return f"EndpointToken(access_token=***, expiry_time_utc={self.expiry_time_utc!r})"
+
+
+@dataclass(frozen=True)
+class DatastoreSecrets:
+    """Secrets of a datastore (account key, SAS, SP secret); never shown by ``repr()``."""
+
+    secrets_type: str | None
+    values: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def from_rest(cls, body: Any) -> DatastoreSecrets:
+        body = _dict(body)
+        return cls(
+            secrets_type=body.get("secretsType"), values={k: v for k, v in body.items() if k != "secretsType"}
+        )
+
+    @property
+    def account_key(self) -> str | None:
+        return self.values.get("key")
+
+    @property
+    def sas_token(self) -> str | None:
+        return self.values.get("sasToken")
+
+    def __repr__(self) -> str:
+        return f"DatastoreSecrets(secrets_type={self.secrets_type!r}, values=***)"
+
+
+@dataclass(frozen=True)
+class DeploymentLogs:
+    """Container logs of an online deployment."""
+
+    content: str
+
+    @classmethod
+    def from_rest(cls, body: Any) -> DeploymentLogs:
+        return cls(content=_dict(body).get("content") or "")
+
+
+@dataclass(frozen=True)
+class SkuSetting:
+    """One entry of an online deployment's ``skus`` list."""
+
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_rest(cls, body: Any) -> SkuSetting:
+        return cls(raw=_dict(body))
+
+    @property
+    def sku(self) -> dict[str, Any]:
+        return _dict(self.raw.get("sku"))
+
+    @property
+    def capacity(self) -> dict[str, Any]:
+        return _dict(self.raw.get("capacity"))
