@@ -26,4 +26,5 @@ pytest_plugins = [
     "tests.fixtures.paths",
     "tests.fixtures.azurite",
     "tests.fixtures.airflow_db",
+    "tests.fixtures.emulator",
 ]

@@ -1,0 +1,94 @@
+"""The FastAPI application factory.
+
+Request flow (outermost first): faults and counters -> bearer-token check and
+``api-version`` check -> OpenAPI body validation (with a spec) -> routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+
+from .arm_errors import ArmError, arm_error_handler, error_response
+from .config import EmulatorConfig
+from .context import Emulator
+from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
+
+AUTH_EXEMPT = (ADMIN_PREFIX, "/online/")
+
+
+class EmulatorApp(FastAPI):
+    """FastAPI that remembers the server's own ``send`` (to drop connections on purpose)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[RAW_SEND] = send
+        await super().__call__(scope, receive, send)
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    headers = {
+        "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+        'error="invalid_token", error_description="' + message + '"'
+    }
+    code = "AuthenticationFailed" if "missing" in message.lower() else "InvalidAuthenticationToken"
+    return error_response(401, code, message, headers=headers)
+
+
+def create_app(config: EmulatorConfig | None = None) -> FastAPI:
+    """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
+    from . import lro, routes_admin, routes_assets, routes_dataplane, routes_endpoints, routes_jobs
+
+    config = config or EmulatorConfig()
+    emu = Emulator(config)
+    emu.faults = FaultInjector(config.faults)
+    app = EmulatorApp(title="mlendpoints workspace emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.emu = emu
+    app.add_exception_handler(ArmError, arm_error_handler)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(404, "NotFound", "No route matches this path (check the path and its casing).")
+        if exc.status_code == 405:
+            return error_response(405, "MethodNotAllowed", "The method is not allowed on this path.")
+        return error_response(exc.status_code, "BadRequest", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
+
+    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane):
+        app.include_router(module.router)
+
+    if emu.validator is not None:
+        from .openapi_validation import ValidationMiddleware
+
+        app.add_middleware(ValidationMiddleware, validator=emu.validator)
+
+    @app.middleware("http")
+    async def _auth(request: Request, call_next: Any) -> Any:
+        path = request.url.path
+        if path.startswith(AUTH_EXEMPT):
+            return await call_next(request)
+        header = request.headers.get("authorization", "")
+        if not header:
+            return _unauthorized("The Authorization header is missing.")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != config.token:
+            return _unauthorized("The access token is invalid.")
+        if path.startswith("/subscriptions/") and not request.query_params.get("api-version"):
+            return error_response(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        return await call_next(request)
+
+    app.add_middleware(FaultMiddleware, emu=emu, routes_app=app)
+    return app

@@ -1,0 +1,158 @@
+"""Resolving asset references (model, code, environment versions; computes; datastores).
+
+References come as ARM ids (``/subscriptions/.../codes/c/versions/1``),
+``azureml:name:version``, ``azureml:name@latest`` or registry URIs
+(``azureml://registries/...``, accepted for environments only: curated
+environments live in registries the emulator does not serve).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .ids import parse_workspace_id, workspace_id
+from .store import norm_key
+
+_SHORT = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
+_DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?datastores/(?P<ds>[^/]+)/paths/(?P<path>.*)$", re.IGNORECASE)
+
+
+def _latest(emu: Any, container_key: str) -> dict[str, Any] | None:
+    versions = [rec for _, rec in emu.store.children(container_key + "/versions")]
+    if not versions:
+        return None
+
+    def order(rec: dict[str, Any]) -> tuple[int, Any]:
+        name = rec["resource"]["name"]
+        return (1, int(name)) if name.isdigit() else (0, name)
+
+    return max(versions, key=order)
+
+
+def find_ref(emu: Any, ws_key: str, collection: str, ref: str) -> dict[str, Any] | None:
+    """The asset version record ``ref`` names in ``collection`` (models/codes/environments), or None."""
+    ref = (ref or "").strip()
+    parsed = parse_workspace_id(ref)
+    if parsed is not None:
+        sub, rg, ws, rest = parsed
+        if not rest.lower().startswith(f"/{collection}/"):
+            return None
+        return emu.store.get(workspace_id(sub, rg, ws) + rest)
+    short = _SHORT.match(ref)
+    if short:
+        container = f"{ws_key}/{collection}/{short['name']}"
+        if short["version"]:
+            return emu.store.get(f"{container}/versions/{short['version']}")
+        return _latest(emu, container)
+    return None
+
+
+def check_ref(emu: Any, ws_key: str, collection: str, ref: str) -> str | None:
+    """None when ``ref`` resolves, else a message naming it."""
+    if collection == "environments" and ref.startswith("azureml://registries/"):
+        return None
+    if find_ref(emu, ws_key, collection, ref) is not None:
+        return None
+    kind = {"models": "model", "codes": "code", "environments": "environment"}[collection]
+    return f"The {kind} version '{ref}' could not be found in the workspace."
+
+
+def check_compute(emu: Any, ws_key: str, compute: str) -> str | None:
+    """None when the compute (ARM id, ``azureml:name`` or name) exists, else a message."""
+    parsed = parse_workspace_id(compute)
+    if parsed is not None:
+        sub, rg, ws, rest = parsed
+        record = emu.store.get(workspace_id(sub, rg, ws) + rest)
+    else:
+        name = compute.removeprefix("azureml:")
+        record = emu.store.get(f"{ws_key}/computes/{name}")
+    if record is None:
+        return f"The compute '{compute}' could not be found in the workspace."
+    return None
+
+
+def datastore_location(emu: Any, ws_key: str, uri: str) -> tuple[str, dict[str, Any]] | None:
+    """Map ``azureml://datastores/<ds>/paths/<p>`` to (storage URI, storage options); None if not such a URI.
+
+    Local datastores map to a folder below the emulator's data root; blob
+    datastores to ``https://<account>.blob.<endpoint>/<container>/<path>``
+    with the connection string (or account key) as storage options.
+    """
+    loc = resolve_location(emu, ws_key, uri)
+    if loc is None:
+        return None
+    return loc["uri"], loc["storage_options"]
+
+
+def resolve_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any] | None:
+    """Structured location of a datastore URI: uri, storage_options, and local path or blob container/prefix."""
+    match = _DATASTORE_URI.match(uri)
+    if not match:
+        return None
+    ds_name, path = match["ds"], match["path"]
+    record = emu.store.get(f"{ws_key}/datastores/{ds_name}")
+    if record is None:
+        raise LookupError(f"datastore '{ds_name}' not found")
+    props = record["resource"]["properties"]
+    meta = record["meta"]
+    if meta.get("local_root"):
+        local = (emu.config.data_root / "datastores" / meta["local_root"] / path).resolve()
+        return {"uri": str(local), "storage_options": {}, "local": str(local), "blob": None}
+    account, container = props.get("accountName"), props.get("containerName")
+    options: dict[str, Any] = {}
+    secrets = meta.get("secrets") or {}
+    if meta.get("connection_string"):
+        options["connection_string"] = meta["connection_string"]
+    elif secrets.get("key"):
+        options["account_url"] = f"https://{account}.blob.{props.get('endpoint') or 'core.windows.net'}"
+        options["credential"] = secrets["key"]
+    endpoint = props.get("endpoint") or "core.windows.net"
+    return {
+        "uri": f"https://{account}.blob.{endpoint}/{container}/{path}",
+        "storage_options": options,
+        "local": None,
+        "blob": {"container": container, "prefix": path},
+    }
+
+
+def ws_key_of(sub: str, rg: str, ws: str) -> str:
+    """The store key of a workspace."""
+    return norm_key(workspace_id(sub, rg, ws))
+
+
+def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
+    """Structured location of any storage URI a job or asset may carry.
+
+    Datastore URIs resolve through the datastore; ``file://`` and plain paths
+    are local; ``https://<account>.blob...`` and Azurite's path-style
+    ``http://host:port/<account>/<container>/...`` are blobs, reached with the
+    emulator's storage connection string.
+    """
+    from urllib.parse import unquote, urlparse
+
+    from .context import parse_connection_string
+
+    loc = resolve_location(emu, ws_key, uri)
+    if loc is not None:
+        return loc
+    if uri.startswith("file://"):
+        path = unquote(urlparse(uri).path)
+        return {"uri": path, "storage_options": {}, "local": path, "blob": None}
+    if "://" not in uri:
+        return {"uri": uri, "storage_options": {}, "local": uri, "blob": None}
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        parts = [p for p in parsed.path.split("/") if p]
+        conn = emu.config.storage_connection_string
+        options = {"connection_string": conn} if conn else {}
+        host = parsed.hostname or ""
+        if ".blob." in host:
+            container, prefix = (parts[0] if parts else ""), "/".join(parts[1:])
+        else:  # path-style (Azurite): /<account>/<container>/<prefix>
+            container, prefix = (parts[1] if len(parts) > 1 else ""), "/".join(parts[2:])
+        if conn and ".blob." not in host:
+            account = parse_connection_string(conn).get("AccountName", emu.config.storage_account)
+            uri = f"https://{account}.blob.core.windows.net/{container}/{prefix}"
+        return {"uri": uri, "storage_options": options, "local": None, "blob": {"container": container, "prefix": prefix}}
+    return {"uri": uri, "storage_options": {}, "local": None, "blob": None}

@@ -1,0 +1,158 @@
+"""Fault injection and request counters (a pure ASGI middleware).
+
+Applies to ARM and data-plane routes, never to ``/_emulator/*``. Per request,
+in this order: added latency, a dropped connection (the socket is aborted
+with no response), a 429 with Retry-After, a 500. Counters record requests
+per ``METHOD route-template`` and the faults injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .arm_errors import error_body
+from .config import FaultSettings
+
+ADMIN_PREFIX = "/_emulator"
+RAW_SEND = "mlendpoints.raw_send"
+
+
+class Counters:
+    """Thread-safe request and fault counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": sum(self.requests.values()),
+                "by_route": dict(self.requests),
+                "faults": dict(self.faults),
+                "faults_total": sum(self.faults.values()),
+                "statuses": dict(self.statuses),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.statuses.clear()
+
+    def count(self, route: str, fault: str | None = None, latency: bool = False) -> None:
+        """One request on ``route``, with the fault injected (if any)."""
+        with self._lock:
+            self.requests[route] += 1
+            if fault:
+                self.faults[fault] += 1
+            if latency:
+                self.faults["latency"] += 1
+
+    def status(self, code: int) -> None:
+        with self._lock:
+            self.statuses[str(code)] += 1
+
+
+class FaultInjector:
+    """Holds the current settings and a random generator (seedable)."""
+
+    def __init__(self, settings: FaultSettings) -> None:
+        self.lock = threading.Lock()
+        self.set(settings)
+
+    def set(self, settings: FaultSettings) -> None:
+        with self.lock:
+            self.settings = settings
+            self._match = re.compile(settings.match) if settings.match else None
+            self._random = random.Random(settings.seed)
+
+    def decide(self, path: str) -> tuple[float, str | None]:
+        """(latency seconds, fault name or None) for one request."""
+        with self.lock:
+            s = self.settings
+            if self._match is not None and not self._match.search(path):
+                return 0.0, None
+            latency = s.latency_ms / 1000.0 if s.latency_ms and self._random.random() < s.latency_rate else 0.0
+            roll = self._random.random()
+            if roll < s.drop_rate:
+                return latency, "drop"
+            roll -= s.drop_rate
+            if roll < s.throttle_rate:
+                return latency, "429"
+            roll -= s.throttle_rate
+            if roll < s.error_rate:
+                return latency, "500"
+            return latency, None
+
+
+def route_template(app: Any, scope: Scope) -> str:
+    """``METHOD /path/{template}`` of the route a request matches (or its raw path)."""
+    method = scope.get("method", "")
+    for route in getattr(app, "routes", []):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return f"{method} {getattr(route, 'path', scope['path'])}"
+    return f"{method} {scope['path']} (unmatched)"
+
+
+async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class FaultMiddleware:
+    """ASGI middleware counting requests and injecting faults."""
+
+    def __init__(self, app: ASGIApp, emu: Any, routes_app: Any) -> None:
+        self.app = app
+        self.emu = emu
+        self.routes_app = routes_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        route = route_template(self.routes_app, scope)
+        latency, fault = self.emu.faults.decide(scope["path"])
+        if latency:
+            await asyncio.sleep(latency)
+        self.emu.counters.count(route, fault, latency=bool(latency))
+        if fault == "drop":
+            raw = scope.get(RAW_SEND)
+            transport = getattr(getattr(raw, "__self__", None), "transport", None)
+            if transport is not None:
+                transport.abort()
+                await asyncio.sleep(0.01)  # let the server notice the disconnect before we return
+                return
+            raise ConnectionAbortedError("fault injection: dropped connection")
+        if fault == "429":
+            retry = str(self.emu.faults.settings.retry_after)
+            body = json.dumps(error_body("TooManyRequests", "Too many requests (fault injected by the emulator).")).encode()
+            await _send_json(send, 429, body, [(b"retry-after", retry.encode())])
+            self.emu.counters.status(429)
+            return
+        if fault == "500":
+            body = json.dumps(error_body("InternalServerError", "Internal server error (fault injected by the emulator).")).encode()
+            await _send_json(send, 500, body, [])
+            self.emu.counters.status(500)
+            return
+
+        async def counting_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.emu.counters.status(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)

@@ -1,0 +1,139 @@
+"""Child process that runs one batch job with the self-hosted engine.
+
+Usage: ``python -m airflow_provider_mlendpoints.emulator.job_worker RESULT_JSON``
+with the job spec as JSON on stdin (see :func:`build_scoring_job`). Writes
+``{"status": "Completed"|"Failed", "error": ..., "summary": ...}`` to
+RESULT_JSON. Prints go to the job log (the parent redirects stdout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+
+
+def parse_duration(value: Any, default: int = 30) -> int:
+    """Seconds of an ISO 8601 duration like ``PT30S`` (ints pass through)."""
+    if value is None:
+        return default
+    if isinstance(value, (int, float)):
+        return int(value)
+    match = _DURATION.match(str(value).strip().upper())
+    if not match:
+        return default
+    d, h, m, s = (float(match[g] or 0) for g in ("d", "h", "m", "s"))
+    return int(d * 86400 + h * 3600 + m * 60 + s)
+
+
+def materialize(location: dict[str, Any] | None, workdir: Path, name: str) -> str | None:
+    """A local folder (or file) holding an asset: local paths as they are, blobs downloaded."""
+    if not location:
+        return None
+    if location.get("local"):
+        return location["local"]
+    blob = location.get("blob")
+    options = location.get("storage_options") or {}
+    if not blob:
+        raise RuntimeError(f"cannot read the {name} from '{location.get('uri')}'")
+    from azure.storage.blob import ContainerClient
+
+    if options.get("connection_string"):
+        client = ContainerClient.from_connection_string(options["connection_string"], blob["container"])
+    else:
+        client = ContainerClient(options.get("account_url"), blob["container"], credential=options.get("credential"))
+    target = workdir / name
+    prefix = blob["prefix"].strip("/")
+    found = False
+    for item in client.list_blobs(name_starts_with=prefix):
+        rel = item.name[len(prefix) :].lstrip("/") if prefix else item.name
+        if item.name != prefix and prefix and not item.name.startswith(prefix + "/"):
+            continue
+        dest = target / (rel or Path(item.name).name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(client.download_blob(item.name).readall())
+        found = True
+    if not found:
+        raise RuntimeError(f"nothing found for the {name} at '{location.get('uri')}'")
+    return str(target)
+
+
+def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
+    """The engine's ScoringJob for the spec the emulator sent."""
+    from ..engine.job import ScoringJob
+    from ..specs.model import BatchDeploymentSpec, CodeSpec, ModelSpec, RetrySettings
+
+    dep = spec["deployment"]
+    props = dict(dep["properties"])
+    over = spec.get("overrides") or {}
+    retry = dict(props.get("retrySettings") or {})
+    retry.update(over.get("retrySettings") or {})
+    code_dir = materialize(spec.get("code"), workdir, "code")
+    model_dir = materialize(spec.get("model"), workdir, "model")
+    code_cfg = props.get("codeConfiguration") or {}
+    deployment = BatchDeploymentSpec(
+        name=dep["name"],
+        endpoint_name=dep.get("endpoint_name"),
+        model=ModelSpec(path=model_dir, type=spec.get("model_type") or "custom_model") if model_dir else None,
+        code=CodeSpec(scoring_script=code_cfg.get("scoringScript") or "score.py", path=code_dir) if code_dir else None,
+        instance_count=int(over.get("instanceCount") or (props.get("resources") or {}).get("instanceCount") or 1),
+        max_concurrency_per_instance=int(props.get("maxConcurrencyPerInstance") or 1),
+        mini_batch_size=over.get("miniBatchSize") or props.get("miniBatchSize") or 10,
+        output_action="summary_only" if str(props.get("outputAction", "")).lower() == "summaryonly" else "append_row",
+        output_file_name=over.get("outputFileName") or props.get("outputFileName") or "predictions.csv",
+        retry_settings=RetrySettings(
+            max_retries=int(retry.get("maxRetries", 3)), timeout=parse_duration(retry.get("timeout"), 30)
+        ),
+        error_threshold=int(over.get("errorThreshold", props.get("errorThreshold", -1))),
+        logging_level=str(props.get("loggingLevel") or "info").lower(),  # type: ignore[arg-type]
+        environment_variables=dict(props.get("environmentVariables") or {}),
+    )
+    inp, out = spec["input"], spec["output"]
+    options = dict(inp.get("storage_options") or {})
+    options.update(out.get("storage_options") or {})
+    return ScoringJob(
+        deployment=deployment,
+        input_uri=inp["uri"],
+        output_uri=out["uri"],
+        storage_options=options,
+    )
+
+
+def main(argv: list[str]) -> int:
+    result_path = Path(argv[1])
+    result: dict[str, Any]
+    try:
+        spec = json.loads(sys.stdin.read())
+        workdir = Path(tempfile.mkdtemp(prefix="job-", dir=result_path.parent))
+        job = build_scoring_job(spec, workdir)
+        print(f"emulator job {spec.get('job_name')}: input {spec['input']['uri']} -> output {spec['output']['uri']}", flush=True)
+        try:
+            from ..engine import JobFailed, run_local
+        except ImportError as exc:
+            raise RuntimeError(f"the self-hosted engine is not available: {exc}") from exc
+        try:
+            summary = run_local(job, workers=spec.get("workers"), log=lambda msg: print(msg, flush=True))
+            result = {"status": "Completed", "summary": summary}
+        except JobFailed as exc:
+            summary = exc.args[0] if exc.args else None
+            message = str(summary.get("error") or summary.get("message") or exc) if isinstance(summary, dict) else str(exc)
+            result = {"status": "Failed", "error": message, "summary": summary if isinstance(summary, dict) else None}
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the job's message
+        traceback.print_exc()
+        result = {"status": "Failed", "error": f"{type(exc).__name__}: {exc}"}
+    tmp = result_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, default=str))
+    os.replace(tmp, result_path)
+    print(f"emulator job finished: {result['status']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,165 @@
+"""Online deployments' scoring processes, traffic routing and logs.
+
+One child process per online deployment (:mod:`.online_worker`), started on
+the first scoring request: ``init()`` once, then ``run(body)`` per request,
+one request at a time. Its stderr (what the script prints or logs) is the
+deployment's log, served by getLogs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from . import assets
+
+
+class ScoringError(Exception):
+    """The scoring script failed (``status`` is the HTTP status to answer)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Worker:
+    def __init__(self, proc: subprocess.Popen[str], log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+        self.lock = threading.Lock()
+
+
+class OnlineManager:
+    """Starts, uses and stops the per-deployment scoring processes."""
+
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
+        self._workers: dict[str, _Worker] = {}
+        self._lock = threading.Lock()
+        self._random = random.Random(emu.config.traffic_seed)
+
+    def seed(self, value: int | None) -> None:
+        """Make the traffic choice deterministic (or random again with None)."""
+        self.emu.config.traffic_seed = value
+        self._random = random.Random(value)
+
+    def choose(self, traffic: dict[str, int]) -> str | None:
+        """A deployment name drawn by the traffic weights (None when nothing gets traffic)."""
+        names = sorted(n for n, w in traffic.items() if int(w or 0) > 0)
+        if not names:
+            return None
+        with self._lock:
+            return self._random.choices(names, weights=[int(traffic[n]) for n in names])[0]
+
+    def log_path(self, key: str) -> Path:
+        folder = self.emu.config.data_root / "online_logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".log")
+
+    def _start(self, record: dict[str, Any]) -> _Worker:
+        props = record["resource"]["properties"]
+        ws_key = record["meta"]["ws_key"]
+        code_cfg = props.get("codeConfiguration") or {}
+        code = model = None
+        if code_cfg.get("codeId"):
+            code_rec = assets.find_ref(self.emu, ws_key, "codes", code_cfg["codeId"])
+            if code_rec is None:
+                raise ScoringError(500, f"code version {code_cfg['codeId']} not found")
+            code = assets.any_location(self.emu, ws_key, code_rec["resource"]["properties"].get("codeUri") or "")
+        if props.get("model"):
+            model_rec = assets.find_ref(self.emu, ws_key, "models", props["model"])
+            if model_rec is None:
+                raise ScoringError(500, f"model version {props['model']} not found")
+            model = assets.any_location(self.emu, ws_key, model_rec["resource"]["properties"].get("modelUri") or "")
+        if not code_cfg.get("scoringScript"):
+            raise ScoringError(500, "the deployment has no scoring script (codeConfiguration.scoringScript)")
+        log_path = self.log_path(record["meta"]["key"])
+        log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "airflow_provider_mlendpoints.emulator.online_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        assert proc.stdin is not None and proc.stdout is not None
+        config = {
+            "code": code,
+            "model": model,
+            "scoring_script": code_cfg["scoringScript"],
+            "environment_variables": props.get("environmentVariables") or {},
+        }
+        proc.stdin.write(json.dumps(config) + "\n")
+        proc.stdin.flush()
+        ready = json.loads(proc.stdout.readline() or '{"ready": false, "error": "the scoring process exited"}')
+        if not ready.get("ready"):
+            proc.kill()
+            raise ScoringError(502, "init() of the scoring script failed: " + str(ready.get("error", ""))[-2000:])
+        return _Worker(proc, log_path)
+
+    def score(self, record: dict[str, Any], body: str) -> Any:
+        """``run(body)`` of the deployment's script, starting its process if needed."""
+        key = record["meta"]["key"]
+        with self._lock:
+            worker = self._workers.get(key)
+            if worker is not None and worker.proc.poll() is not None:
+                worker = None
+            if worker is None:
+                worker = self._start(record)
+                self._workers[key] = worker
+        with worker.lock:
+            assert worker.proc.stdin is not None and worker.proc.stdout is not None
+            try:
+                worker.proc.stdin.write(json.dumps({"body": body}) + "\n")
+                worker.proc.stdin.flush()
+                line = worker.proc.stdout.readline()
+            except (BrokenPipeError, OSError) as exc:
+                raise ScoringError(502, f"the scoring process is gone: {exc}") from exc
+        if not line:
+            raise ScoringError(502, "the scoring process exited while scoring")
+        answer = json.loads(line)
+        if not answer.get("ok"):
+            raise ScoringError(500, answer.get("error", "run() failed"))
+        return answer["result"]
+
+    def logs(self, record: dict[str, Any], container: str, tail: int | None) -> str:
+        """The last ``tail`` lines the deployment logged (all with None)."""
+        if container == "StorageInitializer":
+            lines = [
+                "Downloading the model and code from the workspace (emulator).",
+                f"Model: {record['resource']['properties'].get('model')}",
+                "Done.",
+            ]
+        else:
+            path = self.log_path(record["meta"]["key"])
+            if not path.exists():
+                return ""
+            with path.open(errors="replace") as handle:
+                lines = [line.rstrip("\n") for line in deque(handle, maxlen=tail if tail else None)]
+        if tail is not None and tail >= 0:
+            lines = lines[-tail:] if tail else []
+        return "\n".join(lines) + ("\n" if lines else "")
+
+    def stop_prefix(self, prefix: str) -> None:
+        """Stop the processes of deployments whose key starts with ``prefix``."""
+        with self._lock:
+            keys = [k for k in self._workers if k.startswith(prefix)]
+            workers = [self._workers.pop(k) for k in keys]
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.proc.terminate()
+                try:
+                    worker.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    worker.proc.kill()

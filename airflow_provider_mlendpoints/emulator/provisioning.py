@@ -1,0 +1,100 @@
+"""Provisioning progression and reference checks.
+
+A resource that was PUT, PATCHed or DELETEd carries ``meta.pending`` and
+``meta.ready_at``; :func:`settle` finishes it once the delay has passed:
+deletes it, or runs its kind's reference check and ends Succeeded or Failed
+(with the message in the async operation's error and in
+``properties.provisioningErrors``-free form: ``meta.error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import assets
+from .lro import finish_operation
+
+Checker = Callable[[Any, dict[str, Any]], str | None]
+
+
+def _check_batch_deployment(emu: Any, record: dict[str, Any]) -> str | None:
+    props = record["resource"].get("properties", {})
+    ws_key = record["meta"]["ws_key"]
+    problems = []
+    model = props.get("model") or {}
+    if model.get("assetId"):
+        problems.append(assets.check_ref(emu, ws_key, "models", model["assetId"]))
+    code = props.get("codeConfiguration") or {}
+    if code.get("codeId"):
+        problems.append(assets.check_ref(emu, ws_key, "codes", code["codeId"]))
+    if props.get("environmentId"):
+        problems.append(assets.check_ref(emu, ws_key, "environments", props["environmentId"]))
+    if props.get("compute"):
+        problems.append(assets.check_compute(emu, ws_key, props["compute"]))
+    return "; ".join(p for p in problems if p) or None
+
+
+def _check_online_deployment(emu: Any, record: dict[str, Any]) -> str | None:
+    props = record["resource"].get("properties", {})
+    ws_key = record["meta"]["ws_key"]
+    problems = []
+    if props.get("model"):
+        problems.append(assets.check_ref(emu, ws_key, "models", props["model"]))
+    code = props.get("codeConfiguration") or {}
+    if code.get("codeId"):
+        problems.append(assets.check_ref(emu, ws_key, "codes", code["codeId"]))
+    if props.get("environmentId"):
+        problems.append(assets.check_ref(emu, ws_key, "environments", props["environmentId"]))
+    return "; ".join(p for p in problems if p) or None
+
+
+def _check_online_endpoint(emu: Any, record: dict[str, Any]) -> str | None:
+    props = record["resource"].get("properties", {})
+    traffic = props.get("traffic") or {}
+    missing = [
+        name for name in traffic if emu.store.get(f"{record['meta']['key']}/deployments/{name}") is None
+    ]
+    if missing:
+        return f"Traffic refers to deployments that do not exist: {', '.join(sorted(missing))}."
+    total = sum(int(v) for v in traffic.values())
+    if traffic and total not in (0, 100):
+        return f"Traffic values must sum to 0 or 100; they sum to {total}."
+    return None
+
+
+CHECKERS: dict[str, Checker] = {
+    "batchDeployment": _check_batch_deployment,
+    "onlineDeployment": _check_online_deployment,
+    "onlineEndpoint": _check_online_endpoint,
+}
+
+
+def settle(emu: Any, key: str) -> dict[str, Any] | None:
+    """Finish a due pending operation on ``key``; the current record (None when gone)."""
+    with emu.store.lock:
+        record = emu.store.get(key)
+        if record is None:
+            return None
+        meta = record["meta"]
+        pending = meta.get("pending")
+        if not pending or emu.now() < meta.get("ready_at", 0):
+            return record
+        if pending == "delete":
+            emu.on_deleted(record)
+            emu.store.delete(key)
+            finish_operation(emu, meta.get("op"), "Succeeded")
+            return None
+        problem = None
+        if pending == "put":
+            checker = CHECKERS.get(meta.get("kind", ""))
+            problem = checker(emu, record) if checker else None
+        state = "Failed" if problem else "Succeeded"
+        props = record["resource"].setdefault("properties", {})
+        props["provisioningState"] = state
+        meta["pending"] = None
+        error = {"code": "UserError", "message": problem} if problem else None
+        meta["error"] = error
+        emu.store.put(key, record)
+        finish_operation(emu, meta.get("op"), state, error)
+        return record

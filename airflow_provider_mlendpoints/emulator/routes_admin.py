@@ -1,0 +1,96 @@
+"""Admin endpoints under ``/_emulator`` (no auth, never faulted).
+
+- ``GET /_emulator/health``: readiness probe.
+- ``GET|POST /_emulator/faults``: read / replace the fault settings (JSON of
+  :class:`~.config.FaultSettings`; ``{}`` turns faults off).
+- ``GET|DELETE /_emulator/requests``: request and fault counters / zero them.
+- ``GET|POST /_emulator/config``: read / change ``provisioning_delay`` and
+  ``traffic_seed``.
+- ``POST /_emulator/reset``: forget all resources and jobs, zero counters, faults off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from .arm_errors import ArmError
+from .config import FaultSettings
+
+router = APIRouter(prefix="/_emulator")
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    emu = request.app.state.emu
+    return JSONResponse({"status": "ok", "spec_validation": emu.validator is not None})
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.state.emu.faults.settings.to_dict())
+
+
+@router.post("/faults")
+async def set_faults(request: Request) -> JSONResponse:
+    emu = request.app.state.emu
+    try:
+        data = await request.json() if (await request.body()).strip() else {}
+        settings = FaultSettings.from_dict(data if isinstance(data, dict) else {})
+    except (ValueError, TypeError) as exc:
+        raise ArmError(400, "BadRequest", f"invalid fault settings: {exc}") from exc
+    emu.faults.set(settings)
+    return JSONResponse(settings.to_dict())
+
+
+@router.get("/requests")
+async def get_requests(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.state.emu.counters.snapshot())
+
+
+@router.delete("/requests")
+async def reset_requests(request: Request) -> JSONResponse:
+    request.app.state.emu.counters.reset()
+    return JSONResponse(request.app.state.emu.counters.snapshot())
+
+
+def _config_view(emu: Any) -> dict[str, Any]:
+    return {
+        "provisioning_delay": emu.config.provisioning_delay,
+        "traffic_seed": emu.config.traffic_seed,
+        "location": emu.config.location,
+        "state_dir": str(emu.config.state_dir) if emu.config.state_dir else None,
+        "spec_validation": emu.validator is not None,
+    }
+
+
+@router.get("/config")
+async def get_config(request: Request) -> JSONResponse:
+    return JSONResponse(_config_view(request.app.state.emu))
+
+
+@router.post("/config")
+async def set_config(request: Request) -> JSONResponse:
+    emu = request.app.state.emu
+    data = await request.json()
+    if not isinstance(data, dict) or set(data) - {"provisioning_delay", "traffic_seed"}:
+        raise ArmError(400, "BadRequest", "settable: provisioning_delay (seconds), traffic_seed (int or null)")
+    if "provisioning_delay" in data:
+        delay = data["provisioning_delay"]
+        if not isinstance(delay, (int, float)) or delay < 0:
+            raise ArmError(400, "BadRequest", "provisioning_delay must be a non-negative number")
+        emu.config.provisioning_delay = float(delay)
+    if "traffic_seed" in data:
+        emu.online.seed(data["traffic_seed"])
+    return JSONResponse(_config_view(emu))
+
+
+@router.post("/reset")
+async def reset(request: Request) -> JSONResponse:
+    emu = request.app.state.emu
+    emu.reset()
+    emu.counters.reset()
+    emu.faults.set(FaultSettings())
+    return JSONResponse({"status": "reset"})

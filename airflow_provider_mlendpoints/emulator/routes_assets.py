@@ -1,0 +1,271 @@
+"""Workspace, asset containers and versions (codes, models, environments), datastores, computes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from .arm_errors import ArmError
+from .context import DEFAULT_DATASTORE, parse_connection_string
+from .ids import TYPE_PREFIX, WS_PATH, new_id, system_data, utc_now_iso, workspace_id
+from .resources import (
+    current,
+    delete_resource,
+    get_resource,
+    list_resources,
+    patch_resource,
+    put_resource,
+    read_body,
+    render,
+)
+
+router = APIRouter()
+ASSET_COLLECTIONS = ("codes", "models", "environments")
+LABEL = {"codes": "code", "models": "model", "environments": "environment"}
+
+
+@router.get(WS_PATH)
+async def get_workspace(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    """The workspace (created on first use)."""
+    emu = request.app.state.emu
+    key = emu.workspace(sub, rg, ws)
+    return JSONResponse(render(emu, request, emu.store.get(key)))
+
+
+# ----------------------------------------------------------------- asset containers and versions
+def _container_record(emu: Any, sub: str, rg: str, ws: str, collection: str, name: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    arm_id = workspace_id(sub, rg, ws) + f"/{collection}/{name}"
+    old = emu.store.get(arm_id)
+    props = dict((body or {}).get("properties") or {}) if body is not None else dict((old or {}).get("resource", {}).get("properties", {}))
+    keep = (old or {}).get("resource", {}).get("properties", {})
+    for field in ("latestVersion", "nextVersion"):
+        if field in keep:
+            props[field] = keep[field]
+    props.setdefault("isArchived", False)
+    props.setdefault("provisioningState", "Succeeded")
+    resource = {
+        "id": arm_id,
+        "name": name,
+        "type": f"{TYPE_PREFIX}/{collection}",
+        "properties": props,
+        "systemData": system_data((old or {}).get("resource", {}).get("systemData")),
+    }
+    meta = {"kind": "assetContainer", "ws": [sub, rg, ws]}
+    return {"resource": resource, "meta": meta}
+
+
+def _make_asset_routes(collection: str) -> None:
+    base = WS_PATH + f"/{collection}"
+    label = LABEL[collection]
+
+    async def list_containers(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+        emu = request.app.state.emu
+        return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + f"/{collection}")
+
+    async def put_container(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        body = await read_body(request)
+        with emu.store.lock:
+            existed = emu.store.get(workspace_id(sub, rg, ws) + f"/{collection}/{name}") is not None
+            record = _container_record(emu, sub, rg, ws, collection, name, body)
+            emu.store.put(record["resource"]["id"], record)
+        return JSONResponse(render(emu, request, record), status_code=200 if existed else 201)
+
+    async def get_container(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        key = workspace_id(sub, rg, ws) + f"/{collection}/{name}"
+        return get_resource(emu, request, key=key, label=f"{label} container", name=name)
+
+    async def delete_container(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/{collection}/{name}", lro=False)
+
+    async def list_versions(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
+        emu = request.app.state.emu
+        key = emu.workspace(sub, rg, ws) + f"/{collection}/{name}"
+        return list_resources(emu, request, collection_key=key + "/versions")
+
+    async def put_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        body = await read_body(request)
+        with emu.store.lock:
+            container = _container_record(emu, sub, rg, ws, collection, name, None)
+            props = container["resource"]["properties"]
+            props["latestVersion"] = version
+            props["nextVersion"] = str(int(version) + 1) if version.isdigit() else None
+            emu.store.put(container["resource"]["id"], container)
+            return put_resource(
+                emu, request, ws=(sub, rg, ws), arm_id=container["resource"]["id"] + f"/versions/{version}",
+                name=version, arm_type=f"{collection}/versions", kind=f"{label}Version", body=body, lro=False,
+                tracked=False, defaults={"isArchived": False, "isAnonymous": False, "properties": {}, "tags": {}},
+            )
+
+    async def get_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        key = workspace_id(sub, rg, ws) + f"/{collection}/{name}/versions/{version}"
+        return get_resource(emu, request, key=key, label=f"{label} version", name=f"{name}:{version}")
+
+    async def delete_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        key = workspace_id(sub, rg, ws) + f"/{collection}/{name}/versions/{version}"
+        return delete_resource(emu, request, key=key, lro=False)
+
+    async def start_pending_upload(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
+        emu = request.app.state.emu
+        emu.workspace(sub, rg, ws)
+        body = await read_body(request)
+        upload_id = body.get("pendingUploadId") or new_id()
+        from .assets import datastore_location
+
+        uri = f"azureml://datastores/{DEFAULT_DATASTORE}/paths/LocalUpload/{upload_id}/{name}"
+        location, _ = datastore_location(emu, emu.workspace(sub, rg, ws), uri) or (uri, {})
+        if "://" not in location:
+            location = "file://" + location
+        return JSONResponse(
+            {
+                "blobReferenceForConsumption": {
+                    "blobUri": location,
+                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{emu.config.storage_account}",
+                    "credential": {"credentialType": "SAS", "sasUri": location},
+                },
+                "pendingUploadId": upload_id,
+                "pendingUploadType": "TemporaryBlobReference",
+            }
+        )
+
+    router.add_api_route(base, list_containers, methods=["GET"])
+    router.add_api_route(base + "/{name}", put_container, methods=["PUT"])
+    router.add_api_route(base + "/{name}", get_container, methods=["GET"])
+    router.add_api_route(base + "/{name}", delete_container, methods=["DELETE"])
+    router.add_api_route(base + "/{name}/versions", list_versions, methods=["GET"])
+    router.add_api_route(base + "/{name}/versions/{version}", put_version, methods=["PUT"])
+    router.add_api_route(base + "/{name}/versions/{version}", get_version, methods=["GET"])
+    router.add_api_route(base + "/{name}/versions/{version}", delete_version, methods=["DELETE"])
+    if collection != "environments":
+        router.add_api_route(base + "/{name}/versions/{version}/startPendingUpload", start_pending_upload, methods=["POST"])
+
+
+for _collection in ASSET_COLLECTIONS:
+    _make_asset_routes(_collection)
+
+
+# ----------------------------------------------------------------- datastores
+DATASTORES = WS_PATH + "/datastores"
+
+
+@router.get(DATASTORES)
+async def list_datastores(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    emu = request.app.state.emu
+    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/datastores")
+
+
+@router.put(DATASTORES + "/{name}")
+async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    body = await read_body(request)
+    props = dict(body.get("properties") or {})
+    creds = dict(props.get("credentials") or {})
+    secrets = creds.pop("secrets", None) or {}
+    props["credentials"] = creds
+    meta: dict[str, Any] = {"secrets": secrets, "local_root": None, "connection_string": None, "account_url": None}
+    conn = emu.config.storage_connection_string
+    if conn and props.get("datastoreType") == "AzureBlob":
+        parts = parse_connection_string(conn)
+        if props.get("accountName") == parts.get("AccountName"):
+            meta.update(connection_string=conn, account_url=parts.get("BlobEndpoint"))
+    elif not conn and props.get("datastoreType") == "AzureBlob" and props.get("accountName") == emu.config.storage_account:
+        meta["local_root"] = f"{sub}/{rg}/{ws}/{name}"
+    return put_resource(
+        emu, request, ws=(sub, rg, ws), arm_id=workspace_id(sub, rg, ws) + f"/datastores/{name}", name=name,
+        arm_type="datastores", kind="datastore", body={**body, "properties": props}, lro=False, tracked=False,
+        meta=meta, defaults={"isDefault": False, "properties": {}, "tags": {}},
+    )
+
+
+@router.get(DATASTORES + "/{name}")
+async def get_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    key = workspace_id(sub, rg, ws) + f"/datastores/{name}"
+    return get_resource(emu, request, key=key, label="datastore", name=name)
+
+
+@router.delete(DATASTORES + "/{name}")
+async def delete_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/datastores/{name}", lro=False)
+
+
+@router.post(DATASTORES + "/{name}/listSecrets")
+async def list_datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    record = current(emu, workspace_id(sub, rg, ws) + f"/datastores/{name}", "datastore", name)
+    secrets = record["meta"].get("secrets") or {}
+    if not secrets.get("secretsType"):
+        raise ArmError(400, "UserError", f"The datastore '{name}' has no secrets.")
+    return JSONResponse(secrets)
+
+
+# ----------------------------------------------------------------- computes
+COMPUTES = WS_PATH + "/computes"
+
+
+@router.get(COMPUTES)
+async def list_computes(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    emu = request.app.state.emu
+    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/computes")
+
+
+@router.put(COMPUTES + "/{computeName}")
+async def put_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    body = await read_body(request)
+    props = dict(body.get("properties") or {})
+    if not props.get("computeType"):
+        raise ArmError(400, "BadRequest", "The property 'properties.computeType' is required.")
+    now = utc_now_iso()
+    props.setdefault("createdOn", now)
+    props["modifiedOn"] = now
+    props.setdefault("isAttachedCompute", False)
+    props.setdefault("disableLocalAuth", False)
+    props.setdefault("computeLocation", body.get("location") or emu.config.location)
+    return put_resource(
+        emu, request, ws=(sub, rg, ws), arm_id=workspace_id(sub, rg, ws) + f"/computes/{computeName}",
+        name=computeName, arm_type="computes", kind="compute", body={**body, "properties": props}, lro=True,
+    )
+
+
+@router.get(COMPUTES + "/{computeName}")
+async def get_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> JSONResponse:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
+    return get_resource(emu, request, key=key, label="compute", name=computeName)
+
+
+@router.patch(COMPUTES + "/{computeName}")
+async def patch_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    body = await read_body(request)
+    key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
+    return patch_resource(emu, request, key=key, label="compute", name=computeName, body=body)
+
+
+@router.delete(COMPUTES + "/{computeName}")
+async def delete_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/computes/{computeName}")

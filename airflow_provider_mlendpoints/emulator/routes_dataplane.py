@@ -1,0 +1,222 @@
+"""Data plane: batch endpoint invocation and online scoring.
+
+- ``POST /batch/{sub}/{rg}/{ws}/{endpoint}/jobs`` starts a batch job (current
+  ``InputData``/``OutputData`` body or the 2021 ``dataset``/``outputDataset``
+  body with overrides); ``GET .../jobs/{name}`` reads it. Same bearer token as ARM.
+- ``POST /online/{sub}/{rg}/{ws}/{endpoint}/score`` scores with an endpoint
+  key, an endpoint token or the emulator's token; ``azureml-model-deployment``
+  picks a deployment, otherwise the traffic split does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from . import assets
+from .arm_errors import ArmError, error_response, not_found
+from .ids import new_id, studio_url, workspace_id
+from .resources import read_body, render
+from .store import norm_key
+
+router = APIRouter()
+BATCH = "/batch/{sub}/{rg}/{ws}/{endpoint}"
+ONLINE = "/online/{sub}/{rg}/{ws}/{endpoint}"
+
+
+def _get(d: dict[str, Any], *names: str) -> Any:
+    """The first of ``names`` present in ``d`` (the service is case-insensitive here)."""
+    lower = {k.lower(): v for k, v in d.items()}
+    for name in names:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def _succeeded(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
+    from .provisioning import settle
+
+    record = settle(emu, key)
+    if record is None:
+        raise not_found(label, name)
+    state = record["resource"]["properties"].get("provisioningState")
+    if state != "Succeeded":
+        raise ArmError(409, "UserError", f"The {label} '{name}' is {state}, not Succeeded.")
+    return record
+
+
+def parse_invocation(body: dict[str, Any], job_name: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(input {type, uri}, output {uri, name} or {}, overrides) of a batch invocation body."""
+    props = _get(body, "properties") or {}
+    overrides: dict[str, Any] = {}
+    inputs = _get(props, "InputData")
+    output: dict[str, Any] = {}
+    if inputs:
+        if not isinstance(inputs, dict) or len(inputs) != 1:
+            raise ArmError(400, "UserError", "property 'properties.InputData' must hold exactly one input.")
+        name, spec = next(iter(inputs.items()))
+        uri = _get(spec, "Uri")
+        if not uri:
+            raise ArmError(400, "UserError", f"property 'properties.InputData.{name}.Uri' is required.")
+        input_ = {"name": name, "type": _get(spec, "JobInputType") or "UriFolder", "uri": uri}
+        outputs = _get(props, "OutputData") or {}
+        if outputs:
+            out_name, out_spec = next(iter(outputs.items()))
+            out_uri = _get(out_spec, "Uri")
+            if out_uri:
+                output = {"name": out_name, "uri": out_uri}
+    else:
+        dataset = _get(props, "dataset")
+        if not dataset:
+            raise ArmError(400, "UserError", "property 'properties.InputData' (or the 2021 'properties.dataset') is required.")
+        if str(_get(dataset, "dataInputType") or "DataUrl").lower() != "dataurl":
+            raise ArmError(400, "UserError", "property 'properties.dataset.dataInputType': only DataUrl inputs are emulated.")
+        uri = _get(dataset, "path") or _get(dataset, "Uri")
+        if not uri:
+            raise ArmError(400, "UserError", "property 'properties.dataset.path' is required.")
+        input_ = {"name": "input_data", "type": "UriFolder", "uri": uri}
+        out = _get(props, "outputDataset") or {}
+        if out:
+            ds = str(_get(out, "datastoreId") or "workspaceblobstore").rstrip("/").rsplit("/", 1)[-1]
+            path = str(_get(out, "path") or f"azureml/{job_name}/score").lstrip("/")
+            output = {"name": "score", "uri": f"azureml://datastores/{ds}/paths/{path}"}
+        for name in ("miniBatchSize", "errorThreshold", "outputFileName", "retrySettings"):
+            if _get(props, name) is not None:
+                overrides[name] = _get(props, name)
+        compute = _get(props, "compute") or {}
+        if isinstance(compute, dict) and _get(compute, "instanceCount"):
+            overrides["instanceCount"] = _get(compute, "instanceCount")
+    if not output:
+        output = {"name": "score", "uri": f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/score/"}
+    return input_, output, overrides
+
+
+def _job_body(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+    body = render(emu, request, record)
+    sub, rg, ws = record["meta"]["ws"]
+    body["properties"]["interactionEndpoints"] = {"Studio": {"endpoint": studio_url(sub, rg, ws, body["name"])}}
+    return body
+
+
+@router.post(BATCH + "/jobs")
+async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> JSONResponse:
+    """Start a batch scoring job on the default (or the header's) deployment."""
+    emu = request.app.state.emu
+    ws_key = emu.workspace(sub, rg, ws)
+    body = await read_body(request)
+    ep_key = norm_key(workspace_id(sub, rg, ws) + f"/batchEndpoints/{endpoint}")
+    ep = _succeeded(emu, ep_key, "batch endpoint", endpoint)
+    dep_name = request.headers.get("azureml-model-deployment") or (
+        (ep["resource"]["properties"].get("defaults") or {}).get("deploymentName")
+    )
+    if not dep_name:
+        raise ArmError(400, "UserError", f"The batch endpoint '{endpoint}' has no default deployment; name one with the azureml-model-deployment header.")
+    dep = _succeeded(emu, f"{ep_key}/deployments/{dep_name}", "batch deployment", dep_name)
+    job_name = "batchjob-" + new_id()
+    input_, output, overrides = parse_invocation(body, job_name)
+    dep_props = dep["resource"]["properties"]
+    try:
+        code = model = None
+        model_type = None
+        code_id = (dep_props.get("codeConfiguration") or {}).get("codeId")
+        if code_id:
+            rec = assets.find_ref(emu, ws_key, "codes", code_id)
+            if rec is None:
+                raise LookupError(f"code version '{code_id}' not found")
+            code = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("codeUri") or "")
+        model_id = (dep_props.get("model") or {}).get("assetId")
+        if model_id:
+            rec = assets.find_ref(emu, ws_key, "models", model_id)
+            if rec is None:
+                raise LookupError(f"model version '{model_id}' not found")
+            model = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("modelUri") or "")
+            model_type = rec["resource"]["properties"].get("modelType")
+        in_loc = assets.any_location(emu, ws_key, input_["uri"])
+        out_loc = assets.any_location(emu, ws_key, output["uri"])
+    except LookupError as exc:
+        raise ArmError(400, "UserError", str(exc).strip("'\"")) from exc
+    spec = {
+        "job_name": job_name,
+        "deployment": {"name": dep_name, "endpoint_name": endpoint, "properties": dep_props},
+        "code": code,
+        "model": model,
+        "model_type": {"mlflow_model": "mlflow_model", "triton_model": "triton_model"}.get(str(model_type).lower(), "custom_model"),
+        "input": {"uri": in_loc["uri"], "storage_options": in_loc["storage_options"], "type": input_["type"]},
+        "output": {"uri": out_loc["uri"], "storage_options": out_loc["storage_options"]},
+        "overrides": overrides,
+        "workers": emu.config.job_workers,
+    }
+    job_input_type = "uri_file" if str(input_["type"]).lower() == "urifile" else "uri_folder"
+    record = await asyncio.to_thread(
+        emu.jobs.create,
+        (sub, rg, ws),
+        job_name,
+        endpoint=ep,
+        deployment=dep,
+        inputs={input_["name"]: {"jobInputType": job_input_type, "uri": input_["uri"]}},
+        outputs={output["name"]: {"jobOutputType": "uri_folder", "uri": output["uri"], "mode": "ReadWriteMount"}},
+        spec=spec,
+    )
+    return JSONResponse(_job_body(emu, request, record))
+
+
+@router.get(BATCH + "/jobs/{name}")
+async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: str, name: str) -> JSONResponse:
+    """The job, as ARM ``jobs/{name}`` shows it (plus interactionEndpoints)."""
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    record = emu.store.get(workspace_id(sub, rg, ws) + f"/jobs/{name}")
+    if record is None:
+        raise not_found("job", name)
+    return JSONResponse(_job_body(emu, request, record))
+
+
+def _online_authorized(emu: Any, record: dict[str, Any], header: str) -> bool:
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return False
+    meta = record["meta"]
+    if token == emu.config.token or token in (meta.get("keys") or {}).values():
+        return True
+    now = int(time.time())
+    return any(t["token"] == token and t["expiry"] > now for t in meta.get("tokens", []))
+
+
+@router.post(ONLINE + "/score")
+async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
+    """Run the chosen deployment's ``run(body)`` and answer its JSON result."""
+    from .online_scoring import ScoringError
+
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    ep_key = norm_key(workspace_id(sub, rg, ws) + f"/onlineEndpoints/{endpoint}")
+    ep = emu.store.get(ep_key)
+    if ep is None:
+        raise not_found("online endpoint", endpoint)
+    if not _online_authorized(emu, ep, request.headers.get("authorization", "")):
+        return error_response(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"})
+    ep = _succeeded(emu, ep_key, "online endpoint", endpoint)
+    dep_name = request.headers.get("azureml-model-deployment") or emu.online.choose(
+        ep["resource"]["properties"].get("traffic") or {}
+    )
+    if not dep_name:
+        raise ArmError(404, "NoDeployment", f"The online endpoint '{endpoint}' routes no traffic to any deployment.")
+    dep = _succeeded(emu, f"{ep_key}/deployments/{dep_name}", "online deployment", dep_name)
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        result = await asyncio.to_thread(emu.online.score, dep, raw)
+    except ScoringError as exc:
+        return error_response(exc.status, "ScoringError", str(exc), headers={"azureml-model-deployment": dep_name})
+    return JSONResponse(result, headers={"azureml-model-deployment": dep_name})
+
+
+@router.get(BATCH + "/swagger.json")
+@router.get(ONLINE + "/swagger.json")
+async def swagger(request: Request) -> JSONResponse:
+    """A minimal swagger document (the emulator does not infer schemas)."""
+    return JSONResponse({"swagger": "2.0", "info": {"title": "scoring (emulator)", "version": "1.0"}, "paths": {}})

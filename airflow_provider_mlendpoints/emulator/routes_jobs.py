@@ -1,0 +1,58 @@
+"""ARM jobs: list, get, cancel, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from .arm_errors import not_found
+from .ids import WS_PATH, workspace_id
+from .lro import accepted_headers, new_operation
+from .resources import list_resources, render
+from .store import norm_key
+
+router = APIRouter()
+JOBS = WS_PATH + "/jobs"
+
+
+@router.get(JOBS)
+async def list_jobs(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    emu = request.app.state.emu
+    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/jobs")
+
+
+@router.get(JOBS + "/{id}")
+async def get_job(request: Request, sub: str, rg: str, ws: str, id: str) -> JSONResponse:
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    record = emu.store.get(workspace_id(sub, rg, ws) + f"/jobs/{id}")
+    if record is None:
+        raise not_found("job", id)
+    return JSONResponse(render(emu, request, record))
+
+
+@router.post(JOBS + "/{id}/cancel")
+async def cancel_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
+    """202 + Location; the job ends Canceled (a terminal job stays as it is)."""
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
+    if emu.store.get(key) is None:
+        raise not_found("job", id)
+    emu.jobs.cancel(key)
+    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
+    return Response(status_code=202, headers=accepted_headers(request, sub, op))
+
+
+@router.delete(JOBS + "/{id}")
+async def delete_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
+    """Cancel if running, then forget the job (202 + Location); 204 when absent."""
+    emu = request.app.state.emu
+    emu.workspace(sub, rg, ws)
+    key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
+    if emu.store.get(key) is None:
+        return Response(status_code=204)
+    emu.jobs.cancel(key, reason="deleted")
+    emu.store.delete(key)
+    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
+    return Response(status_code=202, headers=accepted_headers(request, sub, op))

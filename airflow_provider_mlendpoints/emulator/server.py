@@ -1,0 +1,55 @@
+"""``mlendpoints emulator``: serve the workspace emulator until SIGTERM/SIGINT.
+
+Prints one start-up line: the URL, the workspace base path to use (any
+subscription / resource group / workspace works; the line shows an example)
+and the bearer token (the development token ``mlendpoints-dev-token`` when
+``--token`` is not given; a token given on the command line is not echoed).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from .config import DEV_TOKEN, EmulatorConfig
+
+EXAMPLE_WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+
+
+def run_emulator(args: Any) -> int:
+    """Run the emulator with the CLI arguments (host, port, token, state, spec); the exit code."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        config = EmulatorConfig.from_args(args)
+        app = create_app(config)
+    except (ValueError, OSError) as exc:
+        print(f"mlendpoints emulator: {exc}", file=sys.stderr)
+        return 2
+    token_note = (
+        f"token {DEV_TOKEN} (development default)" if config.token == DEV_TOKEN else "token as given with --token"
+    )
+    url = f"http://{config.host}:{config.port}"
+    print(
+        f"mlendpoints emulator listening on {url} | workspace base path {EXAMPLE_WORKSPACE} "
+        f"(any subscription/resourceGroup/workspace) | Authorization: Bearer <{token_note}>",
+        flush=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            lifespan="off",
+        )
+    )
+    try:
+        server.run()  # installs SIGINT/SIGTERM handlers and returns after a graceful shutdown
+    finally:
+        app.state.emu.shutdown()
+    return 0
