@@ -24,7 +24,7 @@ those folders (leave them empty to keep the dated defaults), and
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Param
@@ -71,4 +71,5 @@ with DAG(
         overrides={"mini_batch_size": "{{ params.mini_batch_size or '' }}"},
         existing_output="resume",
         retries=1,
+        retry_delay=timedelta(seconds=30),
     )

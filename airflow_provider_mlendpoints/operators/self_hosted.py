@@ -23,6 +23,7 @@ Existing output and retries:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -118,6 +119,27 @@ def _small(value: Any) -> Any:
     if len(text) <= _MAX_XCOM_VALUE_CHARS:
         return json.loads(text)
     return f"<{len(text)} characters; see the report in the output folder>"
+
+
+def _failure_message(exc: Exception, job: ScoringJob) -> str:
+    """One clear line for the task log and the UI: which deployment failed, why, and where to look."""
+    where = job.deployment.source or job.deployment.name
+    return f"{exc} [deployment {where}, output {job.output_uri.split('?', 1)[0]}]"
+
+
+def _fail_on_input_error(func):
+    """Turn the engine's InputError (bad input, settings or existing output) into a failure without retries."""
+
+    @functools.wraps(func)
+    def wrapper(self: _ScoringJobOperator, context: Context) -> Any:
+        from ..engine import InputError
+
+        try:
+            return func(self, context)
+        except InputError as exc:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+    return wrapper
 
 
 class _ScoringJobOperator(BaseOperator):
@@ -272,6 +294,7 @@ class PlanScoringOperator(_ScoringJobOperator):
         except Exception as exc:
             self.log.warning("Could not record the planned output in the task state store: %s", exc)
 
+    @_fail_on_input_error
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from ..engine import plan_job
 
@@ -319,6 +342,7 @@ class ScoreShardOperator(_ScoringJobOperator):
         super().__init__(**kwargs)
         self.shard = shard
 
+    @_fail_on_input_error
     def execute(self, context: Context) -> dict[str, Any]:
         from ..engine import score_shard
 
@@ -340,6 +364,7 @@ class CollectScoringOperator(_ScoringJobOperator):
     XCom.
     """
 
+    @_fail_on_input_error
     def execute(self, context: Context) -> Any:
         from ..engine import JobFailed, collect_job
 
@@ -349,26 +374,3 @@ class CollectScoringOperator(_ScoringJobOperator):
         except JobFailed as exc:
             raise AirflowFailException(_failure_message(exc, job)) from exc
         return _small(summary)
-
-
-def _failure_message(exc: Exception, job: ScoringJob) -> str:
-    """One clear line for the task log and the UI: why the job failed and where to look."""
-    summary = getattr(exc, "summary", None)
-    if not summary and exc.args and isinstance(exc.args[0], dict):
-        summary = exc.args[0]
-    reason = str(exc)
-    if isinstance(summary, dict):
-        counts = ", ".join(
-            f"{key}={summary[key]}"
-            for key in ("failed_items", "succeeded_items", "error_threshold", "failed_mini_batches")
-            if key in summary
-        )
-        message = summary.get("message") or summary.get("reason")
-        if message and message not in reason:
-            reason = f"{reason}: {message}" if reason and not reason.startswith("{") else str(message)
-        if counts and counts not in reason:
-            reason = f"{reason} ({counts})"
-    return (
-        f"Batch scoring job {job.deployment.name!r} failed: {reason}. "
-        f"Report: {job.output_uri.rstrip('/')}/_mlendpoints/report/"
-    )

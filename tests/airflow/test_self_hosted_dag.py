@@ -1,0 +1,233 @@
+"""The self-hosted scoring TaskGroup on real Airflow 3 (dag.test() on a migrated SQLite DB).
+
+No mocks: the sample deployment's real scoring script and scikit-learn model
+run in the engine's scoring processes; Airflow renders the templates, expands
+the mapped score task and stores XCom in its metadata DB.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.airflow_db import load_dag, run_dag, task_states, xcom_size, xcom_value
+
+from .conftest import DEPLOYMENT, EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+GROUP = "score_digits"
+LOGICAL_DATE = datetime(2026, 1, 15, tzinfo=timezone.utc)
+
+
+def _mapped_indexes(states: dict[tuple[str, int], str], task_id: str) -> list[int]:
+    return sorted(index for (tid, index), _ in states.items() if tid == task_id and index >= 0)
+
+
+def _prediction_lines(output: Path) -> list[str]:
+    return (output / "predictions.csv").read_text(encoding="utf-8").splitlines()
+
+
+def _summary(output: Path) -> dict:
+    return json.loads((output / "_mlendpoints" / "report" / "summary.json").read_text(encoding="utf-8"))
+
+
+def _test_dag_source(dag_id: str, body: str) -> str:
+    return f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+DEPLOYMENT = {str(DEPLOYMENT)!r}
+
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+{body}
+"""
+
+
+def test_example_dag_scores_params_paths_in_input_order(airflow_db, make_inputs, tmp_path):
+    names = make_inputs(tmp_path / "in", 45)
+    output = tmp_path / "out"
+    dag = load_dag(EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID)
+
+    run = run_dag(
+        dag,
+        LOGICAL_DATE,
+        conf={"input_path": str(tmp_path / "in"), "output_path": str(output), "mini_batch_size": 4},
+    )
+
+    states = task_states(run)
+    assert run.state == "success", states
+    assert set(states.values()) == {"success"}
+    lines = _prediction_lines(output)
+    assert [line.split()[0] for line in lines] == names  # one row per input, in input order
+    assert all(line.split()[1] in "0123456789" and len(line.split()) == 2 for line in lines)
+
+    summary = _summary(output)
+    assert summary["status"] == "Completed"
+    assert summary["items"] == {"total": 45, "succeeded": 45, "failed": 0}
+    assert summary["mini_batches"]["total"] == 12  # mini_batch_size override from the Param: ceil(45 / 4)
+
+    shards = xcom_value(run, f"{GROUP}.plan")
+    assert _mapped_indexes(states, f"{GROUP}.score") == list(range(len(shards)))
+    assert len(shards) > 1  # instance_count 2 in the YAML: several shards, merged in order
+    collected = xcom_value(run, f"{GROUP}.collect")
+    assert collected["status"] == "Completed" and collected["output_rows"] == 45
+
+
+def test_default_paths_render_ds_and_a_second_run_resumes(airflow_db, make_inputs, tmp_path, monkeypatch):
+    demo_dir = tmp_path / "demo"
+    monkeypatch.setenv("MLENDPOINTS_DEMO_DIR", str(demo_dir))  # read when the DAG file is parsed
+    names = make_inputs(demo_dir / "inputs" / "2026-01-15", 24)
+    make_inputs(demo_dir / "inputs" / "2026-01-16", 3)  # another date: must not be read
+    dag = load_dag(EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID)
+    output = demo_dir / "outputs" / "2026-01-15"
+
+    first = run_dag(dag, LOGICAL_DATE)
+    assert first.state == "success", task_states(first)
+    assert [line.split()[0] for line in _prediction_lines(output)] == names
+    assert not (demo_dir / "outputs" / "2026-01-16").exists()
+
+    # Same date again (what clearing the run or a backfill over it does): resume, no duplicate rows.
+    second = run_dag(dag, LOGICAL_DATE)
+    states = task_states(second)
+    assert second.state == "success", states
+    lines = _prediction_lines(output)
+    assert len(lines) == 24 and [line.split()[0] for line in lines] == names
+    for index in _mapped_indexes(states, f"{GROUP}.score"):
+        counts = xcom_value(second, f"{GROUP}.score", index)
+        assert counts["scored"] == 0 and counts["skipped"] == counts["mini_batches"]  # nothing re-scored
+    assert _summary(output)["items"]["succeeded"] == 24
+
+
+def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, make_inputs, tmp_path, capfd):
+    make_inputs(tmp_path / "in", 12)
+    (tmp_path / "in" / "digit_00005.txt").write_text("not an image\n", encoding="utf-8")
+    path = test_dags.write(
+        "mlendpoints_failing_job",
+        _test_dag_source(
+            "mlendpoints_failing_job",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"mini_batch_size": 3, "error_threshold": 0, "retry_settings.max_retries": 0,
+                   "resources.instance_count": 1}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_failing_job")
+
+    run = run_dag(dag, LOGICAL_DATE)
+
+    states = task_states(run)
+    assert run.state == "failed"
+    assert states[("scoring.collect", -1)] == "failed"
+    assert states[("scoring.plan", -1)] == "success"
+    assert all(state == "success" for (tid, _), state in states.items() if tid == "scoring.score")
+    log = capfd.readouterr()
+    text = log.out + log.err
+    assert "batch scoring job failed" in text
+    assert "3 of 12 items failed" in text  # the whole mini-batch holding the bad file
+    assert "error_threshold 0" in text
+    assert "expected 64 pixel values" in text  # the scoring script's own error reaches the task log
+    summary = _summary(tmp_path / "out")
+    assert summary["status"] == "Failed" and summary["items"]["failed"] == 3
+
+
+def test_large_input_plans_few_small_shards_under_max_map_length(
+    airflow_db, test_dags, tmp_path, monkeypatch
+):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(50_000):
+        (inputs / f"f{i:05d}.txt").write_bytes(b"0")
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "300")
+    path = test_dags.write(
+        "mlendpoints_large_plan",
+        _test_dag_source(
+            "mlendpoints_large_plan",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(inputs)!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"resources.instance_count": 400, "mini_batch_size": "{{{{ params.get('size', 20) }}}}"}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_large_plan")
+    score = dag.task_dict["scoring.score"]
+    assert score.max_active_tis_per_dagrun == 400  # instance_count, from the non-templated override
+
+    # Plan for real; mark the mapped score tasks and collect successful instead of scoring 50,000 files.
+    run = dag.test(logical_date=LOGICAL_DATE, mark_success_pattern=r"scoring\.(score|collect)")
+
+    states = task_states(run)
+    shards = xcom_value(run, "scoring.plan")
+    assert len(shards) == 150  # capped at max_map_length // 2, well under Airflow's limit
+    assert _mapped_indexes(states, "scoring.score") == list(range(150))
+    plan = json.loads((tmp_path / "out" / "_mlendpoints" / "plan.json").read_text(encoding="utf-8"))
+    assert plan["mini_batches"] == 2_500 and plan["files"] == 50_000  # templated mini_batch_size rendered: 20
+    assert sum(shard["mini_batches"] for shard in shards) == 2_500
+    assert xcom_size(run, "scoring.plan") < 150 * 120  # only shard references: ~100 bytes each, no file lists
+
+
+def test_instance_count_bounds_concurrent_shard_tasks_at_parse_time(airflow_db, sample_model):
+    from airflow.sdk import DAG
+
+    from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+    example = load_dag(EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID)
+    assert example.task_dict[f"{GROUP}.score"].max_active_tis_per_dagrun == 2  # resources.instance_count
+
+    with DAG("mlendpoints_bounds", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        self_hosted_batch_scoring(
+            "static", DEPLOYMENT, "/in", "/out/{{ ds }}", overrides={"resources.instance_count": 3}
+        )
+        self_hosted_batch_scoring(
+            "templated", DEPLOYMENT, "/in", "/out2", overrides={"instance_count": "{{ params.n }}"}
+        )
+        self_hosted_batch_scoring(
+            "explicit", DEPLOYMENT, "/in", "/out3", max_active_tis_per_dagrun=7, retries=2
+        )
+        self_hosted_batch_scoring("unknown", "{{ params.deployment }}", "/in", "/out4")
+
+    assert dag.task_dict["static.score"].max_active_tis_per_dagrun == 3
+    assert dag.task_dict["templated.score"].max_active_tis_per_dagrun == 2  # the YAML's value
+    assert dag.task_dict["explicit.score"].max_active_tis_per_dagrun == 7
+    assert dag.task_dict["explicit.plan"].max_active_tis_per_dagrun is None  # the score task only
+    assert dag.task_dict["explicit.collect"].retries == 2
+    assert dag.task_dict["unknown.score"].max_active_tis_per_dagrun is None
+    # A static output location is declared as an Asset of the collect task; a templated one is not.
+    assert [a.uri for a in dag.task_dict["templated.collect"].outlets] == ["file:///out2"]
+    assert dag.task_dict["static.collect"].outlets == []
+
+
+def test_provider_info_is_exposed_through_the_entry_point(airflow_db):
+    from importlib.metadata import entry_points
+
+    from airflow.providers_manager import ProvidersManager
+
+    (entry,) = [
+        ep
+        for ep in entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_mlendpoints")
+    ]
+    info = entry.load()()
+    assert info["package-name"] == "airflow-provider-mlendpoints"
+    modules = [m for group in info["operators"] for m in group["python-modules"]]
+    assert "airflow_provider_mlendpoints.operators.self_hosted" in modules
+    for module in modules:
+        __import__(module)
+    assert "airflow-provider-mlendpoints" in ProvidersManager().providers
