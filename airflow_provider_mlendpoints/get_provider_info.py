@@ -28,9 +28,19 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_mlendpoints.operators.self_hosted"],
             }
         ],
-        "hooks": [],
+        "hooks": [
+            {
+                "integration-name": "Azure Machine Learning endpoints",
+                "python-modules": ["airflow_provider_mlendpoints.hooks.ml_endpoints"],
+            }
+        ],
         "sensors": [],
         "triggers": [],
-        "connection-types": [],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_mlendpoints.hooks.ml_endpoints.MLEndpointsHook",
+                "connection-type": "azure_ml_endpoints",
+            }
+        ],
         "extra-links": [],
     }
