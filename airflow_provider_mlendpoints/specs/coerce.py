@@ -12,11 +12,15 @@ from typing import Any
 
 from .errors import Invalid
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]B)\s*$", re.IGNORECASE)
+# Same units as the engine (engine/minibatch.py): KB/MB/GB/TB decimal, KiB/MiB/GiB/TiB binary.
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|[KMGT]I?B)\s*$", re.IGNORECASE)
 _ISO_SECONDS = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE
 )
-_UNITS = {"KB": 1024, "MB": 1024**2, "GB": 1024**3}
+_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
 
 OUTPUT_ACTIONS = {"appendrow": "append_row", "summaryonly": "summary_only"}
 LOGGING_LEVELS = {"warning": "warning", "warn": "warning", "info": "info", "debug": "debug"}
@@ -70,15 +74,14 @@ MINI_BATCH_EXPECTED = 'a positive integer or a size like "10MB"'
 def mini_batch_size(value: Any) -> int | str:
     """Files per mini-batch (an int), or a size string for tabular input, kept as given."""
     if isinstance(value, str) and _SIZE.match(value):
-        number = float(_SIZE.match(value).group(1))  # type: ignore[union-attr]
-        if number <= 0:
+        if size_in_bytes(value) <= 0:
             raise Invalid(MINI_BATCH_EXPECTED)
         return value.strip()
     return integer(value, minimum=1, expected=MINI_BATCH_EXPECTED)
 
 
 def size_in_bytes(value: int | str) -> int:
-    """Bytes of a size string like "10MB" (1 MB = 1024 KB); an int is returned unchanged."""
+    """Bytes of a size string like "10MB" (10**7) or "1MiB" (2**20); an int is returned unchanged."""
     if isinstance(value, int):
         return value
     match = _SIZE.match(value)

@@ -70,7 +70,7 @@ def test_mini_batch_size_as_size_and_iso_timeout(write_yaml) -> None:
         )
     )
     assert spec.mini_batch_size == "10MB" and spec.retry_settings.timeout == 60
-    assert size_in_bytes("100KB") == 102400 and size_in_bytes(5) == 5
+    assert size_in_bytes("100KB") == 100_000 and size_in_bytes("1MiB") == 2**20 and size_in_bytes(5) == 5
     assert seconds("PT1H30S") == 3630 and seconds("45") == 45
     assert iso_duration(30) == "PT30S" and iso_duration(0.5) == "PT0.5S"
 

@@ -85,9 +85,7 @@ def test_batch_deployment_body_values(mfe: dict[str, Any]) -> None:
     assert "environmentId" not in props  # inline environment: only a resolver can register it
     summary = apply_overrides(spec, {"output_action": "summary_only", "mini_batch_size": "2MB"})
     summary_props = summary.to_rest("westeurope")["properties"]
-    assert (
-        summary_props["outputAction"] == "SummaryOnly" and summary_props["miniBatchSize"] == 2 * 1024 * 1024
-    )
+    assert summary_props["outputAction"] == "SummaryOnly" and summary_props["miniBatchSize"] == 2_000_000
     assert_valid(mfe, summary, summary.to_rest("westeurope"))
 
 
