@@ -9,7 +9,10 @@ Like the driver Azure ML generates for MLflow batch deployments:
   JSON array of records) into a DataFrame, predicts, and returns one row per
   input row with the columns ``row`` (the row's index within its file),
   ``prediction`` and ``file_name`` (the file's base name). A tabular mini-batch
-  (a DataFrame) is predicted as is, with an empty ``file_name``. Columns named
+  (a DataFrame) is predicted as is; its ``attrs`` may name the source file
+  (``attrs["file"]``) and the slice's first row (``attrs["start"]``), which
+  then fill ``file_name`` and offset ``row``; without them ``file_name`` is
+  empty and ``row`` counts from 0. Columns named
   in the model's input signature are cast to its types first, as Azure does.
 
 A prediction with several outputs per row (a 2-D array, or a DataFrame with
@@ -139,7 +142,7 @@ def _prediction_values(prediction: Any, rows: int) -> list[Any]:
     return values
 
 
-def _score(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
+def _score(frame: pd.DataFrame, file_name: str, first_row: int = 0) -> pd.DataFrame:
     if _model is None:
         raise RuntimeError("init() has not loaded a model")
     if frame.empty:
@@ -149,13 +152,16 @@ def _score(frame: pd.DataFrame, file_name: str) -> pd.DataFrame:
     if casts:
         frame = frame.astype(casts)
     values = _prediction_values(_model.predict(frame), len(frame))
-    return pd.DataFrame({"row": range(len(frame)), "prediction": values, "file_name": file_name})
+    rows = range(first_row, first_row + len(frame))
+    return pd.DataFrame({"row": rows, "prediction": values, "file_name": file_name})
 
 
 def run(mini_batch: Any) -> pd.DataFrame:
     """Predict every row of every file in ``mini_batch`` (a list of paths, or a DataFrame)."""
     if isinstance(mini_batch, pd.DataFrame):
-        return _score(mini_batch.reset_index(drop=True), "")
+        source = str(mini_batch.attrs.get("file") or "")
+        start = int(mini_batch.attrs.get("start") or 0)
+        return _score(mini_batch.reset_index(drop=True), os.path.basename(source), start)
     parts = [_score(read_input_file(path), os.path.basename(path)) for path in mini_batch]
     parts = [part for part in parts if not part.empty]
     if not parts:

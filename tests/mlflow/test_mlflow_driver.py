@@ -64,6 +64,14 @@ def test_tabular_mini_batch(driver, mlflow_model):
     assert result["prediction"].tolist() == list(model.predict(frame))
 
 
+def test_tabular_mini_batch_naming_its_source(driver):
+    frame = pd.DataFrame({"x1": [5.0, 0.0], "x2": [0.0, 1.0]})
+    frame.attrs.update({"file": "day/part-7.csv", "start": 100})
+    result = driver.run(frame)
+    assert result["row"].tolist() == [100, 101]
+    assert result["file_name"].tolist() == ["part-7.csv"] * 2
+
+
 def test_empty_file_and_empty_batch(driver, tmp_path):
     (tmp_path / "empty.csv").write_text("x1,x2\n")
     assert driver.run([str(tmp_path / "empty.csv")]).empty
