@@ -11,6 +11,7 @@ summary = collect_job(job)                    # raises JobFailed(summary) when t
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -50,6 +51,7 @@ def _score_range(
 ) -> dict[str, Any]:
     """Score the unfinished mini-batches of the (shard, first, last) ranges with ``processes`` children."""
     started = time.monotonic()
+    ranges = sorted(ranges, key=lambda r: r[1])
     elog = EngineLog(log, job.deployment.logging_level)
     out = output_storage(job)
     plan = read_plan(out)
@@ -58,7 +60,7 @@ def _score_range(
     done = {int(info.key[len(PARTS_PREFIX):]) for info in out.list_files(PARTS_PREFIX)
             if info.key[len(PARTS_PREFIX):].isdigit()}
     total = sum(last - first + 1 for _, first, last in ranges)
-    skipped = sum(1 for i in done if any(first <= i <= last for _, first, last in ranges)) if done else 0
+    skipped = sum(1 for i in done if _covered(ranges, i))
     todo_total = total - skipped
 
     def tasks() -> Iterator[dict[str, Any]]:
@@ -83,6 +85,12 @@ def _score_range(
     result.update(tally.counts)
     result["seconds"] = round(time.monotonic() - started, 3)
     return result
+
+
+def _covered(ranges: list[tuple[int, int, int]], index: int) -> bool:
+    """Whether mini-batch ``index`` lies in one of the (sorted, disjoint) ranges."""
+    pos = bisect.bisect_right([first for _, first, _ in ranges], index) - 1
+    return pos >= 0 and index <= ranges[pos][2]
 
 
 def _items_in(out: Any, ranges: list[tuple[int, int, int]], done: set[int]) -> int:

@@ -1,0 +1,72 @@
+"""existing_output: error (default), resume, overwrite; a changed input is detected."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_mlendpoints.engine import (
+    OutputExistsError,
+    PlanMismatchError,
+    plan_job,
+    run_local,
+)
+
+from .helpers import ECHO_SCRIPT, make_inputs, make_job, write_script
+
+quiet = {"log": lambda line: None}
+
+
+def _job(tmp_path, mode, **settings):
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    return make_job(tmp_path, code, tmp_path / "inputs", job_kw={"existing_output": mode}, **settings)
+
+
+def test_existing_output_is_an_error_by_default(tmp_path):
+    make_inputs(tmp_path, 3)
+    run_local(_job(tmp_path, "error"), workers=1, **quiet)
+    with pytest.raises(OutputExistsError, match="use resume .* or overwrite"):
+        plan_job(_job(tmp_path, "error"))
+
+
+def test_existing_state_without_output_file_is_an_error_too(tmp_path):
+    make_inputs(tmp_path, 3)
+    job = _job(tmp_path, "error", mini_batch_size=1)
+    plan_job(job)
+    plan_job(job)  # planning again before any scoring (a retried plan task) is fine
+    from airflow_provider_mlendpoints.engine import score_shard
+
+    score_shard(job, {"shard": 0, "first": 0, "last": 0}, **quiet)
+    with pytest.raises(OutputExistsError, match="_mlendpoints"):
+        plan_job(job)
+
+
+def test_overwrite_starts_over(tmp_path):
+    make_inputs(tmp_path, 3)
+    run_local(_job(tmp_path, "error"), workers=1, **quiet)
+    (tmp_path / "out" / "predictions.csv").write_text("stale\n")
+    (tmp_path / "out" / "_mlendpoints" / "parts" / "00000099").write_text("{}\n")
+    summary = run_local(_job(tmp_path, "overwrite"), workers=1, **quiet)
+    assert summary["mini_batches"]["total"] == 1
+    assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == ["f000.txt 0", "f001.txt 1",
+                                                                              "f002.txt 2"]
+    assert not (tmp_path / "out" / "_mlendpoints" / "parts" / "00000099").exists()
+
+
+def test_resume_of_a_finished_job_rewrites_the_same_output(tmp_path):
+    make_inputs(tmp_path, 3)
+    run_local(_job(tmp_path, "error"), workers=1, **quiet)
+    summary = run_local(_job(tmp_path, "resume"), workers=1, **quiet)
+    assert summary["items"]["succeeded"] == 3
+    assert len((tmp_path / "out" / "predictions.csv").read_text().splitlines()) == 3
+
+
+def test_resume_with_changed_input_or_settings_is_refused(tmp_path):
+    make_inputs(tmp_path, 3)
+    run_local(_job(tmp_path, "error"), workers=1, **quiet)
+    (tmp_path / "inputs" / "f999.txt").write_text("new")
+    with pytest.raises(PlanMismatchError, match="input changed"):
+        plan_job(_job(tmp_path, "resume"))
+    (tmp_path / "inputs" / "f999.txt").unlink()
+    with pytest.raises(PlanMismatchError, match="mini_batch_size"):
+        plan_job(_job(tmp_path, "resume", mini_batch_size=2))
+    plan_job(_job(tmp_path, "resume"))  # the same input again is fine
