@@ -69,6 +69,7 @@ def load_specs(
 ) -> list[Spec]:
     """Like :func:`load_spec`, for files holding several ``---``-separated documents."""
     comment_schema = None
+    parse_problems: list[Problem] = []
     if isinstance(path_or_dict, Mapping):
         name = file or "<dict>"
         docs: list[Any] = [dict(path_or_dict)]
@@ -80,15 +81,15 @@ def load_specs(
         text, problems = read_text(path, name)
         if text is None:
             raise SpecError(problems)
-        docs, problems = parse_yaml(text, name)
-        if problems:
-            raise SpecError(problems)
+        docs, parse_problems = parse_yaml(text, name)
+        if parse_problems and not docs:
+            raise SpecError(parse_problems)
         if not docs:
             raise SpecError([Problem(name, "", message="the file is empty")])
         comment_schema = schema_comment(text)
         folder = os.path.abspath(base_dir or path.resolve().parent)
         source = str(path.resolve())
-    problems = []
+    problems = list(parse_problems)  # keys given twice
     specs: list[Spec] = []
     for index, doc in enumerate(docs):
         shown = name if len(docs) == 1 else f"{name} (document {index + 1})"

@@ -24,7 +24,21 @@ _SCHEMA_COMMENT = re.compile(r"^\s*#\s*yaml-language-server:\s*\$schema=(\S+)", 
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings (``2023-03-15`` is a version here, not a date)."""
+    """SafeLoader that keeps dates as strings (``2023-03-15`` is a version here, not a date)
+    and remembers keys given twice in one mapping (plain YAML silently keeps the last)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -60,8 +74,11 @@ def schema_comment(text: str) -> str | None:
 
 def parse_yaml(text: str, file: str) -> tuple[list[Any], list[Problem]]:
     """All documents in ``text`` (placeholders quoted), or a syntax problem with its line."""
+    loader = _Loader(quote_placeholders(text))
     try:
-        docs = list(yaml.load_all(quote_placeholders(text), Loader=_Loader))  # noqa: S506 - SafeLoader subclass
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -69,7 +86,15 @@ def parse_yaml(text: str, file: str) -> tuple[list[Any], list[Problem]]:
         return [], [Problem(file, "", message=f"YAML syntax error{where}: {reason}")]
     except yaml.YAMLError as exc:
         return [], [Problem(file, "", message=f"YAML syntax error: {exc}")]
-    return [d for d in docs if d is not None], []
+    finally:
+        loader.dispose()
+    duplicates = [
+        Problem(
+            file, key, message=f"given twice (again at line {line}); YAML would silently keep the last one"
+        )
+        for key, line in loader.duplicates
+    ]
+    return [d for d in docs if d is not None], duplicates
 
 
 def read_text(path: Path, file: str) -> tuple[str | None, list[Problem]]:

@@ -231,3 +231,10 @@ def test_pipeline_deployments_are_refused(write_yaml) -> None:
     path = write_yaml(HEADER + "name: d\ntype: pipeline\nmodel: {path: m}\n")
     [problem] = problems_of(path)
     assert problem.path == "type" and "pipeline" in problem.expected
+
+
+def test_duplicate_keys_are_reported_with_the_other_problems(write_yaml) -> None:
+    path = write_yaml(HEADER + "name: d\nmodel: azureml:m:1\nname: e\nsettings:\n  mini_batch_size: 0\n")
+    found = by_path(problems_of(path))
+    assert found["name"].message.startswith("given twice (again at line 4)")
+    assert found["settings.mini_batch_size"].found == "0"
