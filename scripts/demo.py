@@ -87,8 +87,11 @@ def _show_results(output: Path, labels_file: Path) -> None:
     if summary_file.exists():
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         print("\nsummary:")
-        for key, value in summary.items():
-            if not isinstance(value, (dict, list)):
+        for key in ("status", "failure_reason", "items", "mini_batches", "error_threshold", "shards", "timings"):
+            value = summary.get(key)
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, (dict, list)))
+            if value is not None:
                 print(f"  {key}: {value}")
     if labels_file.exists():
         with open(labels_file, encoding="utf-8", newline="") as f:
