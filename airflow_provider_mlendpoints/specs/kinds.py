@@ -22,6 +22,10 @@ SCHEMA_NAMES: dict[str, tuple[str, str | None]] = {
     "managedonlinedeployment": (ONLINE_DEPLOYMENT, "managed"),
     "kubernetesonlinedeployment": (ONLINE_DEPLOYMENT, "kubernetes"),
 }
+KNOWN_SCHEMAS = (
+    "batchEndpoint", "batchDeployment", "modelBatchDeployment", "managedOnlineEndpoint",
+    "kubernetesOnlineEndpoint", "managedOnlineDeployment", "kubernetesOnlineDeployment",
+)  # fmt: skip
 UNSUPPORTED_SCHEMAS = {"pipelinecomponentbatchdeployment": "pipeline component batch deployments"}
 
 _BATCH_ONLY = {

@@ -129,7 +129,7 @@ def _resolve_kind(
             return None
         found = kinds.SCHEMA_NAMES.get(short)
         if found is None:
-            known = ", ".join(sorted({k for k in kinds.SCHEMA_NAMES}))
+            known = ", ".join(kinds.KNOWN_SCHEMAS)
             reader.add("$schema", message=f"unknown kind {short!r} (known: {known})")
             return None
         if found[0] == kinds.ONLINE_ENDPOINT and kinds.looks_like_online_deployment(doc):
