@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.rest import HttpRequest
@@ -21,9 +22,27 @@ class OperationGroup:
     values; on the async client the same methods return awaitables.
     """
 
-    def __init__(self, executor: SyncExecutor | AsyncExecutor, config: WorkspaceConfig) -> None:
+    def __init__(
+        self,
+        executor: SyncExecutor | AsyncExecutor,
+        config: WorkspaceConfig,
+        on_secret: Callable[[str], Any] | None = None,
+    ) -> None:
         self._x = executor
         self._config = config
+        self._on_secret = on_secret
+
+    def _revealing(self, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Wrap ``parse`` so every secret in the parsed result is passed to ``on_secret`` first."""
+
+        def wrapped(body: Any) -> Any:
+            obj = parse(body)
+            if self._on_secret is not None:
+                for value in obj.secret_values():
+                    self._on_secret(value)
+            return obj
+
+        return wrapped
 
     def _request(
         self, method: str, *segments: str, body: Any = None, params: dict[str, Any] | None = None

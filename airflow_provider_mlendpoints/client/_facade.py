@@ -19,20 +19,22 @@ from .pipeline import build_async_pipeline_client, build_pipeline_client
 class _ClientBase:
     config: WorkspaceConfig
 
-    def _compose(self, arm: Any, dp: Any, score: Any, credential: Any) -> None:
+    def _compose(self, arm: Any, dp: Any, score: Any, credential: Any, on_secret: Any) -> None:
         cfg = self.config
         self._executors = (arm, dp, score)
-        self.batch_endpoints = BatchEndpointsOperations(arm, cfg)
-        self.batch_deployments = BatchDeploymentsOperations(arm, cfg)
-        self.online_endpoints = OnlineEndpointsOperations(arm, cfg)
-        self.online_deployments = OnlineDeploymentsOperations(arm, cfg)
-        self.jobs = JobsOperations(arm, cfg)
+        self.batch_endpoints = BatchEndpointsOperations(arm, cfg, on_secret)
+        self.batch_deployments = BatchDeploymentsOperations(arm, cfg, on_secret)
+        self.online_endpoints = OnlineEndpointsOperations(arm, cfg, on_secret)
+        self.online_deployments = OnlineDeploymentsOperations(arm, cfg, on_secret)
+        self.jobs = JobsOperations(arm, cfg, on_secret)
         self.code_versions = AssetVersionsOperations(arm, cfg, "codes")
         self.model_versions = AssetVersionsOperations(arm, cfg, "models")
         self.environment_versions = AssetVersionsOperations(arm, cfg, "environments")
-        self.datastores = DatastoresOperations(arm, cfg)
-        self.computes = ComputesOperations(arm, cfg)
-        self._invoke = InvokeOperations(arm, dp, score, cfg, credential)
+        self.datastores = DatastoresOperations(arm, cfg, on_secret)
+        self.computes = ComputesOperations(arm, cfg, on_secret)
+        self._invoke = InvokeOperations(
+            arm, dp, score, cfg, credential, self.batch_endpoints, self.online_endpoints
+        )
         self.invoke_batch_endpoint = self._invoke.invoke_batch_endpoint
         self.get_batch_job = self._invoke.get_batch_job
         self.score_online = self._invoke.score_online
@@ -52,6 +54,8 @@ class MLEndpointsClient(_ClientBase):
     :param credential: an azure-core ``TokenCredential`` (azure-identity credential, or
         :class:`~.credentials.StaticTokenCredential`); used for ARM (management scope) and the
         batch data plane (``https://ml.azure.com/.default``).
+    :param on_secret: called with every secret the service returns (endpoint keys, tokens,
+        datastore secrets) before it is handed out; the Airflow hook passes its secrets masker.
     :param transport_kwargs: passed to the azure-core transport (e.g. ``connection_timeout``).
 
     Groups: ``batch_endpoints``, ``batch_deployments``, ``online_endpoints``, ``online_deployments``,
@@ -61,7 +65,9 @@ class MLEndpointsClient(_ClientBase):
     ``.continuation_token()`` resumes later through the group's ``resume``).
     """
 
-    def __init__(self, config: WorkspaceConfig, credential: Any, **transport_kwargs: Any) -> None:
+    def __init__(
+        self, config: WorkspaceConfig, credential: Any, *, on_secret: Any = None, **transport_kwargs: Any
+    ) -> None:
         self.config = config
         self.credential = credential
         arm = SyncExecutor(
@@ -78,7 +84,7 @@ class MLEndpointsClient(_ClientBase):
             build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
         )
         score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._compose(arm, dp, score, credential)
+        self._compose(arm, dp, score, credential, on_secret)
 
     def close(self) -> None:
         """Close the HTTP sessions."""
@@ -101,7 +107,9 @@ class AsyncMLEndpointsClient(_ClientBase):
         :class:`~.credentials.AsyncStaticTokenCredential`).
     """
 
-    def __init__(self, config: WorkspaceConfig, credential: Any, **transport_kwargs: Any) -> None:
+    def __init__(
+        self, config: WorkspaceConfig, credential: Any, *, on_secret: Any = None, **transport_kwargs: Any
+    ) -> None:
         self.config = config
         self.credential = credential
         arm = AsyncExecutor(
@@ -119,7 +127,7 @@ class AsyncMLEndpointsClient(_ClientBase):
             config,
         )
         score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._compose(arm, dp, score, credential)
+        self._compose(arm, dp, score, credential, on_secret)
 
     async def close(self) -> None:
         """Close the HTTP sessions."""

@@ -38,7 +38,9 @@ class BatchEndpointsOperations(OperationGroup):
 
     def list_keys(self, name: str) -> Any:
         """POST ``listkeys`` (lower-case k, as in mfe.json): :class:`EndpointKeys`."""
-        return self._x.call(self._request("POST", _E, name, "listkeys"), EndpointKeys.from_rest)
+        return self._x.call(
+            self._request("POST", _E, name, "listkeys"), self._revealing(EndpointKeys.from_rest)
+        )
 
     def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
         """A poller for an operation started earlier (``poller.continuation_token()``)."""

@@ -23,7 +23,8 @@ class DatastoresOperations(OperationGroup):
     def list_secrets(self, name: str) -> Any:
         """POST ``listSecrets``: :class:`DatastoreSecrets` (never logged, never in reprs)."""
         return self._x.call(
-            self._request("POST", "datastores", name, "listSecrets"), DatastoreSecrets.from_rest
+            self._request("POST", "datastores", name, "listSecrets"),
+            self._revealing(DatastoreSecrets.from_rest),
         )
 
     def get_default(self) -> Any:

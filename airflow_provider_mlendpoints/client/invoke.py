@@ -169,8 +169,17 @@ class InvokeOperations:
     """Batch invoke and online scoring; built by the client facades."""
 
     def __init__(
-        self, arm: Any, data_plane: Any, scoring: Any, config: Any, data_plane_credential: Any
+        self,
+        arm: Any,
+        data_plane: Any,
+        scoring: Any,
+        config: Any,
+        data_plane_credential: Any,
+        batch_endpoints: Any,
+        online_endpoints: Any,
     ) -> None:
+        self._batch_endpoints = batch_endpoints
+        self._online_endpoints = online_endpoints
         self._arm = arm
         self._dp = data_plane
         self._score = scoring
@@ -191,7 +200,6 @@ class InvokeOperations:
         ``body`` comes from :func:`batch_invoke_body` or :func:`batch_invoke_body_2021`. The POST is
         never replayed once it may have reached the service (see the module docstring).
         """
-        from .batch_endpoints import BatchEndpointsOperations
 
         def post(uri: str) -> Any:
             headers = {"Content-Type": "application/json"}
@@ -202,7 +210,7 @@ class InvokeOperations:
 
         if scoring_uri:
             return post(scoring_uri)
-        endpoint = BatchEndpointsOperations(self._arm, self._config).get(endpoint_name)
+        endpoint = self._batch_endpoints.get(endpoint_name)
         return self._arm.then(endpoint, lambda ep: post(self._require_uri(ep)))
 
     def get_batch_job(self, scoring_uri: str, job_name: str) -> Any:
@@ -227,9 +235,7 @@ class InvokeOperations:
         Auth: ``key`` or ``token`` if given; otherwise by the endpoint's ``authMode``: Key ->
         ``listKeys``, AMLToken -> ``token``, AADToken -> the client's credential for ml.azure.com.
         """
-        from .online_endpoints import OnlineEndpointsOperations
-
-        ops = OnlineEndpointsOperations(self._arm, self._config)
+        ops = self._online_endpoints
 
         def post(uri: str, secret: str) -> Any:
             headers = {"Authorization": f"Bearer {secret}", "Content-Type": content_type}

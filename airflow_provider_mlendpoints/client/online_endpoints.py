@@ -42,7 +42,9 @@ class OnlineEndpointsOperations(OperationGroup):
 
     def list_keys(self, name: str) -> Any:
         """POST ``listKeys``: :class:`EndpointKeys` (register them with a secrets masker)."""
-        return self._x.call(self._request("POST", _E, name, "listKeys"), EndpointKeys.from_rest)
+        return self._x.call(
+            self._request("POST", _E, name, "listKeys"), self._revealing(EndpointKeys.from_rest)
+        )
 
     def begin_regenerate_keys(
         self, name: str, key_type: Literal["Primary", "Secondary"] = "Primary", key_value: str | None = None
@@ -55,7 +57,9 @@ class OnlineEndpointsOperations(OperationGroup):
 
     def get_token(self, name: str) -> Any:
         """POST ``token``: an :class:`EndpointToken` for AMLToken endpoints."""
-        return self._x.call(self._request("POST", _E, name, "token"), EndpointToken.from_rest)
+        return self._x.call(
+            self._request("POST", _E, name, "token"), self._revealing(EndpointToken.from_rest)
+        )
 
     def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
         """A poller for an operation started earlier."""

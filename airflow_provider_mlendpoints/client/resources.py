@@ -343,6 +343,10 @@ class EndpointKeys:
         body = _dict(body)
         return cls(primary_key=body.get("primaryKey"), secondary_key=body.get("secondaryKey"))
 
+    def secret_values(self) -> list[str]:
+        """The secret strings, for a secrets masker."""
+        return [v for v in (self.primary_key, self.secondary_key) if v]
+
     def __repr__(self) -> str:
         return "EndpointKeys(primary_key=***, secondary_key=***)"
 
@@ -365,6 +369,10 @@ class EndpointToken:
             expiry_time_utc=body.get("expiryTimeUtc"),
             refresh_after_time_utc=body.get("refreshAfterTimeUtc"),
         )
+
+    def secret_values(self) -> list[str]:
+        """The secret strings, for a secrets masker."""
+        return [self.access_token] if self.access_token else []
 
     def __repr__(self) -> str:
         return f"EndpointToken(access_token=***, expiry_time_utc={self.expiry_time_utc!r})"
@@ -391,6 +399,20 @@ class DatastoreSecrets:
     @property
     def sas_token(self) -> str | None:
         return self.values.get("sasToken")
+
+    def secret_values(self) -> list[str]:
+        """The secret strings (keys, SAS, client secrets), for a secrets masker."""
+        out: list[str] = []
+
+        def walk(v: Any) -> None:
+            if isinstance(v, str) and v:
+                out.append(v)
+            elif isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+
+        walk(self.values)
+        return out
 
     def __repr__(self) -> str:
         return f"DatastoreSecrets(secrets_type={self.secrets_type!r}, values=***)"

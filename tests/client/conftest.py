@@ -34,7 +34,9 @@ def fake() -> Iterator[FakeServer]:
 
 
 def make_config(url: str, **kwargs) -> WorkspaceConfig:
-    kwargs.setdefault("retry", RetrySettings(retry_total=3, backoff_factor=0.01, backoff_max=0.05, max_retry_after=1))
+    kwargs.setdefault(
+        "retry", RetrySettings(retry_total=3, backoff_factor=0.01, backoff_max=0.05, max_retry_after=1)
+    )
     kwargs.setdefault("polling_interval", 0.01)
     kwargs.setdefault("max_polling_interval", 0.05)
     return WorkspaceConfig("sub", "rg", "ws", management_url=url, **kwargs)

@@ -76,7 +76,9 @@ def start(server_state: FakeServer) -> tuple[ThreadingHTTPServer, threading.Thre
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             parsed = urlparse(self.path)
-            rec = Recorded(self.command, parsed.path, parse_qs(parsed.query), dict(self.headers.items()), body)
+            rec = Recorded(
+                self.command, parsed.path, parse_qs(parsed.query), dict(self.headers.items()), body
+            )
             status, headers, payload = server_state.dispatch(rec)
             if payload is None:
                 data = b""

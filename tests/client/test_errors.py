@@ -26,9 +26,19 @@ ARM_VALIDATION = {
 
 @pytest.mark.parametrize(
     "status,cls",
-    [(400, ValidationError), (422, ValidationError), (401, AuthError), (403, AuthError), (404, NotFoundError),
-     (409, ConflictError), (412, ConflictError), (429, ThrottledError), (500, ServiceError), (503, ServiceError),
-     (None, ServiceError)],
+    [
+        (400, ValidationError),
+        (422, ValidationError),
+        (401, AuthError),
+        (403, AuthError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (412, ConflictError),
+        (429, ThrottledError),
+        (500, ServiceError),
+        (503, ServiceError),
+        (None, ServiceError),
+    ],
 )
 def test_status_maps_to_class(status, cls):
     err = error_from_parts(status, {"x-ms-request-id": "r-1"}, ARM_VALIDATION)
@@ -39,8 +49,11 @@ def test_status_maps_to_class(status, cls):
 
 
 def test_message_format_and_bytes_body():
-    err = error_from_parts(404, {"x-ms-correlation-request-id": "c-9"},
-                           b'{"error": {"code": "ResourceNotFound", "message": "ep not found"}}')
+    err = error_from_parts(
+        404,
+        {"x-ms-correlation-request-id": "c-9"},
+        b'{"error": {"code": "ResourceNotFound", "message": "ep not found"}}',
+    )
     assert str(err) == "404 ResourceNotFound: ep not found (request id c-9)"
 
 
@@ -57,8 +70,11 @@ def test_non_json_and_empty_bodies():
 
 
 def test_error_over_http_does_not_echo_request_secrets(client, fake):
-    fake.route("POST", ".*/datastores/s/listSecrets", (403, {}, {"error": {"code": "AuthorizationFailed",
-                                                                             "message": "no permission"}}))
+    fake.route(
+        "POST",
+        ".*/datastores/s/listSecrets",
+        (403, {}, {"error": {"code": "AuthorizationFailed", "message": "no permission"}}),
+    )
     with pytest.raises(AuthError) as info:
         client.datastores.list_secrets("s")
     assert "test-token" not in str(info.value) and "Bearer" not in str(info.value)

@@ -89,6 +89,13 @@ def test_specific_fields(rest_ref):
 
 
 def test_batch_invoke_job_studio_link():
-    job = r.Job.from_rest({"name": "j", "properties": {"status": "Completed", "interactionEndpoints": {
-        "Studio": {"endpoint": "https://ml.azure.com/runs/j"}}}})
+    job = r.Job.from_rest(
+        {
+            "name": "j",
+            "properties": {
+                "status": "Completed",
+                "interactionEndpoints": {"Studio": {"endpoint": "https://ml.azure.com/runs/j"}},
+            },
+        }
+    )
     assert job.is_terminal and job.studio_url == "https://ml.azure.com/runs/j"

@@ -17,12 +17,20 @@ from airflow_provider_mlendpoints.client import (
 from .conftest import TOKEN, WS
 
 EP = f"{WS}/batchEndpoints/ep1"
-OK_EP = (200, {}, {"id": EP, "name": "ep1", "properties": {"provisioningState": "Succeeded", "scoringUri": "{base}/score"}})
+OK_EP = (
+    200,
+    {},
+    {"id": EP, "name": "ep1", "properties": {"provisioningState": "Succeeded", "scoringUri": "{base}/score"}},
+)
 THROTTLE = (429, {"Retry-After": "0"}, {"error": {"code": "TooManyRequests", "message": "slow down"}})
 
 
 def ep_body(state: str, base: str) -> dict:
-    return {"id": EP, "name": "ep1", "properties": {"provisioningState": state, "scoringUri": f"{base}/score/ep1"}}
+    return {
+        "id": EP,
+        "name": "ep1",
+        "properties": {"provisioningState": state, "scoringUri": f"{base}/score/ep1"},
+    }
 
 
 def test_get_sends_bearer_token_and_api_version(client, fake):
@@ -51,12 +59,18 @@ def test_persistent_429_surfaces_as_throttled_error(client, fake):
 
 def test_retry_after_is_capped(client, fake):
     # max_retry_after is 1 s in the test config: a 3600 s Retry-After must not stall the test.
-    fake.sequence("GET", EP, [(503, {"Retry-After": "3600"}, None), (200, {}, ep_body("Succeeded", fake.url))])
+    fake.sequence(
+        "GET", EP, [(503, {"Retry-After": "3600"}, None), (200, {}, ep_body("Succeeded", fake.url))]
+    )
     assert client.batch_endpoints.get("ep1").name == "ep1"
 
 
 def test_500_on_get_is_retried_then_raises_service_error(client, fake):
-    fake.route("GET", EP, (500, {"x-ms-request-id": "rid-1"}, {"error": {"code": "InternalError", "message": "boom"}}))
+    fake.route(
+        "GET",
+        EP,
+        (500, {"x-ms-request-id": "rid-1"}, {"error": {"code": "InternalError", "message": "boom"}}),
+    )
     with pytest.raises(ServiceError) as info:
         client.batch_endpoints.get("ep1")
     assert info.value.request_id == "rid-1" and info.value.code == "InternalError"
@@ -72,7 +86,9 @@ def test_404_is_not_retried(client, fake):
 
 def test_put_201_azure_async_operation_is_polled(client, fake):
     fake.route("PUT", EP, (201, {"Azure-AsyncOperation": "{base}/ops/op1"}, ep_body("Creating", fake.url)))
-    fake.sequence("GET", "/ops/op1", [(200, {}, {"status": "InProgress"}), (200, {}, {"status": "Succeeded"})])
+    fake.sequence(
+        "GET", "/ops/op1", [(200, {}, {"status": "InProgress"}), (200, {}, {"status": "Succeeded"})]
+    )
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     poller = client.batch_endpoints.begin_create_or_update("ep1", {"location": "x", "properties": {}})
     assert poller.polling_url == f"{fake.url}/ops/op1"
@@ -85,7 +101,9 @@ def test_put_201_azure_async_operation_is_polled(client, fake):
 def test_failed_lro_raises_with_operation_error(client, fake):
     fake.route("PUT", EP, (201, {"Azure-AsyncOperation": "{base}/ops/bad"}, ep_body("Creating", fake.url)))
     fake.route(
-        "GET", "/ops/bad", (200, {}, {"status": "Failed", "error": {"code": "QuotaExceeded", "message": "no quota"}})
+        "GET",
+        "/ops/bad",
+        (200, {}, {"status": "Failed", "error": {"code": "QuotaExceeded", "message": "no quota"}}),
     )
     poller = client.batch_endpoints.begin_create_or_update("ep1", {"location": "x", "properties": {}})
     with pytest.raises(ServiceError) as info:
@@ -102,7 +120,9 @@ def test_delete_202_location_is_polled(client, fake):
 
 def test_continuation_token_resumes_polling(client, fake):
     fake.route("PUT", EP, (201, {"Azure-AsyncOperation": "{base}/ops/op2"}, ep_body("Creating", fake.url)))
-    fake.sequence("GET", "/ops/op2", [(200, {}, {"status": "Running"})] * 3 + [(200, {}, {"status": "Succeeded"})])
+    fake.sequence(
+        "GET", "/ops/op2", [(200, {}, {"status": "Running"})] * 3 + [(200, {}, {"status": "Succeeded"})]
+    )
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     token = client.batch_endpoints.begin_create_or_update("ep1", {"properties": {}}).continuation_token()
     assert TOKEN not in token
@@ -112,7 +132,9 @@ def test_continuation_token_resumes_polling(client, fake):
 
 def test_invoke_post_not_replayed_on_500(client, fake):
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
-    fake.route("POST", "/score/ep1", (500, {}, {"error": {"code": "InternalError", "message": "maybe started"}}))
+    fake.route(
+        "POST", "/score/ep1", (500, {}, {"error": {"code": "InternalError", "message": "maybe started"}})
+    )
     with pytest.raises(ServiceError):
         client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}))
     assert len(fake.calls("POST", "/score/ep1")) == 1
@@ -127,24 +149,44 @@ def test_invoke_post_not_replayed_on_503_with_retry_after(client, fake):
 
 
 def test_invoke_post_retried_on_429_and_uses_data_plane_headers(client, fake):
-    job = {"name": "job-1", "properties": {"status": "NotStarted",
-                                           "interactionEndpoints": {"Studio": {"endpoint": "https://ml.azure.com/runs/job-1"}}}}
+    job = {
+        "name": "job-1",
+        "properties": {
+            "status": "NotStarted",
+            "interactionEndpoints": {"Studio": {"endpoint": "https://ml.azure.com/runs/job-1"}},
+        },
+    }
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     fake.sequence("POST", "/score/ep1", [THROTTLE, (200, {}, job)])
-    result = client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}), deployment_name="blue")
+    result = client.invoke_batch_endpoint(
+        "ep1", batch_invoke_body({"input": "https://x/data/"}), deployment_name="blue"
+    )
     assert result.name == "job-1" and result.status == "NotStarted"
     assert result.studio_url == "https://ml.azure.com/runs/job-1"
     posts = fake.calls("POST", "/score/ep1")
     assert len(posts) == 2
     assert posts[-1].headers["azureml-model-deployment"] == "blue"
     assert posts[-1].headers["Authorization"] == f"Bearer {TOKEN}"
-    assert posts[-1].json() == {"properties": {"InputData": {"input": {"JobInputType": "UriFolder", "Uri": "https://x/data/"}}}}
+    assert posts[-1].json() == {
+        "properties": {"InputData": {"input": {"JobInputType": "UriFolder", "Uri": "https://x/data/"}}}
+    }
 
 
 def test_online_scoring_with_key_and_throttle(client, fake):
-    fake.route("GET", f"{WS}/onlineEndpoints/on1", (200, {}, {"name": "on1", "properties": {
-        "authMode": "Key", "scoringUri": f"{fake.url}/online/score"}}))
-    fake.route("POST", f"{WS}/onlineEndpoints/on1/listKeys", (200, {}, {"primaryKey": "pk-secret", "secondaryKey": "sk"}))
+    fake.route(
+        "GET",
+        f"{WS}/onlineEndpoints/on1",
+        (
+            200,
+            {},
+            {"name": "on1", "properties": {"authMode": "Key", "scoringUri": f"{fake.url}/online/score"}},
+        ),
+    )
+    fake.route(
+        "POST",
+        f"{WS}/onlineEndpoints/on1/listKeys",
+        (200, {}, {"primaryKey": "pk-secret", "secondaryKey": "sk"}),
+    )
     fake.sequence("POST", "/online/score", [THROTTLE, (200, {}, [1, 2])])
     assert client.score_online("on1", {"data": [[1, 2]]}) == [1, 2]
     last = fake.calls("POST", "/online/score")[-1]

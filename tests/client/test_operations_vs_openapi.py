@@ -22,7 +22,10 @@ def _done(result):
 
 #: (operationId, call) for every operation of DESIGN.md section 4.
 OPERATIONS = [
-    ("BatchEndpoints_CreateOrUpdate", lambda c: c.batch_endpoints.begin_create_or_update("e", {"location": "l"})),
+    (
+        "BatchEndpoints_CreateOrUpdate",
+        lambda c: c.batch_endpoints.begin_create_or_update("e", {"location": "l"}),
+    ),
     ("BatchEndpoints_Update", lambda c: c.batch_endpoints.begin_update("e", {"tags": {}})),
     ("BatchEndpoints_Get", lambda c: c.batch_endpoints.get("e")),
     ("BatchEndpoints_Delete", lambda c: c.batch_endpoints.begin_delete("e")),
@@ -42,11 +45,17 @@ OPERATIONS = [
     ("OnlineEndpoints_RegenerateKeys", lambda c: c.online_endpoints.begin_regenerate_keys("e", "Secondary")),
     ("OnlineEndpoints_GetToken", lambda c: c.online_endpoints.get_token("e")),
     ("OnlineDeployments_CreateOrUpdate", lambda c: c.online_deployments.begin_create_or_update("e", "d", {})),
-    ("OnlineDeployments_Update", lambda c: c.online_deployments.begin_update("e", "d", {"sku": {"capacity": 2}})),
+    (
+        "OnlineDeployments_Update",
+        lambda c: c.online_deployments.begin_update("e", "d", {"sku": {"capacity": 2}}),
+    ),
     ("OnlineDeployments_Get", lambda c: c.online_deployments.get("e", "d")),
     ("OnlineDeployments_Delete", lambda c: c.online_deployments.begin_delete("e", "d")),
     ("OnlineDeployments_List", lambda c: c.online_deployments.list("e")),
-    ("OnlineDeployments_GetLogs", lambda c: c.online_deployments.get_logs("e", "d", "StorageInitializer", tail=10)),
+    (
+        "OnlineDeployments_GetLogs",
+        lambda c: c.online_deployments.get_logs("e", "d", "StorageInitializer", tail=10),
+    ),
     ("OnlineDeployments_ListSkus", lambda c: c.online_deployments.list_skus("e", "d")),
     ("Jobs_Get", lambda c: c.jobs.get("j")),
     ("Jobs_List", lambda c: c.jobs.list()),
@@ -54,16 +63,25 @@ OPERATIONS = [
     ("CodeVersions_CreateOrUpdate", lambda c: c.code_versions.create_or_update("n", "1", {"properties": {}})),
     ("CodeVersions_Get", lambda c: c.code_versions.get("n", "1")),
     ("CodeVersions_List", lambda c: c.code_versions.list("n")),
-    ("ModelVersions_CreateOrUpdate", lambda c: c.model_versions.create_or_update("n", "1", {"properties": {}})),
+    (
+        "ModelVersions_CreateOrUpdate",
+        lambda c: c.model_versions.create_or_update("n", "1", {"properties": {}}),
+    ),
     ("ModelVersions_Get", lambda c: c.model_versions.get("n", "1")),
     ("ModelVersions_List", lambda c: c.model_versions.list("n")),
-    ("EnvironmentVersions_CreateOrUpdate", lambda c: c.environment_versions.create_or_update("n", "1", {"properties": {}})),
+    (
+        "EnvironmentVersions_CreateOrUpdate",
+        lambda c: c.environment_versions.create_or_update("n", "1", {"properties": {}}),
+    ),
     ("EnvironmentVersions_Get", lambda c: c.environment_versions.get("n", "1")),
     ("EnvironmentVersions_List", lambda c: c.environment_versions.list("n")),
     ("Datastores_List", lambda c: c.datastores.list()),
     ("Datastores_Get", lambda c: c.datastores.get("s")),
     ("Datastores_ListSecrets", lambda c: c.datastores.list_secrets("s")),
-    ("Compute_CreateOrUpdate", lambda c: c.computes.begin_create_or_update("cpu", aml_compute_body(location="l"))),
+    (
+        "Compute_CreateOrUpdate",
+        lambda c: c.computes.begin_create_or_update("cpu", aml_compute_body(location="l")),
+    ),
     ("Compute_Get", lambda c: c.computes.get("cpu")),
     ("Compute_Delete", lambda c: c.computes.begin_delete("cpu")),
 ]
@@ -76,7 +94,7 @@ def _openapi_table(rest_ref) -> list[tuple[str, re.Pattern[str], str]]:
         for path, ops in spec["paths"].items():
             if not path.startswith(WS_TEMPLATE + "/"):
                 continue
-            tail = path[len(WS_TEMPLATE):]
+            tail = path[len(WS_TEMPLATE) :]
             rx = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(tail)) + "$")
             for verb, op in ops.items():
                 if verb != "parameters":
@@ -90,7 +108,7 @@ def test_operation_matches_openapi(rest_ref, client, fake, operation_id, call):
     first = fake.requests[0]
     prefix = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
     assert first.path.startswith(prefix + "/")
-    tail = first.path[len(prefix):]
+    tail = first.path[len(prefix) :]
     matches = [op for verb, rx, op in _openapi_table(rest_ref) if verb == first.method and rx.match(tail)]
     assert operation_id in matches, f"{first.method} {tail} matched {matches}"
     assert first.query["api-version"] == ["2024-04-01"]

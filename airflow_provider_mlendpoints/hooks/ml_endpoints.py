@@ -1,0 +1,359 @@
+"""Airflow hooks that build the Azure ML endpoints client from an Airflow connection.
+
+Connection (conn_type ``azure_ml_endpoints``):
+
+- ``host``: ARM base URL override (sovereign cloud, emulator); default https://management.azure.com
+- ``login`` / ``password``: service principal client id / client secret (with extra ``tenant_id``)
+- extras: ``subscription_id``, ``resource_group``, ``workspace_name`` (required);
+  ``auth_type`` (``default`` | ``service_principal`` | ``managed_identity`` | ``workload_identity`` |
+  ``token``; inferred when absent); ``tenant_id``; ``managed_identity_client_id``;
+  ``workload_identity_tenant_id``; ``token`` (a fixed bearer token; a secret);
+  ``data_plane_url`` (replaces scheme and host of batch scoring URIs); ``api_version``;
+  ``storage_urls`` (JSON: storage account -> account URL or connection string, e.g. Azurite);
+  ``authority_host`` (AAD authority for sovereign clouds); ``allow_insecure_http`` (bool).
+
+Every secret (client secret, token, endpoint keys and tokens, datastore secrets returned by the
+service) is registered with Airflow's secrets masker.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.microsoft.azure.utils import (
+    add_managed_identity_connection_widgets,
+    get_async_default_azure_credential,
+    get_field,
+    get_sync_default_azure_credential,
+)
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+
+from airflow_provider_mlendpoints.client import (
+    AsyncMLEndpointsClient,
+    AsyncStaticTokenCredential,
+    MLEndpointsClient,
+    MLEndpointsError,
+    StaticTokenCredential,
+    WorkspaceConfig,
+)
+from airflow_provider_mlendpoints.client.config import DEFAULT_API_VERSION, DEFAULT_MANAGEMENT_URL
+
+CONN_TYPE = "azure_ml_endpoints"
+AUTH_TYPES = ("default", "service_principal", "managed_identity", "workload_identity", "token")
+
+
+def _truthy(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class MLEndpointsHook(BaseHook):
+    """Sync hook: ``get_conn()`` returns a :class:`~airflow_provider_mlendpoints.client.MLEndpointsClient`.
+
+    :param ml_endpoints_conn_id: the Airflow connection id.
+    """
+
+    conn_name_attr = "ml_endpoints_conn_id"
+    default_conn_name = "azure_ml_endpoints_default"
+    conn_type = CONN_TYPE
+    hook_name = "Azure ML Endpoints"
+
+    def __init__(self, ml_endpoints_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ml_endpoints_conn_id = ml_endpoints_conn_id
+        self._client: Any = None
+
+    # -- UI -----------------------------------------------------------------------------------------
+    @classmethod
+    @add_managed_identity_connection_widgets
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        def text(label: str) -> Any:
+            return StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+
+        return {
+            "subscription_id": text("Subscription ID"),
+            "resource_group": text("Resource Group"),
+            "workspace_name": text("Workspace Name"),
+            "auth_type": text("Auth Type"),
+            "tenant_id": text("Tenant ID"),
+            "token": PasswordField(lazy_gettext("Bearer Token"), widget=BS3PasswordFieldWidget()),
+            "data_plane_url": text("Data Plane URL"),
+            "api_version": text("API Version"),
+            "storage_urls": text("Storage URLs (JSON)"),
+        }
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabeled and placeholder fields of the connection form."""
+        return {
+            "hidden_fields": ["schema", "port", "extra"],
+            "relabeling": {
+                "host": "Management URL",
+                "login": "Client ID (service principal)",
+                "password": "Client Secret (service principal)",
+            },
+            "placeholders": {
+                "host": DEFAULT_MANAGEMENT_URL,
+                "login": "service principal application (client) id",
+                "password": "service principal secret",
+                "subscription_id": "00000000-0000-0000-0000-000000000000",
+                "resource_group": "my-resource-group",
+                "workspace_name": "my-workspace",
+                "auth_type": " | ".join(AUTH_TYPES) + " (inferred when empty)",
+                "tenant_id": "AAD tenant id (service principal, workload identity)",
+                "token": "a fixed bearer token (emulator, CI)",
+                "data_plane_url": "override batch scoring URI host, e.g. http://127.0.0.1:8080",
+                "api_version": DEFAULT_API_VERSION,
+                "storage_urls": json.dumps({"devstoreaccount1": "http://127.0.0.1:10000/devstoreaccount1"}),
+                "managed_identity_client_id": "user-assigned managed identity client id",
+                "workload_identity_tenant_id": "tenant id for workload identity",
+            },
+        }
+
+    # -- building -----------------------------------------------------------------------------------
+    @cached_property
+    def connection(self) -> Any:
+        """The Airflow connection (its secrets registered with the masker)."""
+        conn = self.get_connection(self.ml_endpoints_conn_id)
+        self._mask_connection(conn)
+        return conn
+
+    def _field(self, conn: Any, name: str) -> Any:
+        return get_field(conn_id=conn.conn_id, conn_type=CONN_TYPE, extras=conn.extra_dejson, field_name=name)
+
+    @staticmethod
+    def _mask_connection(conn: Any) -> None:
+        if conn.password:
+            mask_secret(conn.password)
+        extras = conn.extra_dejson
+        for key in ("token", f"extra__{CONN_TYPE}__token"):
+            if extras.get(key):
+                mask_secret(extras[key])
+        for value in (
+            (extras.get("storage_urls") or {}).values()
+            if isinstance(extras.get("storage_urls"), dict)
+            else ()
+        ):
+            if "AccountKey=" in str(value) or "SharedAccessSignature=" in str(value):
+                mask_secret(value)
+
+    def get_config(self) -> WorkspaceConfig:
+        """The :class:`WorkspaceConfig` from the connection."""
+        conn = self.connection
+        storage_urls = self._field(conn, "storage_urls") or {}
+        if isinstance(storage_urls, str):
+            storage_urls = json.loads(storage_urls)
+        missing = [
+            n for n in ("subscription_id", "resource_group", "workspace_name") if not self._field(conn, n)
+        ]
+        if missing:
+            raise ValueError(f"connection {conn.conn_id!r} lacks {', '.join(missing)} in its extras")
+        return WorkspaceConfig(
+            subscription_id=self._field(conn, "subscription_id"),
+            resource_group=self._field(conn, "resource_group"),
+            workspace_name=self._field(conn, "workspace_name"),
+            management_url=conn.host or DEFAULT_MANAGEMENT_URL,
+            api_version=self._field(conn, "api_version") or DEFAULT_API_VERSION,
+            data_plane_url=self._field(conn, "data_plane_url"),
+            storage_urls=dict(storage_urls),
+            allow_insecure_http=_truthy(self._field(conn, "allow_insecure_http")),
+        )
+
+    def auth_type(self) -> str:
+        """The credential kind: explicit ``auth_type`` extra, else inferred from the fields present."""
+        conn = self.connection
+        explicit = self._field(conn, "auth_type")
+        if explicit:
+            if explicit not in AUTH_TYPES:
+                raise ValueError(f"auth_type must be one of {', '.join(AUTH_TYPES)}, not {explicit!r}")
+            return explicit
+        if self._field(conn, "token"):
+            return "token"
+        if conn.login and conn.password:
+            return "service_principal"
+        return "default"
+
+    def _credential_args(self) -> dict[str, Any]:
+        conn = self.connection
+        return {
+            "kind": self.auth_type(),
+            "token": self._field(conn, "token")
+            or (conn.password if self._field(conn, "auth_type") == "token" else None),
+            "tenant_id": self._field(conn, "tenant_id"),
+            "client_id": conn.login,
+            "client_secret": conn.password,
+            "mi_client_id": self._field(conn, "managed_identity_client_id"),
+            "wi_tenant_id": self._field(conn, "workload_identity_tenant_id"),
+            "authority": self._field(conn, "authority_host"),
+        }
+
+    def get_credential(self) -> Any:
+        """A sync azure-core TokenCredential for the connection's auth type."""
+        a = self._credential_args()
+        extra = {"authority": a["authority"]} if a["authority"] else {}
+        if a["kind"] == "token":
+            if not a["token"]:
+                raise ValueError("auth_type token needs the 'token' extra (or the password field)")
+            return StaticTokenCredential(a["token"])
+        if a["kind"] == "service_principal":
+            from azure.identity import ClientSecretCredential
+
+            if not (a["tenant_id"] and a["client_id"] and a["client_secret"]):
+                raise ValueError(
+                    "a service principal needs tenant_id, login (client id) and password (secret)"
+                )
+            return ClientSecretCredential(a["tenant_id"], a["client_id"], a["client_secret"], **extra)
+        if a["kind"] == "managed_identity":
+            from azure.identity import ManagedIdentityCredential
+
+            return (
+                ManagedIdentityCredential(client_id=a["mi_client_id"])
+                if a["mi_client_id"]
+                else ManagedIdentityCredential()
+            )
+        if a["kind"] == "workload_identity":
+            from azure.identity import WorkloadIdentityCredential
+
+            kwargs = {
+                k: v
+                for k, v in (
+                    ("tenant_id", a["wi_tenant_id"] or a["tenant_id"]),
+                    ("client_id", a["mi_client_id"] or a["client_id"]),
+                )
+                if v
+            }
+            return WorkloadIdentityCredential(**kwargs, **extra)
+        return get_sync_default_azure_credential(
+            managed_identity_client_id=a["mi_client_id"], workload_identity_tenant_id=a["wi_tenant_id"]
+        )
+
+    def get_conn(self) -> MLEndpointsClient:
+        """The (cached) sync client."""
+        if self._client is None:
+            self._client = MLEndpointsClient(self.get_config(), self.get_credential(), on_secret=mask_secret)
+        return self._client
+
+    @property
+    def client(self) -> MLEndpointsClient:
+        """Alias of :meth:`get_conn`."""
+        return self.get_conn()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """List batch endpoints of the workspace; never returns secrets."""
+        try:
+            endpoints = self.get_conn().batch_endpoints.list(limit=1)
+        except MLEndpointsError as exc:
+            return False, f"Azure ML endpoints connection failed: {exc}"
+        except Exception as exc:  # credential errors from azure-identity
+            return False, f"Azure ML endpoints connection failed: {type(exc).__name__}: {_safe(exc)}"
+        return (
+            True,
+            f"Connection to workspace {self.get_config().workspace_name!r} works ({len(endpoints)} endpoint(s) seen).",
+        )
+
+    def close(self) -> None:
+        """Close the client's HTTP sessions."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _mask_locally(secret: str) -> None:
+    """Register a secret with this process's masker only (safe inside an event loop)."""
+    try:
+        from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+        _secrets_masker().add_mask(secret)
+    except Exception:  # pragma: no cover - masker layout differs
+        mask_secret(secret)
+
+
+def _safe(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return text[:300]
+
+
+class AsyncMLEndpointsHook(MLEndpointsHook):
+    """Async hook (for triggers): ``await get_async_conn()`` returns an
+    :class:`~airflow_provider_mlendpoints.client.AsyncMLEndpointsClient`."""
+
+    def __init__(self, ml_endpoints_conn_id: str = MLEndpointsHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(ml_endpoints_conn_id, **kwargs)
+        self._async_client: Any = None
+
+    async def aload_connection(self) -> Any:
+        """Fetch the connection without blocking the event loop."""
+        if "connection" not in self.__dict__:
+            conn = await self.aget_connection(self.ml_endpoints_conn_id)
+            self._mask_connection(conn)
+            self.__dict__["connection"] = conn
+        return self.__dict__["connection"]
+
+    def get_async_credential(self) -> Any:
+        """An async azure-core TokenCredential for the connection's auth type."""
+        a = self._credential_args()
+        extra = {"authority": a["authority"]} if a["authority"] else {}
+        if a["kind"] == "token":
+            if not a["token"]:
+                raise ValueError("auth_type token needs the 'token' extra (or the password field)")
+            return AsyncStaticTokenCredential(a["token"])
+        if a["kind"] == "service_principal":
+            from azure.identity.aio import ClientSecretCredential
+
+            if not (a["tenant_id"] and a["client_id"] and a["client_secret"]):
+                raise ValueError(
+                    "a service principal needs tenant_id, login (client id) and password (secret)"
+                )
+            return ClientSecretCredential(a["tenant_id"], a["client_id"], a["client_secret"], **extra)
+        if a["kind"] == "managed_identity":
+            from azure.identity.aio import ManagedIdentityCredential
+
+            return (
+                ManagedIdentityCredential(client_id=a["mi_client_id"])
+                if a["mi_client_id"]
+                else ManagedIdentityCredential()
+            )
+        if a["kind"] == "workload_identity":
+            from azure.identity.aio import WorkloadIdentityCredential
+
+            kwargs = {
+                k: v
+                for k, v in (
+                    ("tenant_id", a["wi_tenant_id"] or a["tenant_id"]),
+                    ("client_id", a["mi_client_id"] or a["client_id"]),
+                )
+                if v
+            }
+            return WorkloadIdentityCredential(**kwargs, **extra)
+        return get_async_default_azure_credential(
+            managed_identity_client_id=a["mi_client_id"], workload_identity_tenant_id=a["wi_tenant_id"]
+        )
+
+    async def get_async_conn(self) -> AsyncMLEndpointsClient:
+        """The (cached) async client."""
+        if self._async_client is None:
+            await self.aload_connection()
+            self._async_client = AsyncMLEndpointsClient(
+                self.get_config(), self.get_async_credential(), on_secret=_mask_locally
+            )
+        return self._async_client
+
+    async def aclose(self) -> None:
+        """Close the async client's HTTP sessions and its credential."""
+        if self._async_client is not None:
+            client, self._async_client = self._async_client, None
+            await client.close()
+            close = getattr(client.credential, "close", None)
+            if close is not None:
+                await close()
