@@ -44,7 +44,7 @@ def _scale_settings(reader: Reader, doc: dict[str, Any], parent: str) -> tuple[d
     """Normalized scale settings (``type`` default | target_utilization) and a 2021-05 instance_count."""
     block = reader.mapping(doc, "scale_settings", parent)
     if block is None:
-        return {"type": "default"}, None
+        return {}, None  # Azure decides: Default for managed, TargetUtilization for Kubernetes
     path = join_path(parent, "scale_settings")
     type_key = "type" if "type" in block else "scale_type"
     scale_type = reader.field(block, type_key, path, coerce.scale_type, "default")

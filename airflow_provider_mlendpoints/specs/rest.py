@@ -221,7 +221,8 @@ def online_deployment_body(
         else None,
     }
     properties.update(_without_none(optional))
-    properties["scaleSettings"] = _scale_settings(spec.scale_settings)
+    if spec.scale_settings:
+        properties["scaleSettings"] = _scale_settings(spec.scale_settings)
     properties["appInsightsEnabled"] = spec.app_insights_enabled
     if spec.endpoint_compute_type == "kubernetes":
         container = _container_resources(spec.resources)

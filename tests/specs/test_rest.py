@@ -160,3 +160,14 @@ def test_batch_endpoint_body(mfe: dict[str, Any]) -> None:
         "properties": {"authMode": "AADToken", "defaults": {"deploymentName": "blue"}},
     }
     assert_valid(mfe, spec, body)
+
+
+def test_scale_settings_left_to_azure_when_absent(mfe: dict[str, Any]) -> None:
+    spec = load_spec(CORPUS_DIR / "current/online/managed/sample/blue-deployment.yml")
+    assert isinstance(spec, OnlineDeploymentSpec) and spec.scale_settings == {}
+    props = spec.to_rest("westeurope")["properties"]
+    assert "scaleSettings" not in props
+    assert props["instanceType"] == "Standard_DS3_v2" and props["model"].endswith("model-1/model")
+    manual = load_spec(CORPUS_DIR / "2021-05/managed/canary-imperative-flow/3-create-green.yml")
+    assert manual.to_rest("westeurope")["properties"]["scaleSettings"] == {"scaleType": "Default"}
+    assert manual.to_rest("westeurope")["sku"]["capacity"] == 2
