@@ -13,8 +13,9 @@ Locations (parsed by :func:`parse_blob_uri`):
 ``storage_options`` (adlfs-compatible names where they exist):
 
 - ``connection_string``: wins over everything else, including the URI's host;
-- ``account_url`` (overrides the endpoint derived from the URI) with
-  ``credential`` (account key, SAS token, or an azure-identity TokenCredential);
+- ``account_url`` (overrides the endpoint derived from the URI; may carry a SAS
+  query) with ``credential`` (account key, SAS token, or an azure-identity
+  TokenCredential);
 - ``account_name`` + ``account_key``; ``sas_token``;
 - ``tenant_id`` + ``client_id`` + ``client_secret`` (a service principal);
 - ``anon: True`` for public containers;
@@ -479,15 +480,18 @@ def _service_client(loc: BlobLocation, options: dict[str, Any]) -> Any:
                 f"no storage account for {loc.uri}: give it in the URI (container@account...) or in "
                 "storage_options (account_name, account_url or connection_string)"
             )
-        account_url = account_url.split("?", 1)[0]
-        return BlobServiceClient(account_url, credential=_credential(loc, options, account_name), **kwargs)
+        account_url, _, url_sas = account_url.partition("?")  # a SAS on the account URL is a credential
+        credential = _credential(loc, options, account_name, url_sas or None)
+        return BlobServiceClient(account_url, credential=credential, **kwargs)
     except StorageError:
         raise
     except Exception as exc:  # noqa: BLE001 - the SDK's ValueError text may quote the connection string
         raise StorageError(f"invalid storage options for {loc.uri}: {type(exc).__name__}") from None
 
 
-def _credential(loc: BlobLocation, options: dict[str, Any], account_name: str | None) -> Any:
+def _credential(
+    loc: BlobLocation, options: dict[str, Any], account_name: str | None, url_sas: str | None
+) -> Any:
     """The credential the options (or the URI's SAS) describe; DefaultAzureCredential as the last resort."""
     credential = options.get("credential")
     if credential is None and options.get("account_key"):
@@ -498,8 +502,8 @@ def _credential(loc: BlobLocation, options: dict[str, Any], account_name: str | 
         return credential
     if options.get("sas_token"):
         return str(options["sas_token"]).lstrip("?")
-    if loc.sas_token:
-        return loc.sas_token
+    if loc.sas_token or url_sas:
+        return loc.sas_token or url_sas
     if options.get("anon"):
         return None
     if options.get("client_id") and options.get("client_secret") and options.get("tenant_id"):
