@@ -110,7 +110,7 @@ class Emulator:
                 "endpoint": "core.windows.net",
                 "protocol": "https",
                 "isDefault": True,
-                "credentials": {"credentialsType": "AccountKey"},
+                "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey"}},
                 "description": "Default workspace blob store (emulator)",
                 "serviceDataAccessAuthIdentity": "None",
                 "tags": {},

@@ -72,8 +72,9 @@ def render(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]
         props["services"] = services
     if kind == "datastore" and props is not None:
         creds = props.get("credentials")
-        if isinstance(creds, dict):
-            creds.pop("secrets", None)
+        if isinstance(creds, dict) and isinstance(creds.get("secrets"), dict):
+            # Like the service: the secrets object keeps only its type; values come from listSecrets.
+            creds["secrets"] = {"secretsType": creds["secrets"].get("secretsType")}
     return resource
 
 
@@ -94,9 +95,9 @@ def _base_resource(
         "type": f"{TYPE_PREFIX}/{arm_type}" if arm_type else TYPE_PREFIX,
         "properties": dict(body.get("properties") or {}),
         "systemData": system_data(old["resource"].get("systemData") if old else None),
-        "tags": body.get("tags") or {},
     }
-    if tracked:
+    if tracked:  # proxy resources (asset versions, datastores) keep tags in properties
+        resource["tags"] = body.get("tags") or {}
         resource["location"] = body.get("location") or (old or {}).get("resource", {}).get("location") or emu.config.location
     for field in TOP_LEVEL_OPTIONAL:
         if body.get(field) is not None:
@@ -144,7 +145,7 @@ def put_resource(
             op = new_operation(emu, sub, resource_key=key, kind="put")
             new_meta.update(pending="put", ready_at=ready_at, op=op, error=None)
             headers = async_headers(request, sub, op)
-        else:
+        elif kind != "datastore":
             resource["properties"].setdefault("provisioningState", "Succeeded")
         record = {"resource": resource, "meta": new_meta}
         emu.store.put(key, record)

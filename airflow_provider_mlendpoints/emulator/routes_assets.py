@@ -174,7 +174,9 @@ async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str)
     body = await read_body(request)
     props = dict(body.get("properties") or {})
     creds = dict(props.get("credentials") or {})
-    secrets = creds.pop("secrets", None) or {}
+    secrets = dict(creds.get("secrets") or {})
+    if secrets:
+        creds["secrets"] = {"secretsType": secrets.get("secretsType")}  # values stay in meta
     props["credentials"] = creds
     meta: dict[str, Any] = {"secrets": secrets, "local_root": None, "connection_string": None, "account_url": None}
     conn = emu.config.storage_connection_string

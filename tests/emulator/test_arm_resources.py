@@ -167,7 +167,7 @@ def test_assets_datastores_computes_workspace(emulator_clean):
         }
         created = c.put(emu.arm_url("/datastores/mine"), json=body)
         assert created.status_code == 201
-        assert "secrets" not in created.json()["properties"]["credentials"]
+        assert created.json()["properties"]["credentials"]["secrets"] == {"secretsType": "AccountKey"}
         assert c.post(emu.arm_url("/datastores/mine/listSecrets")).json() == {"secretsType": "AccountKey", "key": "k3y"}
         assert c.delete(emu.arm_url("/datastores/mine")).status_code == 200
         assert c.get(emu.arm_url("/datastores/mine")).status_code == 404
