@@ -1,0 +1,45 @@
+"""The engine against real blob storage (Azurite): blob inputs and outputs, no secret written anywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_mlendpoints.engine import run_local
+from airflow_provider_mlendpoints.engine.storage import open_storage
+
+from .helpers import ECHO_SCRIPT, make_job, write_script
+
+pytestmark = pytest.mark.azurite
+
+quiet = {"log": lambda line: None}
+
+
+def test_blob_input_and_output(tmp_path, azurite, blob_container):
+    options = {"connection_string": azurite.connection_string}
+    root = f"{azurite.blob_endpoint}/{blob_container}"
+    store = open_storage(root, options)
+    for i in range(5):
+        store.write_bytes(f"in/sub{i % 2}/f{i:03d}.txt", str(i).encode())
+    store.write_bytes("tables/t.csv", b"id,x\n" + b"".join(f"{i},{i}\n".encode() for i in range(30)))
+    code = write_script(tmp_path, ECHO_SCRIPT)
+
+    job = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", mini_batch_size=2,
+                   job_kw={"storage_options": options})
+    summary = run_local(job, workers=2, **quiet)
+    assert summary["items"] == {"total": 5, "succeeded": 5, "failed": 0}
+    lines = store.read_bytes("out/predictions.csv").decode().splitlines()
+    assert lines == ["f000.txt 0", "f002.txt 2", "f004.txt 4", "f001.txt 1", "f003.txt 3"]  # key order
+    written = [store.read_bytes(f.key) for f in store.list_files("out/_mlendpoints/") if "/parts/" not in f.key]
+    assert not any(azurite.account_key.encode() in data for data in written)
+
+    single = make_job(tmp_path, code, f"{root}/in/sub1/f003.txt", output=f"{root}/one",
+                      job_kw={"storage_options": options})
+    run_local(single, workers=1, **quiet)
+    assert store.read_bytes("one/predictions.csv") == b"f003.txt 3\n"
+
+    tab_code = write_script(tmp_path / "tab", "def run(df):\n    return (df['x'] * 10).tolist()\n")
+    tabular = make_job(tmp_path, tab_code, f"{root}/tables", output=f"{root}/tab-out", mini_batch_size=7,
+                       job_kw={"storage_options": options})
+    summary = run_local(tabular, workers=2, **quiet)
+    assert summary["mini_batches"]["total"] == 5
+    assert store.read_bytes("tab-out/predictions.csv").decode().splitlines() == [str(i * 10) for i in range(30)]
