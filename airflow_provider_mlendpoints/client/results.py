@@ -1,0 +1,86 @@
+"""Download a batch job's output file or folder from its datastore (azure-storage-blob)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .datastore_blob import (
+    blob_url_to_datastore,
+    container_client,
+    datastore_name_from_id,
+    parse_datastore_uri,
+)
+from .errors import NotFoundError, ValidationError
+from .resources import Job
+
+
+def output_location(job: Job, output_name: str | None = None) -> tuple[str, str]:
+    """(datastore reference or blob URL, path) of a job's output.
+
+    Current jobs: ``outputs[name].uri`` (``azureml://...datastores/<ds>/paths/<p>`` or an https blob
+    URL); the first output when ``output_name`` is None. 2021 jobs: ``outputDataset``
+    {datastoreId, path} (+ ``outputFileName``).
+    """
+    outputs = job.outputs
+    if outputs:
+        if output_name is None:
+            output_name = sorted(outputs)[0]
+        if output_name not in outputs:
+            raise NotFoundError(f"job {job.name!r} has no output {output_name!r}", status=404)
+        spec = outputs[output_name] or {}
+        uri = spec.get("uri") or spec.get("Uri")
+        if not uri:
+            raise ValidationError(f"output {output_name!r} of job {job.name!r} has no uri")
+        return uri, ""
+    dataset = job.output_dataset
+    if dataset.get("datastoreId"):
+        return "datastore:" + datastore_name_from_id(dataset["datastoreId"]), dataset.get("path") or ""
+    raise NotFoundError(f"job {job.name!r} reports no output location", status=404)
+
+
+def download_job_output(
+    client: Any, job: Job | str, local_dir: str | os.PathLike[str], output_name: str | None = None
+) -> list[Path]:
+    """Download a job's output (one file, or every file below the folder) into ``local_dir``.
+
+    ``job`` is a :class:`Job` or a job name (fetched through ARM). Returns the local files written.
+    Requires the sync :class:`~airflow_provider_mlendpoints.client.MLEndpointsClient`.
+    """
+    if isinstance(job, str):
+        job = client.jobs.get(job)
+    where, path = output_location(job, output_name)
+    if where.startswith("datastore:"):
+        store = client.datastores.get(where.removeprefix("datastore:"))
+    elif where.startswith("azureml://"):
+        name, path = parse_datastore_uri(where)
+        store = client.datastores.get(name)
+    elif where.startswith(("https://", "http://")):
+        store, path = blob_url_to_datastore(client, where)
+    else:
+        raise ValidationError(f"unsupported output location {where!r}")
+    target = Path(local_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    path = path.strip("/")
+    with container_client(client, store) as container:
+        blob = container.get_blob_client(path) if path else None
+        if blob is not None and blob.exists():
+            dest = target / Path(path).name
+            with open(dest, "wb") as fh:
+                container.download_blob(path).readinto(fh)
+            return [dest]
+        prefix = f"{path}/" if path else ""
+        for item in container.list_blobs(name_starts_with=prefix):
+            rel = item.name[len(prefix) :]
+            if not rel or rel.endswith("/"):
+                continue
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as fh:
+                container.download_blob(item.name).readinto(fh)
+            written.append(dest)
+    if not written:
+        raise NotFoundError(f"nothing found at the output of job {job.name!r} ({path or '/'})", status=404)
+    return written
