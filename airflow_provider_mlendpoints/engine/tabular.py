@@ -83,7 +83,18 @@ def _parquet_slices(storage: Storage, info: FileInfo, size: BatchSize, where: st
 
 
 def read_slice(path: str, mb: dict[str, Any]):
-    """Read one tabular mini-batch from the local file ``path`` as a pandas DataFrame."""
+    """Read one tabular mini-batch from the local file ``path`` as a pandas DataFrame.
+
+    Like Azure's, the frame has a fresh 0-based index; ``attrs`` names the
+    source (``attrs["file"]``: the input key, ``attrs["start"]``: its first row in that file).
+    """
+    frame = _read(path, mb).reset_index(drop=True)
+    frame.attrs["file"] = mb["file"]
+    frame.attrs["start"] = mb["start"]
+    return frame
+
+
+def _read(path: str, mb: dict[str, Any]):
     import pandas as pd
 
     if tabular_kind(mb["file"]) == "parquet":

@@ -18,6 +18,7 @@ import pandas as pd
 
 def run(mini_batch):
     assert isinstance(mini_batch, pd.DataFrame), type(mini_batch)
+    assert mini_batch.attrs["file"].startswith("part-") and mini_batch.index[0] == 0
     open(os.path.join(os.environ["MARK_DIR"], f"len-{len(mini_batch)}-{uuid.uuid4().hex}"), "w").close()
     return pd.DataFrame({"id": mini_batch["id"], "double": mini_batch["x"] * 2})
 """
