@@ -39,29 +39,23 @@ def materialize(location: dict[str, Any] | None, workdir: Path, name: str) -> st
         return None
     if location.get("local"):
         return location["local"]
-    blob = location.get("blob")
-    options = location.get("storage_options") or {}
-    if not blob:
-        raise RuntimeError(f"cannot read the {name} from '{location.get('uri')}'")
-    from azure.storage.blob import ContainerClient
+    from ..engine.storage import open_storage
 
-    if options.get("connection_string"):
-        client = ContainerClient.from_connection_string(options["connection_string"], blob["container"])
-    else:
-        client = ContainerClient(options.get("account_url"), blob["container"], credential=options.get("credential"))
+    storage = open_storage(location["uri"], location.get("storage_options") or {})
     target = workdir / name
-    prefix = blob["prefix"].strip("/")
+    if storage.is_file_root():
+        target.mkdir(parents=True, exist_ok=True)
+        dest = target / location["uri"].rstrip("/").rsplit("/", 1)[-1]
+        dest.write_bytes(storage.read_bytes(""))
+        return str(dest)
     found = False
-    for item in client.list_blobs(name_starts_with=prefix):
-        rel = item.name[len(prefix) :].lstrip("/") if prefix else item.name
-        if item.name != prefix and prefix and not item.name.startswith(prefix + "/"):
-            continue
-        dest = target / (rel or Path(item.name).name)
+    for info in storage.list_files():
+        dest = target / info.key
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(client.download_blob(item.name).readall())
+        dest.write_bytes(storage.read_bytes(info.key))
         found = True
     if not found:
-        raise RuntimeError(f"nothing found for the {name} at '{location.get('uri')}'")
+        raise RuntimeError(f"nothing found for the {name} at '{storage.uri}'")
     return str(target)
 
 
@@ -122,9 +116,8 @@ def main(argv: list[str]) -> int:
             summary = run_local(job, workers=spec.get("workers"), log=lambda msg: print(msg, flush=True))
             result = {"status": "Completed", "summary": summary}
         except JobFailed as exc:
-            summary = exc.args[0] if exc.args else None
-            message = str(summary.get("error") or summary.get("message") or exc) if isinstance(summary, dict) else str(exc)
-            result = {"status": "Failed", "error": message, "summary": summary if isinstance(summary, dict) else None}
+            summary = getattr(exc, "summary", None)
+            result = {"status": "Failed", "error": str(exc), "summary": summary if isinstance(summary, dict) else None}
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's message
         traceback.print_exc()
         result = {"status": "Failed", "error": f"{type(exc).__name__}: {exc}"}

@@ -62,6 +62,7 @@ def _config_view(emu: Any) -> dict[str, Any]:
         "traffic_seed": emu.config.traffic_seed,
         "location": emu.config.location,
         "state_dir": str(emu.config.state_dir) if emu.config.state_dir else None,
+        "data_root": str(emu.config.data_root),
         "spec_validation": emu.validator is not None,
     }
 

@@ -1,0 +1,166 @@
+"""Batch endpoint invocation: the engine runs the job in a background process."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from airflow_provider_mlendpoints.emulator.openapi_validation import SpecValidator
+
+from .helpers import put_and_wait, wait_job
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "azureml-rest-2024-04-01"
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, time
+
+    def init():
+        global prefix
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.txt")) as f:
+            prefix = f.read().strip()
+        print("init done")
+
+    def run(mini_batch):
+        if os.environ.get("MODE") == "fail":
+            raise ValueError("the model refuses this input")
+        if os.environ.get("MODE") == "slow":
+            time.sleep(60)
+        return [f"{prefix} {os.path.basename(p)} {open(p).read().strip()}" for p in mini_batch]
+    """
+)
+
+
+@pytest.fixture
+def batch_setup(emulator_clean, tmp_path):
+    """An endpoint with deployments ok (default), failing and slow over a 5-file input."""
+    emu = emulator_clean
+    code, model, data = tmp_path / "code", tmp_path / "model", tmp_path / "input"
+    for folder in (code, model, data):
+        folder.mkdir()
+    (code / "score.py").write_text(SCRIPT)
+    (model / "model.txt").write_text("pred")
+    for i in range(5):
+        (data / f"f{i}.txt").write_text(str(i))
+    ws = emu.workspace_path
+    with emu.client() as c:
+        c.put(emu.arm_url("/codes/score/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
+        c.put(emu.arm_url("/models/m/versions/1"), json={"properties": {"modelUri": f"file://{model}"}}).raise_for_status()
+        put_and_wait(c, emu.arm_url("/computes/cpu"), {"location": "eastus", "properties": {"computeType": "AmlCompute"}})
+        endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/be"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
+        for name, mode in (("ok", "ok"), ("failing", "fail"), ("slow", "slow")):
+            dep = put_and_wait(
+                c,
+                emu.arm_url(f"/batchEndpoints/be/deployments/{name}"),
+                {
+                    "location": "eastus",
+                    "properties": {
+                        "model": {"referenceType": "Id", "assetId": f"{ws}/models/m/versions/1"},
+                        "codeConfiguration": {"codeId": "azureml:score:1", "scoringScript": "score.py"},
+                        "compute": "cpu",
+                        "miniBatchSize": 2,
+                        "retrySettings": {"maxRetries": 0, "timeout": "PT90S"},
+                        "errorThreshold": 0,
+                        "environmentVariables": {"MODE": mode},
+                    },
+                },
+            )
+            assert dep["properties"]["provisioningState"] == "Succeeded", dep
+    return emu, endpoint["properties"]["scoringUri"], data, tmp_path
+
+
+def test_batch_job_runs_the_engine_end_to_end(batch_setup):
+    emu, scoring_uri, data, tmp_path = batch_setup
+    out = tmp_path / "out"
+    body = {
+        "properties": {
+            "InputData": {"input_data": {"JobInputType": "UriFolder", "Uri": str(data)}},
+            "OutputData": {"score": {"JobOutputType": "UriFolder", "Uri": str(out)}},
+        }
+    }
+    with emu.client() as c:
+        started = c.post(scoring_uri, json=body)
+        assert started.status_code == 200, started.text
+        job = started.json()
+        assert job["properties"]["status"] in ("NotStarted", "Running")
+        assert job["properties"]["interactionEndpoints"]["Studio"]["endpoint"].startswith("https://ml.azure.com/runs/")
+        done = wait_job(c, f"{scoring_uri}/{job['name']}")
+        assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
+        lines = (out / "predictions.csv").read_text().splitlines()
+        assert lines == [f"pred f{i}.txt {i}" for i in range(5)]
+
+        arm = c.get(emu.arm_url(f"/jobs/{job['name']}"))
+        assert arm.status_code == 200
+        arm_job = arm.json()
+        assert arm_job["properties"]["jobType"] == "Pipeline" and arm_job["properties"]["status"] == "Completed"
+        assert arm_job["properties"]["services"]["Studio"]["endpoint"].startswith("https://ml.azure.com/runs/")
+        assert arm_job["properties"]["outputs"]["score"]["uri"] == str(out)
+        assert job["name"] in [j["name"] for j in c.get(emu.arm_url("/jobs")).json()["value"]]
+        if REFERENCE.is_dir():
+            problems = SpecValidator.load(REFERENCE).validate_response(
+                "GET", httpx.URL(emu.arm_url(f"/jobs/{job['name']}")).path, 200, arm_job
+            )
+            assert not problems, problems
+
+
+def test_2021_body_with_overrides_and_default_output(batch_setup):
+    emu, scoring_uri, data, _ = batch_setup
+    body = {
+        "properties": {
+            "dataset": {"dataInputType": "DataUrl", "path": str(data)},
+            "outputDataset": {"datastoreId": f"{emu.workspace_path}/datastores/workspaceblobstore", "path": "scored/run1"},
+            "outputFileName": "out.csv",
+            "miniBatchSize": 1,
+            "errorThreshold": 10,
+        }
+    }
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body, headers={"azureml-model-deployment": "ok"}).json()
+        done = wait_job(c, f"{scoring_uri}/{job['name']}")
+        assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
+        summary = json.loads(done["properties"]["properties"]["azureml.summary"])
+        assert summary
+        root = Path(httpx.get(emu.url("/_emulator/config")).json()["data_root"])
+        written = root / "datastores" / emu.subscription / emu.resource_group / emu.workspace / "workspaceblobstore" / "scored" / "run1" / "out.csv"
+        assert len(written.read_text().splitlines()) == 5
+
+
+def test_failing_job_ends_failed_with_the_engine_message(batch_setup):
+    emu, scoring_uri, data, tmp_path = batch_setup
+    body = {"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": str(data)}},
+                           "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": str(tmp_path / "o2")}}}}
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body, headers={"azureml-model-deployment": "failing"}).json()
+        done = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"))
+        assert done["properties"]["status"] == "Failed"
+        assert "batch scoring job failed" in done["properties"]["properties"]["azureml.error"]
+
+
+def test_cancel_stops_the_job(batch_setup):
+    emu, scoring_uri, data, tmp_path = batch_setup
+    body = {"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": str(data)}},
+                           "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": str(tmp_path / "o3")}}}}
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body, headers={"azureml-model-deployment": "slow"}).json()
+        cancel = c.post(emu.arm_url(f"/jobs/{job['name']}/cancel"))
+        assert cancel.status_code == 202 and "Location" in cancel.headers
+        done = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"), timeout=30)
+        assert done["properties"]["status"] == "Canceled"
+
+
+def test_invocation_errors(batch_setup):
+    emu, scoring_uri, data, _ = batch_setup
+    with emu.client() as c:
+        missing = c.post(scoring_uri, json={"properties": {}})
+        assert missing.status_code == 400 and "InputData" in missing.json()["error"]["message"]
+        unknown_dep = c.post(
+            scoring_uri,
+            json={"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": str(data)}}}},
+            headers={"azureml-model-deployment": "nope"},
+        )
+        assert unknown_dep.status_code == 404
+    assert httpx.post(scoring_uri, json={}).status_code == 401
