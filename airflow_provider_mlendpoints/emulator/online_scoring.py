@@ -146,7 +146,10 @@ class OnlineManager:
             if not path.exists():
                 return ""
             with path.open(errors="replace") as handle:
-                lines = [line.rstrip("\n") for line in deque(handle, maxlen=tail if tail else None)]
+                keep = (tail + 50) if tail else None
+                lines = [line.rstrip("\n") for line in deque(handle, maxlen=keep)]
+            while lines and not lines[-1].strip():
+                lines.pop()
         if tail is not None and tail >= 0:
             lines = lines[-tail:] if tail else []
         return "\n".join(lines) + ("\n" if lines else "")

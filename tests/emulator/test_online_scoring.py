@@ -1,0 +1,115 @@
+"""Online scoring: scoring script processes, traffic split, deployment header, keys/tokens, getLogs."""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+
+import httpx
+import pytest
+
+from .helpers import put_and_wait
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, logging, os
+
+    def init():
+        global factor
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "factor.txt")) as f:
+            factor = int(f.read())
+        print(f"init called in {os.environ['COLOR']}")
+
+    def run(raw_data):
+        data = json.loads(raw_data)["data"]
+        if data == "boom":
+            raise RuntimeError("cannot score boom")
+        logging.info("scored %d rows", len(data))
+        return {"deployment": os.environ["COLOR"], "result": [x * factor for x in data]}
+    """
+)
+
+
+@pytest.fixture
+def online(emulator_clean, tmp_path):
+    emu = emulator_clean
+    code, model = tmp_path / "code", tmp_path / "model"
+    code.mkdir()
+    model.mkdir()
+    (code / "score.py").write_text(SCRIPT)
+    (model / "factor.txt").write_text("3")
+    with emu.client() as c:
+        c.put(emu.arm_url("/codes/s/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
+        c.put(emu.arm_url("/models/f/versions/1"), json={"properties": {"modelUri": str(model)}}).raise_for_status()
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key"}})
+        for color in ("blue", "green"):
+            dep = put_and_wait(
+                c,
+                emu.arm_url(f"/onlineEndpoints/oe/deployments/{color}"),
+                {
+                    "location": "eastus",
+                    "properties": {
+                        "endpointComputeType": "Managed",
+                        "model": "azureml:f:1",
+                        "codeConfiguration": {"codeId": "azureml:s:1", "scoringScript": "score.py"},
+                        "environmentVariables": {"COLOR": color},
+                    },
+                },
+            )
+            assert dep["properties"]["provisioningState"] == "Succeeded"
+        endpoint = put_and_wait(
+            c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 75, "green": 25}}}
+        )
+        keys = c.post(emu.arm_url("/onlineEndpoints/oe/listKeys")).json()
+    return emu, endpoint["properties"]["scoringUri"], keys
+
+
+def test_scoring_with_traffic_split_and_header(online):
+    emu, uri, keys = online
+    emu.set_config(traffic_seed=7)
+    auth = {"Authorization": f"Bearer {keys['primaryKey']}"}
+    seen = Counter()
+    with httpx.Client(timeout=60) as c:
+        for _ in range(80):
+            response = c.post(uri, json={"data": [1, 2]}, headers=auth)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["result"] == [3, 6]
+            assert response.headers["azureml-model-deployment"] == body["deployment"]
+            seen[body["deployment"]] += 1
+        assert 40 <= seen["blue"] <= 75 and 5 <= seen["green"] <= 40, seen
+        for _ in range(5):
+            pinned = c.post(uri, json={"data": [1]}, headers={**auth, "azureml-model-deployment": "green"})
+            assert pinned.json()["deployment"] == "green"
+
+
+def test_traffic_choice_is_deterministic_with_a_seed(online):
+    emu, uri, keys = online
+    auth = {"Authorization": f"Bearer {keys['secondaryKey']}"}
+
+    def sequence() -> list[str]:
+        emu.set_config(traffic_seed=42)
+        return [httpx.post(uri, json={"data": [1]}, headers=auth, timeout=60).json()["deployment"] for _ in range(12)]
+
+    assert sequence() == sequence()
+
+
+def test_auth_token_errors_and_logs(online):
+    emu, uri, keys = online
+    assert httpx.post(uri, json={"data": [1]}).status_code == 401
+    assert httpx.post(uri, json={"data": [1]}, headers={"Authorization": "Bearer nope"}).status_code == 401
+    with emu.client() as c:
+        token = c.post(emu.arm_url("/onlineEndpoints/oe/token")).json()["accessToken"]
+    ok = httpx.post(uri, json={"data": [5]}, headers={"Authorization": f"Bearer {token}", "azureml-model-deployment": "blue"}, timeout=60)
+    assert ok.status_code == 200 and ok.json() == {"deployment": "blue", "result": [15]}
+    failed = httpx.post(uri, json={"data": "boom"}, headers={"Authorization": f"Bearer {token}", "azureml-model-deployment": "blue"}, timeout=60)
+    assert failed.status_code == 500 and "cannot score boom" in failed.text
+    with emu.client() as c:
+        logs = c.post(emu.arm_url("/onlineEndpoints/oe/deployments/blue/getLogs"), json={"containerType": "InferenceServer", "tail": 50}).json()
+        assert "init called in blue" in logs["content"]
+        assert "scored 1 rows" in logs["content"]
+        assert "cannot score boom" in logs["content"]
+        tail = c.post(emu.arm_url("/onlineEndpoints/oe/deployments/blue/getLogs"), json={"tail": 1}).json()["content"]
+        assert len(tail.strip().splitlines()) == 1
+        missing = httpx.post(uri.replace("/oe/", "/nope/"), json={}, headers={"Authorization": f"Bearer {token}"})
+        assert missing.status_code == 404
