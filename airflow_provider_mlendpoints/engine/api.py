@@ -81,7 +81,7 @@ def _score_range(
                   f"with {workers} process(es)")
         pool = ScoringPool(job, child_setup(job, plan["input_kind"]), out, elog, tally)
         pool.run(tasks(), workers)
-        progress.log()
+        progress.finish()
     result.update(tally.counts)
     result["seconds"] = round(time.monotonic() - started, 3)
     return result

@@ -107,15 +107,17 @@ def validate_job(job: ScoringJob) -> BatchSize:
     return size
 
 
-def _output_prefix_in_input(job: ScoringJob, input_root: str) -> str | None:
-    """The output folder's key below the input root, when the output lies inside the input (local only)."""
+def _output_keys_in_input(job: ScoringJob, input_root: str) -> tuple[str, ...]:
+    """Key prefixes of the job's own output below the input root, when the output lies inside it (local)."""
     if is_remote(job.output_uri) or is_remote(input_root):
-        return None
-    out = os.path.abspath(job.output_uri.removeprefix("file://"))
-    root = os.path.abspath(input_root.removeprefix("file://"))
+        return ()
+    out = absolute_uri(job.output_uri).removeprefix("file://")
+    root = absolute_uri(input_root).removeprefix("file://")
+    if out == root:
+        return (STATE_DIR + "/", job.deployment.output_file_name)
     if out.startswith(root.rstrip(os.sep) + os.sep):
-        return os.path.relpath(out, root).replace(os.sep, "/") + "/"
-    return None
+        return (os.path.relpath(out, root).replace(os.sep, "/") + "/",)
+    return ()
 
 
 def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo]]:
@@ -126,13 +128,13 @@ def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo
         storage, root, single = open_input(job.input_uri, job.storage_options)
     except StorageError as exc:
         raise InputError(f"input {job.input_uri.split('?')[0]!r}: {exc}") from exc
-    skip = _output_prefix_in_input(job, root)
+    skip = _output_keys_in_input(job, root)
     matches = glob_matcher(job.input_glob)
 
     def files() -> Iterator[FileInfo]:
         source = storage.list_files(single) if single else storage.list_files("")
         for info in source:
-            if skip and info.key.startswith(skip):
+            if skip and info.key.startswith(skip):  # str.startswith accepts a tuple
                 continue
             if single or matches(info.key):
                 yield info

@@ -34,6 +34,7 @@ class Progress:
         self.last_logged = self.started
         self.last_decile = 0
         self.mini_batches = 0
+        self.logged_at = -1
         self.items = 0
         self.succeeded = 0
         self.failed = 0
@@ -50,10 +51,16 @@ class Progress:
             self.log(now)
             self.last_decile = decile
 
+    def finish(self) -> None:
+        """Log the final state, unless the last line already showed it."""
+        if self.logged_at != self.mini_batches:
+            self.log()
+
     def log(self, now: float | None = None) -> None:
         """Log the current state now."""
         now = time.monotonic() if now is None else now
         self.last_logged = now
+        self.logged_at = self.mini_batches
         elapsed = max(now - self.started, 1e-9)
         rate = self.items / elapsed
         left_items = max(0, self.total_items - self.items)

@@ -125,3 +125,15 @@ def test_local_storage_order_atomic_writes_and_dispatch(tmp_path):
         store.read_bytes("../x")
     with pytest.raises(StorageError, match="unsupported storage location"):
         open_storage("s3://bucket/x")
+
+
+def test_output_inside_the_input_folder_is_not_scored(tmp_path):
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    for case in ("below", "same"):
+        inputs = make_inputs(tmp_path / case, 3)
+        output = inputs / "results" if case == "below" else inputs
+        job = make_job(tmp_path, code, inputs, output=output, job_kw={"existing_output": "resume"})
+        run_local(job, workers=1, **quiet)
+        run_local(job, workers=1, **quiet)  # a resume lists the input again, next to the output
+        assert (output / "predictions.csv").read_text().splitlines() == ["f000.txt 0", "f001.txt 1",
+                                                                          "f002.txt 2"]
