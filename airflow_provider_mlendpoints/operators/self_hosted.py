@@ -111,14 +111,25 @@ def load_deployment(
 
 
 def _small(value: Any) -> Any:
-    """``value`` if its JSON form is small, else a note saying where the full value is."""
+    """``value`` made JSON-able and small enough for XCom.
+
+    A dict too large as a whole keeps its leading entries that fit (the
+    engine's summary starts with status, counts and threshold); anything else
+    too large becomes a note. The full summary is in the report.
+    """
     try:
-        text = json.dumps(value, default=str)
+        value = json.loads(json.dumps(value, default=str))
     except (TypeError, ValueError):
         return str(value)[:_MAX_XCOM_VALUE_CHARS]
-    if len(text) <= _MAX_XCOM_VALUE_CHARS:
-        return json.loads(text)
-    return f"<{len(text)} characters; see the report in the output folder>"
+    if len(json.dumps(value)) <= _MAX_XCOM_VALUE_CHARS:
+        return value
+    if isinstance(value, dict):
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            if len(json.dumps({**kept, key: item})) <= _MAX_XCOM_VALUE_CHARS:
+                kept[key] = item
+        return kept
+    return "<too large for XCom; see the report in the output folder>"
 
 
 def _failure_message(exc: Exception, job: ScoringJob) -> str:

@@ -138,7 +138,8 @@ def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, ma
     assert "batch scoring job failed" in text
     assert "3 of 12 items failed" in text  # the whole mini-batch holding the bad file
     assert "error_threshold 0" in text
-    assert "expected 64 pixel values" in text  # the scoring script's own error reaches the task log
+    assert "expected 64 pixel values" in text  # the scoring script's own error reaches the task log,
+    assert "Traceback" in text and "score.py" in text  # with its traceback
     summary = _summary(tmp_path / "out")
     assert summary["status"] == "Failed" and summary["items"]["failed"] == 3
 
@@ -231,3 +232,80 @@ def test_provider_info_is_exposed_through_the_entry_point(airflow_db):
     for module in modules:
         __import__(module)
     assert "airflow-provider-mlendpoints" in ProvidersManager().providers
+
+
+def test_existing_output_error_fails_a_fresh_run_without_retries(
+    airflow_db, test_dags, make_inputs, tmp_path
+):
+    make_inputs(tmp_path / "in", 6)
+    path = test_dags.write(
+        "mlendpoints_existing_error",
+        _test_dag_source(
+            "mlendpoints_existing_error",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"resources.instance_count": 1}},
+        existing_output="error",
+        retries=3,
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_existing_error")
+
+    first = run_dag(dag, LOGICAL_DATE)
+    assert first.state == "success", task_states(first)
+    rows = _prediction_lines(tmp_path / "out")
+
+    second = run_dag(dag, LOGICAL_DATE)  # a new run over the same output: the user said "error"
+
+    states = task_states(second)
+    assert second.state == "failed"
+    assert states[("scoring.plan", -1)] == "failed"  # at once: no retry can change an existing output
+    assert _prediction_lines(tmp_path / "out") == rows  # left untouched
+
+
+@pytest.mark.azurite
+def test_blob_input_and_output_through_a_wasb_connection(
+    airflow_db, test_dags, make_inputs, tmp_path, azurite, blob_container, monkeypatch, capfd
+):
+    names = make_inputs(tmp_path / "in", 16)
+    container = azurite.service_client().get_container_client(blob_container)
+    for name in names:
+        container.upload_blob(f"in/2026-01-15/{name}", (tmp_path / "in" / name).read_bytes())
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLENDPOINTS_AZURITE",
+        json.dumps({"conn_type": "wasb", "extra": {"connection_string": azurite.connection_string}}),
+    )
+    account = azurite.account_name
+    path = test_dags.write(
+        "mlendpoints_blob",
+        _test_dag_source(
+            "mlendpoints_blob",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path="abfs://{blob_container}@{account}.dfs.core.windows.net/in/{{{{ ds }}}}",
+        output_path="wasbs://{blob_container}@{account}.blob.core.windows.net/out/{{{{ ds }}}}",
+        conn_id="mlendpoints_azurite",
+        overrides={{"mini_batch_size": 3, "resources.instance_count": 2}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_blob")
+
+    run = run_dag(dag, LOGICAL_DATE)
+
+    assert run.state == "success", task_states(run)
+    predictions = container.download_blob("out/2026-01-15/predictions.csv").readall().decode()
+    assert [line.split()[0] for line in predictions.splitlines()] == names
+    summary = json.loads(container.download_blob("out/2026-01-15/_mlendpoints/report/summary.json").readall())
+    assert summary["items"] == {"total": 16, "succeeded": 16, "failed": 0}
+    captured = capfd.readouterr()
+    assert azurite.account_key not in captured.out + captured.err  # the connection's secret is masked
