@@ -87,14 +87,14 @@ def test_az_with_account_name_option_uses_default_credential():
 
     storage = BlobStorage.from_uri("az://data/x", {"account_name": "acct"})
     assert storage._container.url.startswith("https://acct.blob.core.windows.net/data")
-    assert isinstance(storage._container.credential, DefaultAzureCredential)
+    assert isinstance(storage._container.credential._credential, DefaultAzureCredential)
 
 
 def test_account_only_falls_back_to_default_credential():
     from azure.identity import DefaultAzureCredential
 
     storage = BlobStorage.from_uri("abfss://data@acct.dfs.core.windows.net/in", None)
-    assert isinstance(storage._container.credential, DefaultAzureCredential)
+    assert isinstance(storage._container.credential._credential, DefaultAzureCredential)
     assert storage._container.url.startswith("https://acct.blob.core.windows.net/")
 
 
@@ -109,7 +109,7 @@ def test_token_credential_is_handed_to_the_sdk():
     storage = BlobStorage.from_uri(
         "wasbs://data@acct.blob.core.windows.net/x", {"account_url": "https://acct.blob.core.windows.net", "credential": cred}
     )
-    assert storage._container.credential is cred
+    assert storage._container.credential._credential is cred
 
 
 def test_uri_and_repr_drop_the_sas():
@@ -124,3 +124,20 @@ def test_invalid_connection_string_is_not_echoed():
         BlobStorage.from_uri("az://data/x", {"connection_string": "AccountKey=TOPSECRET;garbage"})
     assert "TOPSECRET" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_a_credential_that_cannot_give_a_token_fails_once_and_fast():
+    from azure.identity import CredentialUnavailableError
+
+    class Unavailable:
+        calls = 0
+
+        def get_token(self, *scopes, **kwargs):
+            Unavailable.calls += 1
+            raise CredentialUnavailableError("no identity here")
+
+    storage = BlobStorage.from_uri("abfss://data@acct.dfs.core.windows.net/in", {"credential": Unavailable()})
+    with pytest.raises(StorageError, match="no usable Azure credential") as info:
+        storage.read_bytes("x.csv")  # the token is asked for before any request is sent
+    assert "data/in/x.csv" in str(info.value)
+    assert Unavailable.calls == 1  # not retried by the storage pipeline

@@ -114,7 +114,7 @@ def test_service_principal_gives_a_token_credential(monkeypatch):
     assert options["account_url"] == "https://acct.blob.core.windows.net"
     assert isinstance(options["credential"], ClientSecretCredential)
     storage = BlobStorage.from_uri("abfss://c@acct.dfs.core.windows.net/x", options)
-    assert storage._container.credential is options["credential"]
+    assert storage._container.credential._credential is options["credential"]
 
 
 def test_no_secret_falls_back_to_default_credential(monkeypatch):

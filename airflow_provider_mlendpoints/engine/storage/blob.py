@@ -482,6 +482,8 @@ def _service_client(loc: BlobLocation, options: dict[str, Any]) -> Any:
             )
         account_url, _, url_sas = account_url.partition("?")  # a SAS on the account URL is a credential
         credential = _credential(loc, options, account_name, url_sas or None)
+        if hasattr(credential, "get_token"):
+            credential = _FinalTokenFailures(credential)
         return BlobServiceClient(account_url, credential=credential, **kwargs)
     except StorageError:
         raise
@@ -520,6 +522,42 @@ def _credential(
     return DefaultAzureCredential()
 
 
+class _FinalTokenFailures:
+    """A TokenCredential whose failures are final for the storage pipeline.
+
+    Storage's retry policy retries every AzureError, including "no credential
+    available", three times with 15 s+ back-off. azure-identity already retries
+    its own HTTP calls, so a failure here is re-raised as the storage SDK's
+    non-retried signing error (still a ClientAuthenticationError).
+    """
+
+    def __init__(self, credential: Any):
+        self._credential = credential
+
+    def _final(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        try:
+            return call(*args, **kwargs)
+        except ClientAuthenticationError as exc:
+            try:
+                from azure.storage.blob._shared.authentication import AzureSigningError
+            except ImportError:  # pragma: no cover - SDK layout changed: keep the SDK's behaviour
+                raise exc from None
+            raise AzureSigningError(f"{type(exc).__name__}: no token from the credential") from None
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        return self._final(self._credential.get_token, *scopes, **kwargs)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        if hasattr(self._credential, "get_token_info"):
+            return self._final(self._credential.get_token_info, *scopes, options=options)
+        from azure.core.credentials import AccessTokenInfo
+
+        token = self.get_token(*scopes, **(options or {}))
+        return AccessTokenInfo(token.token, token.expires_on)
+
+
 def _is_folder_marker(blob: Any) -> bool:
     """ADLS Gen2 (hierarchical namespace) folders appear to the blob API as empty marker blobs."""
     return (getattr(blob, "metadata", None) or {}).get("hdi_isfolder") == "true"
@@ -550,7 +588,11 @@ def _describe(exc: Exception, container: str) -> str:
         return "not found"
     if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
         if status is None:
-            return "no usable credential (authentication failed before reaching the service)"
+            return (
+                "no usable Azure credential (no token could be obtained): give storage_options "
+                "(connection_string, account_key, sas_token or credential) or an Airflow connection, "
+                "or sign in for DefaultAzureCredential"
+            )
         return f"authentication or authorization failed (HTTP {status}{', ' + str(code) if code else ''})"
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return f"the storage service could not be reached ({type(exc).__name__})"
