@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from airflow_provider_mlendpoints.engine import plan_job, run_local, score_shard
 from airflow_provider_mlendpoints.engine.job import ScoringJob
@@ -117,3 +119,27 @@ def test_existing_output_is_refused_by_default(blob_job):
     with pytest.raises(OutputExistsError) as info:
         run_local(job, workers=1, log=lambda m: None)
     assert "AccountKey" not in str(info.value)
+
+
+def test_single_blob_input_and_sas_output(blob_job, azurite, blob_container):
+    job, _, _ = blob_job
+    sas = generate_container_sas(
+        azurite.account_name,
+        blob_container,
+        account_key=azurite.account_key,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    # Input: one blob, path-style https-like URL with the SAS in its query; output: another prefix.
+    single = ScoringJob(
+        deployment=job.deployment,
+        input_uri=f"{azurite.blob_endpoint}/{blob_container}/inputs/day/03.txt?{sas}",
+        output_uri=f"{azurite.blob_endpoint}/{blob_container}/single-out?{sas}",
+    )
+    logs: list[str] = []
+    summary = run_local(single, workers=1, log=logs.append)
+    assert summary["items"] == {"total": 1, "succeeded": 1, "failed": 0}
+    out = BlobStorage.from_uri(f"{azurite.blob_endpoint}/{blob_container}/single-out?{sas}")
+    assert out.read_bytes("predictions.csv") == b"p-03.txt 3\n"
+    signature = sas.split("sig=")[1].split("&")[0]
+    assert signature not in "\n".join(logs) + json.dumps(summary, default=str)
