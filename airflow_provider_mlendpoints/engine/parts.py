@@ -6,7 +6,8 @@ rows. The status record has ``id``, ``index``, ``status`` ("succeeded",
 "partial" — a short return —, "failed"), ``items``, ``succeeded``, ``failed``,
 ``attempts``, ``error``, ``traceback``, ``files`` (input names), ``started``
 (epoch seconds), ``seconds``, ``rows`` (output rows), ``payload`` ("csv",
-"arrow" or null) and ``columns`` (DataFrame column names, or null).
+"arrow" or null), ``columns`` (DataFrame column names, or null) and, for
+tabular input, ``rows_range`` ([first, end) rows of the input file).
 
 Rows are rendered when the part is written, in the job's output format: CSV
 text (``str()`` per list element, DataFrame rows without header or index), or

@@ -104,6 +104,8 @@ class _Scorer:
             "payload": payload_format,
             "columns": columns,
         }
+        if "start" in mb:
+            status["rows_range"] = [mb["start"], mb["stop"]]
         self.output.write_bytes(part_key(mb["id"]), encode_part(status, payload))
         return status
 

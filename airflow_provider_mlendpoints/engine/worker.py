@@ -285,17 +285,18 @@ class ScoringPool:
             )
 
     def _died(self, task: dict[str, Any], code: int | None) -> int:
-        key = part_key(task["mb"]["id"])
-        if self.output.exists(key):
-            # The child wrote the part and died before answering: the mini-batch is done.
-            self._finished(read_status(self.output, key))
-            return 1
         return self._attempt_failed(
             task, {"error": f"the scoring process died during run() (exit code {code})", "traceback": None}
         )
 
     def _attempt_failed(self, task: dict[str, Any], err: dict[str, Any]) -> int:
         mb = task["mb"]
+        key = part_key(mb["id"])
+        if self.output.exists(key):
+            # A part is there: written by this attempt's process before it died or timed out, or by
+            # another run of the same shard. The mini-batch is done; its rows exist exactly once.
+            self._finished(read_status(self.output, key))
+            return 1
         if task["attempt"] <= self.max_retries:
             self.log.warning(
                 f"mini-batch {mb['id']} attempt {task['attempt']} of {self.max_retries + 1} failed: "
@@ -325,7 +326,7 @@ class ScoringPool:
         }
         if "start" in mb:
             status["rows_range"] = [mb["start"], mb["stop"]]
-        self.output.write_bytes(part_key(mb["id"]), encode_part(status))
+        self.output.write_bytes(key, encode_part(status))
         self._finished(status)
         return 1
 
