@@ -8,12 +8,38 @@ and the bearer token (the development token ``mlendpoints-dev-token`` when
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Generator
 from typing import Any
 
 from .config import DEV_TOKEN, EmulatorConfig
 
 EXAMPLE_WORKSPACE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        """uvicorn's server, but SIGTERM/SIGINT end it gracefully with exit code 0 (not re-raised)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            def handler(sig: int, _frame: Any) -> None:
+                if self.should_exit:
+                    self.force_exit = True
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, old in previous.items():
+                    signal.signal(sig, old)
+
+    return _Server
 
 
 def run_emulator(args: Any) -> int:
@@ -37,7 +63,7 @@ def run_emulator(args: Any) -> int:
         f"(any subscription/resourceGroup/workspace) | Authorization: Bearer <{token_note}>",
         flush=True,
     )
-    server = uvicorn.Server(
+    server = _server_class()(
         uvicorn.Config(
             app,
             host=config.host,
