@@ -200,6 +200,10 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     size = validate_job(job)
     where = job_where(job)
     out = output_storage(job)
+    _, _, peek = list_inputs(job)
+    if next(peek, None) is None:  # before any existing output is touched
+        glob = f" matching {job.input_glob!r}" if job.input_glob else ""
+        raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
     old_plan = _check_existing(job, out)
     kind = input_kind(job)
     settings = job_settings(job, kind)
@@ -237,9 +241,6 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
                 buffer.clear()
         manifest.write(b"".join(buffer))
         input_hash = digest.hexdigest()
-        if counts["files"] == 0:
-            glob = f" matching {job.input_glob!r}" if job.input_glob else ""
-            raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
         if counts["mini_batches"] == 0:
             raise InputError(f"input {job.input_uri.split('?')[0]!r}: the tabular input files hold no rows")
         if old_plan is not None:

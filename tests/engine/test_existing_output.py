@@ -70,3 +70,16 @@ def test_resume_with_changed_input_or_settings_is_refused(tmp_path):
     with pytest.raises(PlanMismatchError, match="mini_batch_size"):
         plan_job(_job(tmp_path, "resume", mini_batch_size=2))
     plan_job(_job(tmp_path, "resume"))  # the same input again is fine
+
+
+def test_overwrite_keeps_the_old_output_when_the_new_input_is_empty(tmp_path):
+    make_inputs(tmp_path, 3)
+    run_local(_job(tmp_path, "error"), workers=1, **quiet)
+    job = _job(tmp_path, "overwrite")
+    from dataclasses import replace
+
+    from airflow_provider_mlendpoints.engine import InputError
+
+    with pytest.raises(InputError, match="no input files found"):
+        plan_job(replace(job, input_glob="*.nothing"))
+    assert (tmp_path / "out" / "predictions.csv").exists()
