@@ -4,6 +4,12 @@ One child process per online deployment (:mod:`.online_worker`), started on
 the first scoring request: ``init()`` once, then ``run(body)`` per request,
 one request at a time. Its stderr (what the script prints or logs) is the
 deployment's log, served by getLogs.
+
+Like the service, ``requestSettings`` apply: at most
+``maxConcurrentRequestsPerInstance`` x ``sku.capacity`` requests are admitted
+at once; one that waits longer than ``maxQueueWait`` (default 500 ms) gets a
+429; a ``run()`` longer than ``requestTimeout`` gets a 408 and the process is
+replaced (the emulator's default timeout is a lenient 90 s, the service's 5 s).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import select
 import subprocess
 import sys
 import threading
@@ -19,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from . import assets
+from .job_worker import parse_duration
+
+DEFAULT_REQUEST_TIMEOUT = 90.0
 
 
 class ScoringError(Exception):
@@ -29,11 +39,28 @@ class ScoringError(Exception):
         self.status = status
 
 
+def _seconds(value: Any, default: float) -> float:
+    """Seconds of an ISO 8601 duration with fractions (``PT0.5S``), or ``default``."""
+    if not value:
+        return default
+    text = str(value).upper()
+    if text.startswith("PT") and text.endswith("S") and "M" not in text and "H" not in text:
+        try:
+            return float(text[2:-1])
+        except ValueError:
+            return default
+    return float(parse_duration(value, int(default)))
+
+
 class _Worker:
-    def __init__(self, proc: subprocess.Popen[str], log_path: Path) -> None:
+    def __init__(self, proc: subprocess.Popen[str], log_path: Path, settings: dict[str, Any], capacity: int) -> None:
         self.proc = proc
         self.log_path = log_path
         self.lock = threading.Lock()
+        limit = int(settings.get("maxConcurrentRequestsPerInstance") or 1) * max(1, capacity)
+        self.admission = threading.BoundedSemaphore(limit)
+        self.queue_wait = _seconds(settings.get("maxQueueWait"), 0.5)
+        self.timeout = _seconds(settings.get("requestTimeout"), DEFAULT_REQUEST_TIMEOUT)
 
 
 class OnlineManager:
@@ -106,7 +133,8 @@ class OnlineManager:
         if not ready.get("ready"):
             proc.kill()
             raise ScoringError(502, "init() of the scoring script failed: " + str(ready.get("error", ""))[-2000:])
-        return _Worker(proc, log_path)
+        capacity = int((record["resource"].get("sku") or {}).get("capacity") or 1)
+        return _Worker(proc, log_path, props.get("requestSettings") or {}, capacity)
 
     def score(self, record: dict[str, Any], body: str) -> Any:
         """``run(body)`` of the deployment's script, starting its process if needed."""
@@ -118,20 +146,35 @@ class OnlineManager:
             if worker is None:
                 worker = self._start(record)
                 self._workers[key] = worker
-        with worker.lock:
-            assert worker.proc.stdin is not None and worker.proc.stdout is not None
-            try:
-                worker.proc.stdin.write(json.dumps({"body": body}) + "\n")
-                worker.proc.stdin.flush()
-                line = worker.proc.stdout.readline()
-            except (BrokenPipeError, OSError) as exc:
-                raise ScoringError(502, f"the scoring process is gone: {exc}") from exc
+        if not worker.admission.acquire(timeout=worker.queue_wait):
+            raise ScoringError(429, "Too many requests: the deployment is saturated (maxConcurrentRequestsPerInstance).")
+        try:
+            line = self._exchange(key, worker, body)
+        finally:
+            worker.admission.release()
         if not line:
             raise ScoringError(502, "the scoring process exited while scoring")
         answer = json.loads(line)
         if not answer.get("ok"):
             raise ScoringError(500, answer.get("error", "run() failed"))
         return answer["result"]
+
+    def _exchange(self, key: str, worker: _Worker, body: str) -> str:
+        with worker.lock:
+            assert worker.proc.stdin is not None and worker.proc.stdout is not None
+            try:
+                worker.proc.stdin.write(json.dumps({"body": body}) + "\n")
+                worker.proc.stdin.flush()
+                ready, _, _ = select.select([worker.proc.stdout], [], [], worker.timeout)
+                if not ready:
+                    worker.proc.kill()
+                    with self._lock:
+                        if self._workers.get(key) is worker:
+                            del self._workers[key]
+                    raise ScoringError(408, f"run() took longer than the request timeout ({worker.timeout:g} s).")
+                return worker.proc.stdout.readline()
+            except (BrokenPipeError, OSError) as exc:
+                raise ScoringError(502, f"the scoring process is gone: {exc}") from exc
 
     def logs(self, record: dict[str, Any], container: str, tail: int | None) -> str:
         """The last ``tail`` lines the deployment logged (all with None)."""
@@ -155,9 +198,9 @@ class OnlineManager:
         return "\n".join(lines) + ("\n" if lines else "")
 
     def stop_prefix(self, prefix: str) -> None:
-        """Stop the processes of deployments whose key starts with ``prefix``."""
+        """Stop the processes of the deployment ``prefix`` and those below it ("" stops all)."""
         with self._lock:
-            keys = [k for k in self._workers if k.startswith(prefix)]
+            keys = [k for k in self._workers if not prefix or k == prefix or k.startswith(prefix + "/")]
             workers = [self._workers.pop(k) for k in keys]
         for worker in workers:
             if worker.proc.poll() is None:

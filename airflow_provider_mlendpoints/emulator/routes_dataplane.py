@@ -211,7 +211,11 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
     try:
         result = await asyncio.to_thread(emu.online.score, dep, raw)
     except ScoringError as exc:
-        return error_response(exc.status, "ScoringError", str(exc), headers={"azureml-model-deployment": dep_name})
+        headers = {"azureml-model-deployment": dep_name}
+        code = {408: "RequestTimeout", 429: "TooManyRequests"}.get(exc.status, "ScoringError")
+        if exc.status == 429:
+            headers["Retry-After"] = "1"
+        return error_response(exc.status, code, str(exc), headers=headers)
     return JSONResponse(result, headers={"azureml-model-deployment": dep_name})
 
 

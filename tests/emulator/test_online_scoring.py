@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from .helpers import put_and_wait
 
 SCRIPT = textwrap.dedent(
     """
-    import json, logging, os
+    import json, logging, os, time
 
     def init():
         global factor
@@ -22,6 +23,9 @@ SCRIPT = textwrap.dedent(
 
     def run(raw_data):
         data = json.loads(raw_data)["data"]
+        if data == "sleep":
+            time.sleep(3)
+            return {"deployment": os.environ["COLOR"], "slept": True}
         if data == "boom":
             raise RuntimeError("cannot score boom")
         logging.info("scored %d rows", len(data))
@@ -62,6 +66,35 @@ def online(emulator_clean, tmp_path):
         )
         keys = c.post(emu.arm_url("/onlineEndpoints/oe/listKeys")).json()
     return emu, endpoint["properties"]["scoringUri"], keys
+
+
+def test_saturation_429_and_request_timeout_408(online):
+    emu, uri, keys = online
+    with emu.client() as c:
+        put_and_wait(
+            c,
+            emu.arm_url("/onlineEndpoints/oe/deployments/tight"),
+            {
+                "location": "eastus",
+                "properties": {
+                    "endpointComputeType": "Managed",
+                    "model": "azureml:f:1",
+                    "codeConfiguration": {"codeId": "azureml:s:1", "scoringScript": "score.py"},
+                    "environmentVariables": {"COLOR": "tight"},
+                    "requestSettings": {"maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.1S", "requestTimeout": "PT1S"},
+                },
+            },
+        )
+    headers = {"Authorization": f"Bearer {keys['primaryKey']}", "azureml-model-deployment": "tight"}
+    assert httpx.post(uri, json={"data": [1]}, headers=headers, timeout=60).status_code == 200  # process started
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: httpx.post(uri, json={"data": "sleep"}, headers=headers, timeout=60), range(3)))
+    codes = sorted(a.status_code for a in answers)
+    assert 429 in codes and 408 in codes, codes
+    throttled = next(a for a in answers if a.status_code == 429)
+    assert throttled.headers["Retry-After"] == "1" and throttled.json()["error"]["code"] == "TooManyRequests"
+    # the timed-out process was replaced: the next request works again
+    assert httpx.post(uri, json={"data": [2]}, headers=headers, timeout=60).json()["result"] == [6]
 
 
 def test_scoring_with_traffic_split_and_header(online):
