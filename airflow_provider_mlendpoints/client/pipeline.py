@@ -116,6 +116,9 @@ class _HttpForLoopbackPolicy(SansIOHTTPPolicy):
 def _retry_kwargs(retry: RetrySettings) -> dict[str, Any]:
     return {
         "retry_total": retry.retry_total,
+        "retry_status": retry.retry_total,
+        "retry_connect": retry.retry_total,
+        "retry_read": retry.retry_total,
         "retry_backoff_factor": retry.backoff_factor,
         "retry_backoff_max": retry.backoff_max,
         "max_retry_after": retry.max_retry_after,

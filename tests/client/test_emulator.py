@@ -272,3 +272,87 @@ def test_hook_against_emulator(emu, monkeypatch):
     )
     ok, message = MLEndpointsHook("ml_emu").test_connection()
     assert ok, message
+
+
+def test_2021_invoke_with_overrides_and_async_client(client, emu, azurite, tmp_path):
+    import asyncio
+
+    from airflow_provider_mlendpoints.client import (
+        AsyncMLEndpointsClient,
+        AsyncStaticTokenCredential,
+        InvokeOverrides,
+    )
+    from airflow_provider_mlendpoints.client.invoke import batch_invoke_body_2021
+
+    ep_name = f"be-{uuid.uuid4().hex[:8]}"
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "score.py").write_text(BATCH_SCRIPT)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.txt").write_text("m2")
+    with azurite.service_client() as svc:
+        cc = svc.get_container_client(emu.container)
+        cc.upload_blob(f"inputs/{ep_name}/a.txt", b"x", overwrite=True)
+    client.computes.begin_create_or_update("cpu-2", aml_compute_body(location="eastus")).result()
+    dep = BatchDeploymentSpec(
+        name="green",
+        endpoint_name=ep_name,
+        model=ModelSpec(path=str(model)),
+        code=CodeSpec(scoring_script="score.py", path=str(code)),
+        environment=EnvironmentSpec(image="python:3.11"),
+        compute=AzureMLRef("azureml:cpu-2", "cpu-2"),
+    )
+    body = dep.to_rest("eastus", resolve=AssetResolver(client))
+
+    async def run():
+        async with AsyncMLEndpointsClient(client.config, AsyncStaticTokenCredential(emu.token)) as ac:
+            poller = await ac.batch_endpoints.begin_create_or_update(
+                ep_name, BatchEndpointSpec(name=ep_name).to_rest("eastus")
+            )
+            token = poller.continuation_token()
+            resumed = await ac.batch_endpoints.resume(token)
+            ep = await resumed.result()
+            await (await ac.batch_deployments.begin_create_or_update(ep_name, "green", body)).result()
+            invoke = batch_invoke_body_2021(
+                input_uri=f"azureml://datastores/workspaceblobstore/paths/inputs/{ep_name}/",
+                output_datastore_id=f"{client.config.workspace_id}/datastores/workspaceblobstore",
+                output_path=f"outputs/{ep_name}",
+                overrides=InvokeOverrides(output_file_name="scores.txt"),
+            )
+            job = await ac.invoke_batch_endpoint(ep_name, invoke, deployment_name="green")
+            for _ in range(400):
+                got = await ac.jobs.get(job.name)
+                if got.is_terminal:
+                    break
+                await asyncio.sleep(0.3)
+            await (await ac.batch_endpoints.begin_delete(ep_name)).result()
+            return ep, got
+
+    ep, job = asyncio.run(run())
+    assert ep.provisioning_state == "Succeeded"
+    assert job.status == "Completed", job.raw
+    with azurite.service_client() as svc:
+        data = (
+            svc.get_container_client(emu.container).download_blob(f"outputs/{ep_name}/scores.txt").readall()
+        )
+    assert data.decode().strip() == "a.txt m2"
+    client.computes.begin_delete("cpu-2").result()
+
+
+def test_client_rides_out_injected_throttling(client, emu):
+    from dataclasses import replace
+
+    patient = replace(
+        client.config, retry=RetrySettings(retry_total=12, backoff_factor=0.01, max_retry_after=0.2)
+    )
+    emu.set_faults(throttle_rate=0.5, retry_after=1, match="/computes", seed=7)
+    try:
+        with MLEndpointsClient(patient, StaticTokenCredential(emu.token)) as c:
+            for _ in range(4):
+                with pytest.raises(NotFoundError):
+                    c.computes.get("no-such-cluster")
+        counters = emu.requests()
+        assert counters["faults"], counters
+    finally:
+        emu.clear_faults()
