@@ -55,12 +55,12 @@ def run_emulator(args: Any) -> int:
         print(f"mlendpoints emulator: {exc}", file=sys.stderr)
         return 2
     token_note = (
-        f"token {DEV_TOKEN} (development default)" if config.token == DEV_TOKEN else "token as given with --token"
+        f"{DEV_TOKEN} (the development default token)" if config.token == DEV_TOKEN else "<the --token value>"
     )
     url = f"http://{config.host}:{config.port}"
     print(
         f"mlendpoints emulator listening on {url} | workspace base path {EXAMPLE_WORKSPACE} "
-        f"(any subscription/resourceGroup/workspace) | Authorization: Bearer <{token_note}>",
+        f"(any subscription/resourceGroup/workspace) | Authorization: Bearer {token_note}",
         flush=True,
     )
     server = _server_class()(
