@@ -59,7 +59,7 @@ class WorkspaceConfig:
     management_scope: str = ARM_SCOPE
     data_plane_scope: str = DATA_PLANE_SCOPE
     data_plane_url: str | None = None
-    storage_urls: dict[str, str] = field(default_factory=dict)
+    storage_urls: dict[str, str] = field(default_factory=dict, repr=False)  # may hold account keys
     retry: RetrySettings = field(default_factory=RetrySettings)
     polling_interval: float = 10.0
     max_polling_interval: float = 60.0

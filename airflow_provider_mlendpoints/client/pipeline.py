@@ -14,6 +14,7 @@ server-sent delay is capped).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from azure.core import AsyncPipelineClient, PipelineClient
@@ -39,6 +40,8 @@ from .config import RetrySettings, WorkspaceConfig
 from .errors import MLEndpointsError, ServiceError, error_from_azure, error_from_parts
 
 USER_AGENT = "airflow-provider-mlendpoints"
+#: Request/response lines (URL, status, redacted headers; never bodies) are logged at INFO here.
+HTTP_LOGGER = logging.getLogger("airflow_provider_mlendpoints.client.http")
 
 #: Per-request option: this request must not be replayed once it may have reached the server.
 NON_IDEMPOTENT = "non_idempotent"
@@ -134,7 +137,7 @@ def _policies(config: WorkspaceConfig | None, auth: Any, retry: Any) -> list[Any
         ContentDecodePolicy(),
         retry,
         *([_HttpForLoopbackPolicy(config), auth] if auth is not None else []),
-        ARMHttpLoggingPolicy(),
+        ARMHttpLoggingPolicy(logger=HTTP_LOGGER),
     ]
 
 

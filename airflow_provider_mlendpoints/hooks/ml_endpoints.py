@@ -140,12 +140,14 @@ class MLEndpointsHook(BaseHook):
         for key in ("token", f"extra__{CONN_TYPE}__token"):
             if extras.get(key):
                 mask_secret(extras[key])
-        for value in (
-            (extras.get("storage_urls") or {}).values()
-            if isinstance(extras.get("storage_urls"), dict)
-            else ()
-        ):
-            if "AccountKey=" in str(value) or "SharedAccessSignature=" in str(value):
+        storage_urls = extras.get("storage_urls") or {}
+        if isinstance(storage_urls, str):
+            try:
+                storage_urls = json.loads(storage_urls)
+            except ValueError:
+                storage_urls = {}
+        for value in storage_urls.values() if isinstance(storage_urls, dict) else ():
+            if any(marker in str(value) for marker in ("AccountKey=", "SharedAccessSignature=", "sig=")):
                 mask_secret(value)
 
     def get_config(self) -> WorkspaceConfig:

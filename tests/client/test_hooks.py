@@ -177,3 +177,21 @@ def test_ui_behaviour():
     assert "extra" in behaviour["hidden_fields"]
     assert behaviour["relabeling"]["host"] == "Management URL"
     assert MLEndpointsHook.conn_type == "azure_ml_endpoints"
+
+
+def test_storage_connection_string_masked_and_not_in_config_repr(monkeypatch):
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    conn_str = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0LWtleS12YWx1ZQ==;"
+    )
+    set_conn(
+        monkeypatch,
+        "ml_storage",
+        extra={"token": STATIC_TOKEN, "storage_urls": json.dumps({"devstoreaccount1": conn_str})},
+    )
+    hook = MLEndpointsHook("ml_storage")
+    config = hook.get_config()
+    assert config.storage_urls["devstoreaccount1"] == conn_str
+    assert "c2VjcmV0" not in repr(config) and "c2VjcmV0" not in repr(hook.get_conn())
+    assert "c2VjcmV0" not in _secrets_masker().redact(f"url={conn_str}")
