@@ -71,3 +71,6 @@ def test_run_local_with_the_mlflow_driver_and_a_header(mlflow_model, tmp_path, i
     result = pd.read_csv(tmp_path / "out" / "predictions.csv")
     assert list(result.columns) == ["row", "prediction", "file_name"]
     assert result["prediction"].tolist() == [p for f in frames for p in model.predict(f)]
+    # File or tabular slices: the same row numbers within each file and the same file names.
+    assert result["row"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert result["file_name"].tolist() == ["batch-0.csv"] * 3 + ["batch-1.csv"] * 3
