@@ -21,6 +21,10 @@ router = APIRouter()
 STATUS_PATH = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}/mfeOperationsStatus/{op_id}"
 RESULT_PATH = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}/mfeOperationResults/{op_id}"
 TERMINAL = {"Succeeded", "Failed", "Canceled"}
+#: Terminal operations older than this are forgotten (checked every PRUNE_EVERY new operations).
+KEEP_SECONDS = 3600.0
+PRUNE_EVERY = 500
+_created = 0
 
 
 def op_key(op_id: str) -> str:
@@ -37,6 +41,10 @@ def new_operation(
     result: dict[str, Any] | None = None,
 ) -> str:
     """Record an in-progress operation; ``kind`` is put, patch, delete or action."""
+    global _created
+    _created += 1
+    if _created % PRUNE_EVERY == 0:
+        prune_operations(emu)
     op_id = new_id()
     emu.store.put(
         op_key(op_id),
@@ -48,10 +56,23 @@ def new_operation(
                 "kind": kind,
                 "ready_at": ready_at,
                 "result": result,
+                "created": emu.now(),
             },
         },
     )
     return op_id
+
+
+def prune_operations(emu: Any, keep_seconds: float = KEEP_SECONDS) -> int:
+    """Forget terminal operations older than ``keep_seconds``; how many were removed."""
+    removed = 0
+    cutoff = emu.now() - keep_seconds
+    for key in emu.store.list_keys("ops/"):
+        record = emu.store.get(key)
+        if record and record["resource"]["status"] in TERMINAL and record["meta"].get("created", 0) < cutoff:
+            emu.store.delete(key)
+            removed += 1
+    return removed
 
 
 def finish_operation(emu: Any, op_id: str | None, status: str, error: dict[str, Any] | None = None) -> None:

@@ -140,6 +140,18 @@ def test_failing_job_ends_failed_with_the_engine_message(batch_setup):
         assert "batch scoring job failed" in done["properties"]["properties"]["azureml.error"]
 
 
+def test_missing_input_fails_with_a_message_naming_it(batch_setup):
+    emu, scoring_uri, _, tmp_path = batch_setup
+    missing = tmp_path / "no-such-input"
+    body = {"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": str(missing)}},
+                           "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": str(tmp_path / "o4")}}}}
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body).json()
+        done = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"))
+        assert done["properties"]["status"] == "Failed"
+        assert "no-such-input" in done["properties"]["properties"]["azureml.error"]
+
+
 def test_cancel_stops_the_job(batch_setup):
     emu, scoring_uri, data, tmp_path = batch_setup
     body = {"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": str(data)}},
