@@ -13,6 +13,7 @@ import json
 import random
 import re
 import threading
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -150,9 +151,12 @@ class FaultMiddleware:
             self.emu.counters.status(500)
             return
 
+        request_id = str(uuid.uuid4()).encode()
+
         async def counting_send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 self.emu.counters.status(message["status"])
+                message = {**message, "headers": [*message.get("headers", []), (b"x-ms-request-id", request_id)]}
             await send(message)
 
         await self.app(scope, receive, counting_send)
