@@ -209,6 +209,13 @@ class AssetResolver:
         latest = ops.get_latest(ref.name)  # @latest, or a bare name
         return latest.id or ops.version_id(ref.name, latest.version)
 
+    @staticmethod
+    def _named(ops: Any, name: str, version: str | None) -> str:
+        if version:
+            return ops.version_id(name, version)
+        latest = ops.get_latest(name)
+        return latest.id or ops.version_id(name, latest.version)
+
     def _resolve(self, asset_kind: str, part: Any) -> str | None:
         from airflow_provider_mlendpoints.specs.model import AzureMLRef, CodeSpec, EnvironmentSpec, ModelSpec
 
@@ -219,8 +226,8 @@ class AssetResolver:
         if isinstance(part, ModelSpec):
             if part.path:
                 return self.uploader.register_model(part.path, part.name, part.version, part.type)
-            if part.name and part.version:
-                return self.client.model_versions.version_id(part.name, part.version)
+            if part.name:
+                return self._named(self.client.model_versions, part.name, part.version)
         if isinstance(part, CodeSpec) and part.path:
             return self.uploader.register_code(part.path)
         if isinstance(part, EnvironmentSpec):
@@ -228,6 +235,6 @@ class AssetResolver:
                 return self.uploader.register_environment(
                     image=part.image, conda_file=part.conda_file, name=part.name, version=part.version
                 )
-            if part.name and part.version:
-                return self.client.environment_versions.version_id(part.name, part.version)
+            if part.name:
+                return self._named(self.client.environment_versions, part.name, part.version)
         return None

@@ -193,3 +193,16 @@ def test_download_output_folder_and_file(ws, tmp_path, fake):
     }
     fake.route("GET", f"{WS}/jobs/job-3", (200, {}, legacy))
     assert len(download_job_output(client, "job-3", tmp_path / "legacy")) == 2
+
+
+def test_resolver_named_parts_without_paths(ws):
+    client, store, _azurite, _c = ws
+    store[("models", "named", "4")] = {"id": f"{WS}/models/named/versions/4", "name": "4", "properties": {}}
+    resolve = AssetResolver(client)
+    assert resolve("model", ModelSpec(name="named")) == f"{WS}/models/named/versions/4"
+    assert resolve("model", ModelSpec(name="named", version="2")) == f"{WS}/models/named/versions/2"
+    assert (
+        resolve("environment", EnvironmentSpec(name="env", version="7"))
+        == f"{WS}/environments/env/versions/7"
+    )
+    assert resolve("environment", EnvironmentSpec()) is None

@@ -8,13 +8,15 @@ import pytest
 
 from airflow_provider_mlendpoints.client import (
     BatchEndpoint,
+    MLEndpointsClient,
     NotFoundError,
     ServiceError,
+    StaticTokenCredential,
     ThrottledError,
     batch_invoke_body,
 )
 
-from .conftest import TOKEN, WS
+from .conftest import TOKEN, WS, make_config
 
 EP = f"{WS}/batchEndpoints/ep1"
 OK_EP = (
@@ -126,8 +128,10 @@ def test_continuation_token_resumes_polling(client, fake):
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     token = client.batch_endpoints.begin_create_or_update("ep1", {"properties": {}}).continuation_token()
     assert TOKEN not in token
-    resumed = client.batch_endpoints.resume(token)
-    assert resumed.result().provisioning_state == "Succeeded"
+    # A fresh client (as in a trigger process) resumes from the token alone.
+    with MLEndpointsClient(make_config(fake.url), StaticTokenCredential(TOKEN)) as other:
+        resumed = other.batch_endpoints.resume(token)
+        assert resumed.result().provisioning_state == "Succeeded"
 
 
 def test_invoke_post_not_replayed_on_500(client, fake):
