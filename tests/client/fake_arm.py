@@ -29,6 +29,9 @@ class Recorded:
         return json.loads(self.body) if self.body else None
 
 
+#: A handler status that closes the connection without any response.
+DROP = -1
+
 Handler = Callable[[Recorded], "tuple[int, dict[str, str], Any]"]
 
 
@@ -80,6 +83,9 @@ def start(server_state: FakeServer) -> tuple[ThreadingHTTPServer, threading.Thre
                 self.command, parsed.path, parse_qs(parsed.query), dict(self.headers.items()), body
             )
             status, headers, payload = server_state.dispatch(rec)
+            if status == DROP:  # read the request, then hang up without answering
+                self.close_connection = True
+                return
             if payload is None:
                 data = b""
             elif isinstance(payload, bytes):

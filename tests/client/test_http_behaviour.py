@@ -218,3 +218,34 @@ def test_async_client_get_lro_and_throttle(aclient_factory, fake):
     ep, done = asyncio.run(run())
     assert ep.name == "ep1" and done.provisioning_state == "Succeeded"
     assert len(fake.calls("POST", "/score/ep1")) == 1
+
+
+def test_invoke_post_not_replayed_when_connection_drops_after_sending(client, fake):
+    from .fake_arm import DROP
+
+    fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
+    fake.route("POST", "/score/ep1", (DROP, {}, None))
+    with pytest.raises(ServiceError):
+        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}))
+    assert len(fake.calls("POST", "/score/ep1")) == 1
+
+
+def test_get_is_retried_when_connection_drops(client, fake):
+    from .fake_arm import DROP
+
+    fake.sequence("GET", EP, [(DROP, {}, None), (200, {}, ep_body("Succeeded", fake.url))])
+    assert client.batch_endpoints.get("ep1").name == "ep1"
+    assert len(fake.calls("GET", EP)) == 2
+
+
+def test_invoke_to_unreachable_host_fails_typed():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = make_config(f"http://127.0.0.1:{port}")
+    with MLEndpointsClient(config, StaticTokenCredential(TOKEN)) as c, pytest.raises(ServiceError):
+        c.invoke_batch_endpoint(
+            "ep1", batch_invoke_body({"i": "https://x/"}), scoring_uri=f"http://127.0.0.1:{port}/s"
+        )
