@@ -146,3 +146,37 @@ def test_invalid_body_is_a_400_naming_the_property(spec_emulator):
             json={"location": "eastus", "properties": {"endpointComputeType": "Managed", "instanceType": 3}},
         )
         assert bad_sub.status_code == 400 and "properties.instanceType" in bad_sub.json()["error"]["message"]
+
+
+def test_responses_of_a_populated_workspace_have_the_documented_shape(emulator_clean, validator):
+    from .helpers import put_and_wait
+
+    emu = emulator_clean
+    problems = []
+    with emu.client() as c:
+        put_and_wait(c, emu.arm_url("/batchEndpoints/e"), {"location": "x", "properties": {"authMode": "AADToken"}})
+        put_and_wait(c, emu.arm_url("/batchEndpoints/e/deployments/d"), {"location": "x", "properties": {}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/o"), {"location": "x", "properties": {"authMode": "Key", "keys": {"primaryKey": "p"}}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/o/deployments/d"), {"location": "x", "properties": {"endpointComputeType": "Managed"}})
+        put_and_wait(c, emu.arm_url("/computes/c"), {"location": "x", "properties": {"computeType": "AmlCompute", "properties": {"vmSize": "S"}}})
+        for rel, body in (("/codes/k/versions/1", {"codeUri": "/x"}), ("/models/m/versions/1", {"modelUri": "/x"}),
+                          ("/environments/en/versions/1", {"image": "img"})):
+            response = c.put(emu.arm_url(rel), json={"properties": body})
+            problems += validator.validate_response("PUT", httpx.URL(emu.arm_url(rel)).path, response.status_code, response.json())
+        calls = [("GET", rel, None) for rel in (
+            "", "/batchEndpoints", "/batchEndpoints/e", "/batchEndpoints/e/deployments", "/onlineEndpoints",
+            "/onlineEndpoints/o", "/onlineEndpoints/o/deployments", "/onlineEndpoints/o/deployments/d",
+            "/onlineEndpoints/o/deployments/d/skus", "/computes/c", "/computes", "/datastores",
+            "/datastores/workspaceblobstore", "/codes", "/codes/k", "/codes/k/versions", "/models/m/versions/1",
+            "/environments/en/versions/1", "/jobs",
+        )] + [("POST", rel, None) for rel in (
+            "/batchEndpoints/e/listkeys", "/onlineEndpoints/o/listKeys", "/onlineEndpoints/o/token",
+            "/datastores/workspaceblobstore/listSecrets",
+        )] + [("POST", "/onlineEndpoints/o/deployments/d/getLogs", {"tail": 3})]
+        for method, rel, body in calls:
+            url = emu.arm_url(rel)
+            response = c.request(method, url, json=body)
+            assert response.status_code == 200, (method, rel, response.text)
+            for problem in validator.validate_response(method, httpx.URL(url).path, 200, response.json()):
+                problems.append(f"{method} {rel or '(workspace)'}: {problem['message']}")
+    assert not problems, "\n".join(map(str, problems))
