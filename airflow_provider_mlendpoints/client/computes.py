@@ -55,3 +55,7 @@ class ComputesOperations(OperationGroup):
             "DELETE", "computes", name, params={"underlyingResourceAction": underlying_resource_action}
         )
         return self._x.begin(req, None)
+
+    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
+        """A poller for a create/update (or, with ``delete=True``, a delete) started earlier."""
+        return self._x.resume(continuation_token, None if delete else Compute.from_rest)

@@ -35,3 +35,7 @@ class JobsOperations(OperationGroup):
     def cancel(self, name: str) -> Any:
         """Request cancellation without waiting for it to finish (returns the poller)."""
         return self.begin_cancel(name)
+
+    def resume_cancel(self, continuation_token: str) -> Any:
+        """A poller for a cancellation started earlier (``poller.continuation_token()``)."""
+        return self._x.resume(continuation_token, None, LOCATION_LRO)
