@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,10 @@ class AirflowStack:
     port: int = 0
     services: tuple[str, ...] = SERVICES
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    #: Per-service additions to the environment (e.g. each Celery worker's host name).
+    service_env: Callable[[str], Mapping[str, str]] | None = None
+    #: The environment to start from (default: this process's).
+    base_env: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -66,7 +70,7 @@ class AirflowStack:
 
     def env(self) -> dict[str, str]:
         """The environment every Airflow process of this stack runs with."""
-        env = dict(os.environ)
+        env = dict(os.environ if self.base_env is None else self.base_env)
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),
@@ -114,19 +118,29 @@ class AirflowStack:
             return [airflow_bin(), service, "--skip-serve-logs"]
         if service.startswith("celery-worker"):
             name = service.replace("celery-worker-", "worker")
-            return [airflow_bin(), "celery", "worker", "--skip-serve-logs", "--celery-hostname", f"{name}@%h"]
+            return [airflow_bin(), "celery", "worker", "--skip-serve-logs", "--celery-hostname", f"{name}@%h",
+                    "--concurrency", str(self.env().get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "1"))]
         return [airflow_bin(), service]
 
+    def pid(self, service: str) -> int | None:
+        """The pid of the service's process (the leader of its process group), from its pid file."""
+        try:
+            return int(self._pid_file(service).read_text())
+        except (OSError, ValueError):
+            return None
+
     def running(self, service: str) -> bool:
-        """Whether the service's process is alive."""
-        pid_file = self._pid_file(service)
-        if not pid_file.exists():
+        """Whether the service's process is alive (and is an Airflow process, not a reused pid)."""
+        pid = self.pid(service)
+        if pid is None:
             return False
         try:
-            os.kill(int(pid_file.read_text()), 0)
+            os.kill(pid, 0)
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return False
-        return True
+        return stat.rsplit(")", 1)[1].split()[0] != "Z" and b"airflow" in cmdline
 
     def start(self, timeout: float = 180.0) -> None:
         """Migrate, start every service that is not running, and wait until healthy."""
@@ -136,15 +150,17 @@ class AirflowStack:
         for service in self.services:
             if self.running(service):
                 continue
-            log = self._log_file(service).open("ab")
-            proc = subprocess.Popen(
-                self._command(service),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            service_env = {**env, **(self.service_env(service) if self.service_env else {})}
+            with self._log_file(service).open("ab") as log:
+                proc = subprocess.Popen(
+                    self._command(service),
+                    env=service_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    cwd=str(self.home),
+                )
             self._pid_file(service).write_text(str(proc.pid))
         self.wait_healthy(timeout)
 
@@ -196,7 +212,11 @@ class AirflowStack:
         while time.monotonic() < deadline:
             try:
                 last = self.health()
-                if last.get("scheduler", {}).get("status") == "healthy":
+                wanted = ["scheduler"] + [
+                    key for service, key in (("triggerer", "triggerer"), ("dag-processor", "dag_processor"))
+                    if service in self.services
+                ]
+                if all((last.get(key) or {}).get("status") == "healthy" for key in wanted):
                     return
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 last = exc
