@@ -107,7 +107,8 @@ def main(argv: list[str]) -> int:
         spec = json.loads(sys.stdin.read())
         workdir = Path(tempfile.mkdtemp(prefix="job-", dir=result_path.parent))
         job = build_scoring_job(spec, workdir)
-        print(f"emulator job {spec.get('job_name')}: input {spec['input']['uri']} -> output {spec['output']['uri']}", flush=True)
+        where = (spec["input"]["uri"].split("?")[0], spec["output"]["uri"].split("?")[0])  # never a SAS
+        print(f"emulator job {spec.get('job_name')}: input {where[0]} -> output {where[1]}", flush=True)
         try:
             from ..engine import JobFailed, run_local
         except ImportError as exc:
