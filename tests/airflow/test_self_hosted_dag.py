@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.airflow_db import load_dag, run_dag, task_states, xcom_size, xcom_value
+from tests.fixtures.airflow_db import clear_and_rerun, load_dag, run_dag, task_states, xcom_size, xcom_value
 
 from .conftest import DEPLOYMENT, EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID
 
@@ -294,6 +294,7 @@ def test_blob_input_and_output_through_a_wasb_connection(
         output_path="wasbs://{blob_container}@{account}.blob.core.windows.net/out/{{{{ ds }}}}",
         conn_id="mlendpoints_azurite",
         overrides={{"mini_batch_size": 3, "resources.instance_count": 2}},
+        max_shards=2,
     )
 """,
         ),
@@ -302,10 +303,49 @@ def test_blob_input_and_output_through_a_wasb_connection(
 
     run = run_dag(dag, LOGICAL_DATE)
 
-    assert run.state == "success", task_states(run)
+    states = task_states(run)
+    assert run.state == "success", states
+    assert _mapped_indexes(states, "scoring.score") == [0, 1]  # max_shards
     predictions = container.download_blob("out/2026-01-15/predictions.csv").readall().decode()
     assert [line.split()[0] for line in predictions.splitlines()] == names
     summary = json.loads(container.download_blob("out/2026-01-15/_mlendpoints/report/summary.json").readall())
     assert summary["items"] == {"total": 16, "succeeded": 16, "failed": 0}
     captured = capfd.readouterr()
     assert azurite.account_key not in captured.out + captured.err  # the connection's secret is masked
+
+
+def test_clearing_a_finished_run_reruns_it_without_duplicate_rows(
+    airflow_db, test_dags, make_inputs, tmp_path
+):
+    names = make_inputs(tmp_path / "in", 10)
+    path = test_dags.write(
+        "mlendpoints_clear_rerun",
+        _test_dag_source(
+            "mlendpoints_clear_rerun",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"mini_batch_size": 4, "resources.instance_count": 2}},
+        existing_output="error",
+        max_shards=2,
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_clear_rerun")
+    first = run_dag(dag, LOGICAL_DATE)
+    assert first.state == "success", task_states(first)
+
+    # Clear the whole run (plan included): the plan task finds the output it planned itself
+    # (task state store) and resumes it despite existing_output="error"; nothing is re-scored.
+    again = clear_and_rerun(dag, first)
+
+    states = task_states(again)
+    assert again.state == "success", states
+    assert again.run_id == first.run_id
+    assert [line.split()[0] for line in _prediction_lines(tmp_path / "out")] == names
+    for index in _mapped_indexes(states, "scoring.score"):
+        assert xcom_value(again, "scoring.score", index)["scored"] == 0
