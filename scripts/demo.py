@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "example_self_hosted_scoring"
 SAMPLE_COUNT = 300
+SUMMARY_KEYS = ("status", "failure_reason", "items", "mini_batches", "error_threshold", "shards", "timings")
 
 
 def _step(message: str) -> None:
@@ -87,7 +88,7 @@ def _show_results(output: Path, labels_file: Path) -> None:
     if summary_file.exists():
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         print("\nsummary:")
-        for key in ("status", "failure_reason", "items", "mini_batches", "error_threshold", "shards", "timings"):
+        for key in SUMMARY_KEYS:
             value = summary.get(key)
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, (dict, list)))
@@ -127,7 +128,9 @@ def main() -> int:
 
     _step("Result" if code == 0 else f"The DAG run failed (exit code {code})")
     _show_results(output, labels)
-    print(f"\nDemo folder: {demo_dir} (inputs, outputs, Airflow home). Took {time.monotonic() - started:.0f} s.")
+    print(
+        f"\nDemo folder: {demo_dir} (inputs, outputs, Airflow home). Took {time.monotonic() - started:.0f} s."
+    )
     return 0 if code == 0 else 1
 
 
