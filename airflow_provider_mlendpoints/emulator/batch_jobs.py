@@ -75,7 +75,8 @@ class BatchJobManager:
                 self._finish(key, "Failed", "The emulator stopped while the job was running.")
 
     def workdir(self, key: str) -> Path:
-        return self.emu.config.data_root / "jobs" / key.rsplit("/", 1)[-1]
+        """The folder of a job's process files (log, result), by job key or name."""
+        return self.emu.config.data_root / "jobs" / key.rsplit("/", 1)[-1].lower()
 
     def create(
         self,

@@ -7,6 +7,7 @@
 - ``GET|POST /_emulator/config``: read / change ``provisioning_delay`` and
   ``traffic_seed``.
 - ``POST /_emulator/reset``: forget all resources and jobs, zero counters, faults off.
+- ``GET /_emulator/jobs/{name}/log?tail=N``: the batch job process's log (text).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .arm_errors import ArmError
 from .config import FaultSettings
@@ -95,3 +96,14 @@ async def reset(request: Request) -> JSONResponse:
     emu.counters.reset()
     emu.faults.set(FaultSettings())
     return JSONResponse({"status": "reset"})
+
+
+@router.get("/jobs/{name}/log")
+async def job_log(request: Request, name: str, tail: int = 200) -> PlainTextResponse:
+    """The last ``tail`` lines of a batch job's process log (engine output, tracebacks)."""
+    emu = request.app.state.emu
+    path = emu.jobs.workdir(name) / "job.log"
+    if "/" in name or not path.is_file():
+        raise ArmError(404, "ResourceNotFound", f"No log for job '{name}'.")
+    lines = path.read_text(errors="replace").splitlines()
+    return PlainTextResponse("\n".join(lines[-tail:] if tail > 0 else lines) + "\n")

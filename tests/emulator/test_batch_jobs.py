@@ -138,6 +138,8 @@ def test_failing_job_ends_failed_with_the_engine_message(batch_setup):
         done = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"))
         assert done["properties"]["status"] == "Failed"
         assert "batch scoring job failed" in done["properties"]["properties"]["azureml.error"]
+        log = httpx.get(emu.url(f"/_emulator/jobs/{job['name']}/log"))
+        assert log.status_code == 200 and "emulator job finished: Failed" in log.text
 
 
 def test_missing_input_fails_with_a_message_naming_it(batch_setup):
