@@ -139,15 +139,21 @@ def _failure_message(exc: Exception, job: ScoringJob) -> str:
 
 
 def _fail_on_input_error(func):
-    """Turn the engine's InputError (bad input, settings or existing output) into a failure without retries."""
+    """Fail without retries on errors a retry cannot fix.
+
+    The engine's InputError (missing input, bad setting, existing output) and
+    the spec loader's SpecError (invalid YAML or override; it names the file
+    and the field).
+    """
 
     @functools.wraps(func)
     def wrapper(self: _ScoringJobOperator, context: Context) -> Any:
         from ..engine import InputError
+        from ..specs import SpecError
 
         try:
             return func(self, context)
-        except InputError as exc:
+        except (InputError, SpecError) as exc:
             raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
     return wrapper

@@ -349,3 +349,37 @@ def test_clearing_a_finished_run_reruns_it_without_duplicate_rows(
     assert [line.split()[0] for line in _prediction_lines(tmp_path / "out")] == names
     for index in _mapped_indexes(states, "scoring.score"):
         assert xcom_value(again, "scoring.score", index)["scored"] == 0
+
+
+def test_invalid_rendered_override_fails_the_plan_at_once(
+    airflow_db, test_dags, make_inputs, tmp_path, capfd
+):
+    make_inputs(tmp_path / "in", 3)
+    path = test_dags.write(
+        "mlendpoints_bad_override",
+        _test_dag_source(
+            "mlendpoints_bad_override",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"mini_batch_size": "{{{{ 'many' ~ 'files' }}}}"}},
+        retries=3,
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_bad_override")
+
+    run = run_dag(dag, LOGICAL_DATE)
+
+    states = task_states(run)
+    assert run.state == "failed"
+    assert states[("scoring.plan", -1)] == "failed"  # not up_for_retry: a retry cannot fix it
+    captured = capfd.readouterr()
+    assert (
+        'overrides: mini_batch_size: expected a positive integer or a size like "10MB", found "manyfiles"'
+        in (captured.out + captured.err)
+    )
