@@ -59,6 +59,19 @@ def _build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--token", default=None, help="bearer token the emulator accepts")
     emulator.add_argument("--state", default=None, metavar="DIR", help="keep resources and jobs in DIR")
     emulator.add_argument("--spec", default=None, metavar="FILE", help="validate bodies against this OpenAPI file")
+    emulator.add_argument(
+        "--provisioning-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long PUT/DELETE stay Creating/Updating/Deleting (default 1)",
+    )
+    emulator.add_argument(
+        "--faults",
+        default=None,
+        metavar="JSON",
+        help='injected faults, e.g. \'{"throttle_rate": 0.2, "error_rate": 0.1, "drop_rate": 0.05, "latency_ms": 50}\'',
+    )
     return parser
 
 
