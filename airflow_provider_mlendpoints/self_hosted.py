@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, TaskGroup, TriggerRule
+from airflow.sdk import Asset, AssetAlias, TaskGroup, TriggerRule
 
 from .operators.self_hosted import (
     CollectScoringOperator,
@@ -46,22 +46,27 @@ from .operators.self_hosted import (
     is_templated,
     load_deployment,
     normalize_output_format,
+    output_asset,
 )
 from .specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
     from .engine.job import ExistingOutput, OutputFormat
 
-__all__ = ["self_hosted_batch_scoring", "static_output_asset"]
+__all__ = ["default_outlets", "self_hosted_batch_scoring"]
 
 
-def static_output_asset(output_path: str) -> Asset | None:
-    """An Asset for a non-templated output location (local paths become ``file://`` URIs)."""
-    if not output_path or is_templated(output_path):
-        return None
-    if "://" in output_path:
-        return Asset(output_path.rstrip("/"))
-    return Asset("file://" + os.path.abspath(os.path.expanduser(output_path)))
+def default_outlets(output_path: str, dag_id: str, group_id: str) -> list[Asset | AssetAlias]:
+    """The collect task's outlets: the output's Asset, or an AssetAlias when the path is templated.
+
+    A templated output (``.../{{ ds }}``) is a different Asset every run: the
+    collect task then records an event for the rendered location through the
+    alias ``<dag_id>.<group_id>.output``, so downstream DAGs can be scheduled
+    on the alias.
+    """
+    if is_templated(output_path):
+        return [AssetAlias(f"{dag_id}.{group_id}.output")]
+    return [output_asset(output_path)]
 
 
 def _parse_time_instance_count(
@@ -89,7 +94,7 @@ def self_hosted_batch_scoring(
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
     input_type: str = "auto",
-    outlets: list[Asset] | None = None,
+    outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
     """A TaskGroup that scores ``input_path`` with a batch deployment into ``output_path``.
@@ -120,8 +125,10 @@ def self_hosted_batch_scoring(
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
     :param input_type: "auto", "file" or "tabular".
-    :param outlets: Assets the collect task produces; by default an Asset for
-        ``output_path`` when it is not templated, none otherwise.
+    :param outlets: Assets the collect task produces. By default the output's
+        Asset (local paths as ``file://`` URIs, never with a SAS query), or for
+        a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
+        that each successful run resolves to the rendered location.
     :param task_kwargs: further BaseOperator arguments for all three tasks
         (``retries``, ``pool``, ``queue``, ...). ``max_active_tis_per_dagrun``
         applies to the score task only and replaces the instance_count bound.
@@ -160,8 +167,8 @@ def self_hosted_batch_scoring(
         ).expand(shard=plan.output)
 
         if outlets is None:
-            asset = static_output_asset(str(output_path))
-            outlets = [asset] if asset is not None else []
+            dag_id = group.dag.dag_id if group.dag is not None else "dag"
+            outlets = default_outlets(str(output_path), dag_id, group.group_id or group_id)
         collect_kwargs = {
             # Also runs when the input was empty (no shard, the score task is skipped):
             # the collector then decides (Azure fails an append_row job with no result).

@@ -31,7 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..engine.job import OutputFormat, ScoringJob
@@ -108,6 +108,18 @@ def load_deployment(
             raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
     cleaned = clean_overrides(overrides)
     return apply_overrides(spec, cleaned) if cleaned else spec
+
+
+def output_asset(output_path: str) -> Asset:
+    """The Asset of an output location.
+
+    Its URI without any query string (a SAS token never goes into an asset);
+    local paths become ``file://`` URIs.
+    """
+    location = str(output_path).split("?", 1)[0].rstrip("/")
+    if "://" in location:
+        return Asset(location)
+    return Asset("file://" + os.path.abspath(os.path.expanduser(location)))
 
 
 def _small(value: Any) -> Any:
@@ -390,4 +402,19 @@ class CollectScoringOperator(_ScoringJobOperator):
             summary = collect_job(job, log=self._log_line)
         except JobFailed as exc:
             raise AirflowFailException(_failure_message(exc, job)) from exc
+        self._record_asset_events(context, summary)
         return _small(summary)
+
+    def _record_asset_events(self, context: Context, summary: Any) -> None:
+        """Attach the counts to the output's asset event; resolve an AssetAlias to the rendered output."""
+        events = context.get("outlet_events")
+        if events is None or not self.outlets:
+            return
+        extra: dict[str, Any] = {}
+        if isinstance(summary, dict):
+            extra = {key: summary[key] for key in ("status", "output_rows", "items") if key in summary}
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                events[outlet].add(output_asset(self.output_path), extra=extra)
+            elif isinstance(outlet, Asset):
+                events[outlet].extra.update(extra)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.airflow_db import clear_and_rerun, load_dag, run_dag, task_states, xcom_size, xcom_value
+from tests.fixtures.airflow_db import (
+    asset_events,
+    clear_and_rerun,
+    load_dag,
+    run_dag,
+    task_states,
+    xcom_size,
+    xcom_value,
+)
 
 from .conftest import DEPLOYMENT, EXAMPLE_DAG_FILE, EXAMPLE_DAG_ID
 
@@ -103,6 +111,10 @@ def test_default_paths_render_ds_and_a_second_run_resumes(airflow_db, make_input
         counts = xcom_value(second, f"{GROUP}.score", index)
         assert counts["scored"] == 0 and counts["skipped"] == counts["mini_batches"]  # nothing re-scored
     assert _summary(output)["items"]["succeeded"] == 24
+    # Each run recorded an event for the rendered output through the example's AssetAlias.
+    events = asset_events(f"file://{output}")
+    assert [event["source_run_id"] for event in events] == [first.run_id, second.run_id]
+    assert events[-1]["extra"]["status"] == "Completed" and events[-1]["extra"]["output_rows"] == 24
 
 
 def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, make_inputs, tmp_path, capfd):
@@ -185,7 +197,7 @@ def test_large_input_plans_few_small_shards_under_max_map_length(
 
 
 def test_instance_count_bounds_concurrent_shard_tasks_at_parse_time(airflow_db, sample_model):
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, Asset, AssetAlias
 
     from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
 
@@ -210,9 +222,9 @@ def test_instance_count_bounds_concurrent_shard_tasks_at_parse_time(airflow_db, 
     assert dag.task_dict["explicit.plan"].max_active_tis_per_dagrun is None  # the score task only
     assert dag.task_dict["explicit.collect"].retries == 2
     assert dag.task_dict["unknown.score"].max_active_tis_per_dagrun is None
-    # A static output location is declared as an Asset of the collect task; a templated one is not.
-    assert [a.uri for a in dag.task_dict["templated.collect"].outlets] == ["file:///out2"]
-    assert dag.task_dict["static.collect"].outlets == []
+    # The collect task's outlet: the output's Asset, or for a templated output an AssetAlias.
+    assert dag.task_dict["templated.collect"].outlets == [Asset("file:///out2")]
+    assert dag.task_dict["static.collect"].outlets == [AssetAlias("mlendpoints_bounds.static.output")]
 
 
 def test_provider_info_is_exposed_through_the_entry_point(airflow_db):
@@ -349,6 +361,9 @@ def test_clearing_a_finished_run_reruns_it_without_duplicate_rows(
     assert [line.split()[0] for line in _prediction_lines(tmp_path / "out")] == names
     for index in _mapped_indexes(states, "scoring.score"):
         assert xcom_value(again, "scoring.score", index)["scored"] == 0
+    # The static output is the collect task's Asset: one event per successful collect, with the counts.
+    events = asset_events(f"file://{tmp_path / 'out'}")
+    assert len(events) == 2 and all(event["extra"]["output_rows"] == 10 for event in events)
 
 
 def test_invalid_rendered_override_fails_the_plan_at_once(
