@@ -157,7 +157,7 @@ def self_hosted_batch_scoring(
             task_id="plan",
             existing_output=existing_output,
             max_shards=max_shards,
-            concurrency_bound=bound,
+            concurrency_bound=None if explicit_bound is not None else bound,
             **common,
         )
         score = ScoreShardOperator.partial(
@@ -170,8 +170,8 @@ def self_hosted_batch_scoring(
             dag_id = group.dag.dag_id if group.dag is not None else "dag"
             outlets = default_outlets(str(output_path), dag_id, group.group_id or group_id)
         collect_kwargs = {
-            # Also runs when the input was empty (no shard, the score task is skipped):
-            # the collector then decides (Azure fails an append_row job with no result).
+            # Also runs when score tasks were skipped (marked by hand): the collector then
+            # fails naming the mini-batches without a result, instead of a silently skipped job.
             "trigger_rule": TriggerRule.NONE_FAILED,
             **common,
             "outlets": outlets,
