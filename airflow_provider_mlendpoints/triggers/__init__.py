@@ -1,0 +1,1 @@
+"""Deferrable triggers: batch jobs and provisioning states (import from the submodules)."""
