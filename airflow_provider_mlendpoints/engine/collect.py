@@ -152,10 +152,15 @@ def merge_parts(job: ScoringJob, out: Storage, columns: list[str] | None) -> Non
 
 
 def _merge_parquet(out: Storage, key: str) -> None:
+    """Write the Parquet file locally (pyarrow closes its sink), then stream it to storage atomically."""
+    import shutil
+    import tempfile
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with out.open_write(key) as f:
+    with tempfile.TemporaryDirectory(prefix="mlendpoints-merge-") as folder:
+        local = f"{folder}/merged.parquet"
         writer = None
         schema = None
         try:
@@ -168,7 +173,7 @@ def _merge_parquet(out: Storage, key: str) -> None:
                     continue
                 if writer is None:
                     schema = table.schema
-                    writer = pq.ParquetWriter(f, schema)
+                    writer = pq.ParquetWriter(local, schema)
                 elif not table.schema.equals(schema):
                     try:
                         table = table.select(schema.names).cast(schema)
@@ -180,8 +185,10 @@ def _merge_parquet(out: Storage, key: str) -> None:
                 writer.write_table(table)
             if writer is None:
                 empty = pa.table({LIST_COLUMN: pa.array([], type=pa.string())})
-                writer = pq.ParquetWriter(f, empty.schema)
+                writer = pq.ParquetWriter(local, empty.schema)
                 writer.write_table(empty)
         finally:
             if writer is not None:
                 writer.close()
+        with open(local, "rb") as src, out.open_write(key) as dst:
+            shutil.copyfileobj(src, dst, 4 * 1024 * 1024)

@@ -31,7 +31,7 @@ from typing import Any
 
 from .layout import part_key
 from .parts import check_result, encode_part, render_rows
-from .storage import open_storage
+from .storage import LocalStorage, open_storage
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -61,6 +61,7 @@ class _Scorer:
         self.module = module
         self.inputs = open_storage(setup["input_uri"], setup["storage_options"])
         self.output = open_storage(setup["output_uri"], setup["storage_options"])
+        self.local_root = self.inputs.root if isinstance(self.inputs, LocalStorage) else None
 
     def score(self, task: dict[str, Any]) -> dict[str, Any]:
         mb = task["mb"]
@@ -69,7 +70,10 @@ class _Scorer:
         with ExitStack() as stack:
             if "files" in mb:
                 names = [key for key, _ in mb["files"]]
-                batch: Any = [stack.enter_context(self.inputs.local_path(key)) for key in names]
+                if self.local_root is not None:  # local input: the files themselves, no per-file checks
+                    batch: Any = [os.path.join(self.local_root, key) for key in names]
+                else:  # remote input: downloaded to temporary files for the duration of run()
+                    batch = [stack.enter_context(self.inputs.local_path(key)) for key in names]
             else:
                 from .tabular import read_slice
 

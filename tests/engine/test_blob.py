@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_mlendpoints.engine import run_local
+from airflow_provider_mlendpoints.engine.job import OutputFormat
 from airflow_provider_mlendpoints.engine.storage import open_storage
 
 from .helpers import ECHO_SCRIPT, make_job, write_script
@@ -43,3 +45,9 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
     summary = run_local(tabular, workers=2, **quiet)
     assert summary["mini_batches"]["total"] == 5
     assert store.read_bytes("tab-out/predictions.csv").decode().splitlines() == [str(i * 10) for i in range(30)]
+
+    parquet = make_job(tmp_path, code, f"{root}/in", output=f"{root}/pq-out", output_file_name="p.parquet",
+                       output_format=OutputFormat(format="parquet"), job_kw={"storage_options": options})
+    run_local(parquet, workers=1, **quiet)
+    with store.local_path("pq-out/p.parquet") as path:
+        assert pq.read_table(path).column("prediction").to_pylist()[0] == "f000.txt 0"
