@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGS = REPO_ROOT / "dags"
 SAMPLE = DAGS / "sample_deployment"
 DEPLOYMENT = SAMPLE / "deployment.yml"
