@@ -44,3 +44,22 @@ def test_run_local_init_once_per_process(tmp_path, monkeypatch):
     assert len(runs) == 10
     assert 1 <= len(inits) <= 2
     assert len({name.split("-")[1] for name in inits}) == len(inits)  # one init per process
+
+
+def test_score_shard_counts_are_json_and_a_stale_shard_ref_is_refused(tmp_path):
+    import pytest
+
+    from airflow_provider_mlendpoints.engine import InputError
+
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    inputs = make_inputs(tmp_path, 4)
+    job = make_job(tmp_path, code, inputs, mini_batch_size=2)
+    (shard,) = plan_job(job)
+    counts = score_shard(job, shard, log=lambda m: None)
+    assert json.loads(json.dumps(counts)) == counts
+    assert counts["scored"] == 2 and counts["succeeded_items"] == 4 and counts["skipped"] == 0
+    assert score_shard(job, shard, log=lambda m: None)["skipped"] == 2
+    with pytest.raises(InputError, match="another plan"):
+        score_shard(job, {**shard, "plan": "0123456789abcdef"}, log=lambda m: None)
+    with pytest.raises(InputError, match="bad shard reference"):
+        score_shard(job, {"first": 0}, log=lambda m: None)

@@ -98,3 +98,13 @@ def test_forced_tabular_and_forced_file(tmp_path, marks):
                                                                           "existing_output": "overwrite"})
     run_local(forced, workers=1, **quiet)
     _check_output(tmp_path)
+
+
+def test_forced_tabular_with_a_non_tabular_file_names_it(tmp_path):
+    from airflow_provider_mlendpoints.engine import InputError
+
+    folder = _frames(tmp_path / "in", "csv")
+    (folder / "notes.txt").write_text("x")
+    code = write_script(tmp_path, TABULAR_SCRIPT)
+    with pytest.raises(InputError, match="'notes.txt' is not tabular"):
+        plan_job(make_job(tmp_path, code, folder, job_kw={"input_type": "tabular"}))
