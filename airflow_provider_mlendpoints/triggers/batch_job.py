@@ -23,6 +23,8 @@ class BatchJobTrigger(BaseTrigger):
     :param job_name: the job (the batch invoke's answer ``name``).
     :param poll_interval: seconds between polls (a server Retry-After on throttling wins if longer).
     :param timeout: seconds until a ``timeout`` event; None waits forever.
+    :param cancel_on_kill: when a user marks the deferred task failed/success or clears it, cancel
+        the job (``on_kill``); never on triggerer restarts or timeouts.
     """
 
     def __init__(
@@ -31,10 +33,12 @@ class BatchJobTrigger(BaseTrigger):
         job_name: str,
         poll_interval: float = 10.0,
         timeout: float | None = None,
+        cancel_on_kill: bool = True,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
         self.job_name = job_name
+        self.cancel_on_kill = cancel_on_kill
         self.poll_interval = float(poll_interval)
         self.timeout = float(timeout) if timeout is not None else None
 
@@ -46,6 +50,7 @@ class BatchJobTrigger(BaseTrigger):
                 "job_name": self.job_name,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
+                "cancel_on_kill": self.cancel_on_kill,
             },
         )
 
@@ -108,5 +113,17 @@ class BatchJobTrigger(BaseTrigger):
                     message=f"polling batch job {self.job_name!r} failed: {exc}",
                 )
             )
+        finally:
+            await hook.aclose()
+
+    async def on_kill(self) -> None:
+        """The user killed the deferred task: request the job's cancellation (without waiting)."""
+        if not self.cancel_on_kill:
+            return
+        hook = self._hook()
+        try:
+            client = await hook.get_async_conn()
+            await client.jobs.begin_cancel(self.job_name)
+            self.log.info("Requested cancellation of batch job %s", self.job_name)
         finally:
             await hook.aclose()

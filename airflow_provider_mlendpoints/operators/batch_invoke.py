@@ -1,0 +1,342 @@
+"""Invoke an Azure ML batch endpoint: start a scoring job, wait for it, return where the output is.
+
+Retry safety (Airflow 3.3's task state store, the ``ResumableJobMixin`` pattern): the submitted
+job's name is stored under ``mlendpoints_batch_job`` before waiting starts. A later try of the same
+task instance reads it back and GETs the job: still running -> it waits on that job again (no
+second invocation); Completed -> it returns that job's result; Failed/Canceled/gone -> it invokes
+anew. ``on_kill`` (and the trigger's ``on_kill`` while deferred) cancels the job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
+from airflow.sdk.exceptions import AirflowException
+
+from ..client.invoke import InvokeOverrides, batch_invoke_body
+from ..client.resources import JOB_TERMINAL_STATES
+from ..links import AzureMLEndpointLink, AzureMLJobLink, studio_endpoint_url, studio_job_url
+from ..triggers._common import failure_text, job_event
+from ._base import MLEndpointsBaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: Names accepted in ``overrides`` (the invoke call's per-job settings).
+OVERRIDE_NAMES = (
+    "mini_batch_size",
+    "instance_count",
+    "max_retries",
+    "timeout",
+    "error_threshold",
+    "logging_level",
+    "output_file_name",
+)
+_INT_OVERRIDES = ("mini_batch_size", "instance_count", "max_retries", "error_threshold")
+_DATA_ASSET = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))$")
+_ACTIVE = "active"
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def build_overrides(overrides: dict[str, Any] | None, output_file_name: str | None = None) -> InvokeOverrides:
+    """Rendered ``overrides`` (+ ``output_file_name``) as :class:`InvokeOverrides`.
+
+    Entries that render empty keep the deployment's value; numbers rendered as strings (Params,
+    Jinja) are converted. An unknown name is an error (a typo would otherwise be ignored).
+    """
+    values = {k: v for k, v in (overrides or {}).items() if not _is_blank(v)}
+    unknown = sorted(set(values) - set(OVERRIDE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown batch invoke override(s) {unknown}; allowed: {', '.join(OVERRIDE_NAMES)}")
+    for name in _INT_OVERRIDES:
+        if name in values:
+            try:
+                values[name] = int(values[name])
+            except (TypeError, ValueError):
+                raise ValueError(f"override {name} must be an integer, not {values[name]!r}") from None
+    if "timeout" in values and isinstance(values["timeout"], str) and values["timeout"].strip().isdigit():
+        values["timeout"] = int(values["timeout"])
+    if not _is_blank(output_file_name):
+        values["output_file_name"] = output_file_name
+    return InvokeOverrides(**values)
+
+
+def infer_input_type(uri: str) -> str:
+    """``uri_folder`` for a trailing slash or a last segment without a dot, else ``uri_file``."""
+    last = uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] if not uri.endswith("/") else ""
+    return "uri_file" if last and "." in last else "uri_folder"
+
+
+def output_uri(output_path: str, output_file_name: str | None) -> str:
+    """The output file's location: ``{output_path}/{output_file_name}``."""
+    return f"{output_path.rstrip('/')}/{output_file_name or 'predictions.csv'}"
+
+
+class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
+    """Start a batch scoring job on a batch endpoint and (by default) wait for it.
+
+    Returns to XCom ``{"job_name", "status", "output_location", "output_file", "studio_url"}``:
+    ``output_location`` is the job's output folder (``azureml://datastores/<ds>/paths/<p>``),
+    ``output_file`` the merged result in it (``<output_location>/<output_file_name>``).
+
+    :param endpoint_name: the batch endpoint.
+    :param input: what to score: ``azureml://datastores/<ds>/paths/<p>`` (folder or file), an
+        ``https://`` URL, a registered data asset ``azureml:<name>:<version>`` (or
+        ``azureml:<name>@latest``), or a local file/folder, uploaded to the workspace's default
+        datastore first (content-addressed: a retry does not upload again).
+    :param input_type: ``uri_folder`` or ``uri_file``; inferred when None (data assets: uri_folder).
+    :param input_name: name of the job input (``input_data``).
+    :param output_path: output folder ``azureml://datastores/<ds>/paths/<p>``; None lets the service
+        choose (``azureml/<job>/<output_name>/`` on the default datastore).
+    :param output_file_name: merged output file name (default: the deployment's, predictions.csv).
+    :param output_name: name of the job output (``score``).
+    :param overrides: per-job settings: ``mini_batch_size``, ``instance_count``, ``max_retries``,
+        ``timeout`` (seconds or ISO 8601), ``error_threshold``, ``logging_level``; empty values keep
+        the deployment's.
+    :param deployment_name: target a deployment other than the endpoint's default.
+    :param wait_for_completion: wait until the job is terminal (default); False returns once it
+        is submitted.
+    :param deferrable: wait in the triggerer (:class:`BatchJobTrigger`); checks the status first.
+    :param durable: remember the job in the task state store so retries reattach (default True).
+    :param conn_id, poll_interval, timeout: see :class:`MLEndpointsBaseOperator`.
+
+    Outlets: by default the output folder's Asset (``Asset("azureml://datastores/<ds>/paths/<p>")``),
+    or for a templated ``output_path`` the AssetAlias ``<dag_id>.<task_id>.output``, which each
+    successful run resolves to the rendered location; pass ``outlets=`` to choose. On success the
+    asset event carries the job name and status as its extra.
+    """
+
+    template_fields: Sequence[str] = (
+        "endpoint_name",
+        "input",
+        "input_type",
+        "output_path",
+        "output_file_name",
+        "overrides",
+        "deployment_name",
+        "conn_id",
+    )
+    template_fields_renderers = {"overrides": "json"}
+    operator_extra_links = (AzureMLJobLink(), AzureMLEndpointLink())
+    ui_color = "#e6f0ff"
+    external_id_key = "mlendpoints_batch_job"
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        input: str,  # noqa: A002 - the invoke call's own name
+        input_type: str | None = None,
+        input_name: str = "input_data",
+        output_path: str | None = None,
+        output_file_name: str | None = None,
+        output_name: str = "score",
+        overrides: dict[str, Any] | None = None,
+        deployment_name: str | None = None,
+        wait_for_completion: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        explicit_outlets = "outlets" in kwargs
+        super().__init__(**kwargs)
+        if not explicit_outlets and output_path:
+            dag_id = self.dag.dag_id if self.has_dag() else "dag"
+            self.outlets = default_outlets(str(output_path), dag_id, self.task_id)
+        self.endpoint_name = endpoint_name
+        self.input = input
+        self.input_type = input_type
+        self.input_name = input_name
+        self.output_path = output_path
+        self.output_file_name = output_file_name
+        self.output_name = output_name
+        self.overrides = dict(overrides) if overrides else None
+        self.deployment_name = deployment_name
+        self.wait_for_completion = wait_for_completion
+        self._job_name: str | None = None
+        self._job: Any = None
+        self._resolved_input: str | None = None
+
+    # -- execute ----------------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        build_overrides(self.overrides, self.output_file_name)  # fail fast on a bad override
+        AzureMLEndpointLink.persist(
+            context, studio_endpoint_url(self.client.config, "batch", self.endpoint_name)
+        )
+        return self.execute_resumable(context)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after :class:`BatchJobTrigger`: the job's result, or the failure with the Studio link."""
+        self._job_name = event.get("job_name")
+        if event.get("status") != "success":
+            raise AirflowException(failure_text(event))
+        self.log.info("%s", event.get("message"))
+        return self._finish(context, self._job_name)  # type: ignore[arg-type]
+
+    # -- ResumableJobMixin ------------------------------------------------------------------------
+    def submit_job(self, context: Context) -> str:
+        uri, kind = self.resolve_input()
+        body = self.invoke_body(uri, kind)
+        where = f"deployment {self.deployment_name!r}" if self.deployment_name else "its default deployment"
+        self.log.info("Invoking batch endpoint %s (%s) on %s", self.endpoint_name, where, uri)
+        job = self.client.invoke_batch_endpoint(
+            self.endpoint_name, body, deployment_name=self.deployment_name or None
+        )
+        self._job, self._job_name = job, job.name
+        self.log.info("Started batch job %s (%s); Studio: %s", job.name, job.status, self._studio(job))
+        AzureMLJobLink.persist(context, self._studio(job))
+        return job.name
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        from ..client.errors import NotFoundError
+
+        try:
+            job = self.client.jobs.get(str(external_id))
+        except NotFoundError:
+            self.log.warning("Stored batch job %s no longer exists; invoking anew", external_id)
+            return "NotFound"
+        self._job, self._job_name = job, job.name or str(external_id)
+        if job.status not in JOB_TERMINAL_STATES:
+            AzureMLJobLink.persist(context, self._studio(job))
+        return str(job.status)
+
+    def is_job_active(self, status: str) -> bool:
+        return status not in JOB_TERMINAL_STATES and status != "NotFound"
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "Completed"
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        job_name = str(external_id)
+        self._job_name = job_name
+        if not self.wait_for_completion:
+            return self._finish(context, job_name, wait=False)
+        event = job_event(self.client.config, self.client.jobs.get(job_name), job_name)
+        if event is None and self.deferrable:
+            self.defer_for_job(job_name, method_name="execute_complete")
+        if event is None:
+            event = self.poll_job(job_name)
+        self.handle_job_event(event)
+        return self._finish(context, job_name)
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        return self._finish(context, str(external_id))
+
+    # -- kill -------------------------------------------------------------------------------------
+    def on_kill(self) -> None:
+        """Cancel the job this task instance started or reattached to."""
+        if not self._job_name:
+            return
+        try:
+            self.client.jobs.begin_cancel(self._job_name)
+            self.log.info("Requested cancellation of batch job %s", self._job_name)
+        except Exception as exc:
+            self.log.warning("Could not cancel batch job %s: %s", self._job_name, exc)
+
+    # -- pieces -----------------------------------------------------------------------------------
+    def resolve_input(self) -> tuple[str, str]:
+        """(URI, uri_folder|uri_file) of :attr:`input`; a local path is uploaded first."""
+        if self._resolved_input is not None:
+            return self._resolved_input, self._input_kind  # type: ignore[has-type]
+        value = str(self.input).strip()
+        kind = self.input_type
+        match = _DATA_ASSET.match(value)
+        if match:
+            uri = self.data_asset_uri(match["name"], match["version"], match["label"])
+            kind = kind or "uri_folder"
+        elif value.startswith(("azureml://", "https://", "http://", "abfss://", "wasbs://")):
+            uri = value
+            kind = kind or infer_input_type(value)
+        else:
+            local = value.removeprefix("file://")
+            if not os.path.exists(local):
+                raise AirflowException(
+                    f"input {value!r} is neither a datastore/https URI, a data asset nor an existing local path"
+                )
+            from ..client.asset_upload import AssetUploader
+
+            self.log.info("Uploading local input %s to the default datastore", local)
+            uri = AssetUploader(self.client).upload(local).uri
+            kind = kind or ("uri_folder" if os.path.isdir(local) else "uri_file")
+            if kind == "uri_folder" and not uri.endswith("/"):
+                uri += "/"
+        self._resolved_input, self._input_kind = uri, kind
+        return uri, kind
+
+    def data_asset_uri(self, name: str, version: str | None, label: str | None) -> str:
+        """``azureml:<workspace ARM id>/data/<name>/versions/<v>`` (``@latest``: the newest version)."""
+        ws = self.client.config.workspace_id
+        if version:
+            return f"azureml:{ws}/data/{name}/versions/{version}"
+        return f"azureml:{name}@{label}"
+
+    def invoke_body(self, uri: str, kind: str) -> dict[str, Any]:
+        """The current invoke body: one input, the output folder (if given), the overrides."""
+        outputs = None
+        if self.output_path:
+            outputs = {self.output_name: {"uri": self.output_path.rstrip("/") + "/", "type": "uri_folder"}}
+        return batch_invoke_body(
+            {self.input_name: {"uri": uri, "type": kind}},
+            outputs,
+            build_overrides(self.overrides, self.output_file_name),
+        )
+
+    def _studio(self, job: Any) -> str:
+        return job.studio_url or studio_job_url(self.client.config, job.name)
+
+    def _finish(self, context: Context, job_name: str, *, wait: bool = True) -> dict[str, Any]:
+        """The XCom result; on a finished job also the asset event of the output location."""
+        job = self._job if self._job is not None and self._job.name == job_name else None
+        if job is None or (wait and not job.is_terminal):
+            job = self.client.jobs.get(job_name)
+        self._job = job
+        AzureMLJobLink.persist(context, self._studio(job))
+        folder = self._output_folder(job)
+        file_name = self.output_file_name or job.output_file_name or "predictions.csv"
+        result = {
+            "job_name": job_name,
+            "status": job.status,
+            "output_location": folder,
+            "output_file": output_uri(folder, file_name) if folder else None,
+            "studio_url": self._studio(job),
+        }
+        if job.status == "Completed":
+            self._emit_asset(context, folder, result)
+        return result
+
+    def _output_folder(self, job: Any) -> str | None:
+        if self.output_path:
+            return self.output_path.rstrip("/")
+        spec = job.outputs.get(self.output_name) or next(iter(job.outputs.values()), None)
+        uri = (spec or {}).get("uri") or (spec or {}).get("Uri")
+        return uri.rstrip("/") if uri else None
+
+    def _emit_asset(self, context: Context, folder: str | None, result: dict[str, Any]) -> None:
+        events = context.get("outlet_events") if hasattr(context, "get") else None
+        if events is None or not folder or not self.outlets:
+            return
+        extra = {"job_name": result["job_name"], "status": result["status"]}
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                events[outlet].add(output_asset(folder), extra=extra)
+            elif isinstance(outlet, Asset):
+                events[outlet].extra.update(extra)
+
+
+def output_asset(location: str) -> Asset:
+    """The Asset of an output location (no query string: a SAS token never becomes an asset URI)."""
+    return Asset(location.split("?", 1)[0].rstrip("/"))
+
+
+def default_outlets(output_path: str | None, dag_id: str, task_or_group_id: str) -> list[Asset | AssetAlias]:
+    """The output's Asset, or an AssetAlias ``<dag_id>.<id>.output`` when the path is templated."""
+    if not output_path:
+        return []
+    if "{{" in output_path or "{%" in output_path:
+        return [AssetAlias(f"{dag_id}.{task_or_group_id}.output")]
+    return [output_asset(output_path)]
