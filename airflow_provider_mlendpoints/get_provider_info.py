@@ -25,7 +25,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Azure Machine Learning endpoints",
-                "python-modules": ["airflow_provider_mlendpoints.operators.self_hosted"],
+                "python-modules": [
+                    "airflow_provider_mlendpoints.operators.self_hosted",
+                    "airflow_provider_mlendpoints.operators.batch_invoke",
+                ],
             }
         ],
         "hooks": [
@@ -34,13 +37,33 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_mlendpoints.hooks.ml_endpoints"],
             }
         ],
-        "sensors": [],
-        "triggers": [],
+        "sensors": [
+            {
+                "integration-name": "Azure Machine Learning endpoints",
+                "python-modules": [
+                    "airflow_provider_mlendpoints.sensors.batch_job",
+                    "airflow_provider_mlendpoints.sensors.provisioning",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Azure Machine Learning endpoints",
+                "python-modules": [
+                    "airflow_provider_mlendpoints.triggers.batch_job",
+                    "airflow_provider_mlendpoints.triggers.provisioning",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mlendpoints.hooks.ml_endpoints.MLEndpointsHook",
                 "connection-type": "azure_ml_endpoints",
             }
         ],
-        "extra-links": [],
+        "extra-links": [
+            "airflow_provider_mlendpoints.links.AzureMLJobLink",
+            "airflow_provider_mlendpoints.links.AzureMLEndpointLink",
+            "airflow_provider_mlendpoints.links.AzureMLDeploymentLink",
+        ],
     }

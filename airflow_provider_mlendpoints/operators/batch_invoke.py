@@ -279,12 +279,22 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         """The current invoke body: one input, the output folder (if given), the overrides."""
         outputs = None
         if self.output_path:
-            outputs = {self.output_name: {"uri": self.output_path.rstrip("/") + "/", "type": "uri_folder"}}
+            target = self.datastore_output(self.output_path)
+            outputs = {self.output_name: {"uri": target.rstrip("/") + "/", "type": "uri_folder"}}
         return batch_invoke_body(
             {self.input_name: {"uri": uri, "type": kind}},
             outputs,
             build_overrides(self.overrides, self.output_file_name),
         )
+
+    def datastore_output(self, path: str) -> str:
+        """``path`` as a datastore URI: an https blob URL of a datastore's container is translated."""
+        if not path.startswith(("https://", "http://")):
+            return path
+        from ..client.datastore_blob import blob_url_to_datastore
+
+        store, rel = blob_url_to_datastore(self.client, path.split("?", 1)[0])
+        return f"azureml://datastores/{store.name}/paths/{rel}"
 
     def _studio(self, job: Any) -> str:
         return job.studio_url or studio_job_url(self.client.config, job.name)
