@@ -140,7 +140,7 @@ class AirflowStack:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             return False
-        return stat.rsplit(")", 1)[1].split()[0] != "Z" and b"airflow" in cmdline
+        return stat.rsplit(")", 1)[1].split()[0] != "Z" and (b"airflow" in cmdline or b"celery" in cmdline)
 
     def start(self, timeout: float = 180.0) -> None:
         """Migrate, start every service that is not running, and wait until healthy."""

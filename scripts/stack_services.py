@@ -70,14 +70,17 @@ AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 PG_USER = "airflow"
 PG_DB = "airflow"
 
-#: What the Python environment needs for each executor (import name -> pip requirement).
+#: What the Python environment needs for each executor (pip requirements; installed when missing).
+#: celery 5.7 removed ``celery.backends.database.retry``, which the Celery provider still imports.
 PY_REQUIREMENTS = {
-    "local": {"psycopg2": "psycopg2-binary>=2.9", "asyncpg": "asyncpg>=0.29"},
-    "celery": {
-        "psycopg2": "psycopg2-binary>=2.9",
-        "asyncpg": "asyncpg>=0.29",
-        "airflow.providers.celery": "apache-airflow-providers-celery>=3.8",
-    },
+    "local": ["psycopg2-binary>=2.9", "asyncpg>=0.29"],
+    "celery": [
+        "psycopg2-binary>=2.9",
+        "asyncpg>=0.29",
+        "apache-airflow-providers-celery>=3.8",
+        "celery>=5.5,<5.7",
+        "redis>=5",
+    ],
 }
 
 
@@ -153,16 +156,20 @@ def azurite_bin() -> str:
 
 def ensure_python_packages(executor: str) -> None:
     """pip-install into this interpreter's environment what the executor needs and is missing."""
-    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
 
     missing = []
-    for module, requirement in PY_REQUIREMENTS[executor].items():
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            missing.append(requirement)
+    for line in PY_REQUIREMENTS[executor]:
+        requirement = Requirement(line)
+        names = [requirement.name] + (["psycopg2"] if requirement.name == "psycopg2-binary" else [])
+        installed = None
+        for name in names:
+            with contextlib.suppress(PackageNotFoundError):
+                installed = installed or version(name)
+        if installed is None or not requirement.specifier.contains(installed, prereleases=True):
+            missing.append(line)
     if missing:
         log(f"installing Python packages: {' '.join(missing)}")
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
@@ -265,6 +272,7 @@ class Stack:
     def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
         self.state_dir = Path(state_dir or os.environ.get("MLENDPOINTS_STACK_DIR") or DEFAULT_STATE_DIR).resolve()
         self.run_dir = self.state_dir / "run"
+        self.airflow_run_dir = self.state_dir / "airflow" / "run"  # AirflowStack's pid files
         self.state_file = self.state_dir / "state.json"
         self.state: dict[str, Any] = self._load_state()
 
@@ -479,7 +487,7 @@ class Stack:
             extra_env.update(
                 {
                     "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
-                    "AIRFLOW__CELERY__RESULT_BACKEND": self.db_url.replace("postgresql+psycopg2", "db+postgresql"),
+                    "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.db_url,
                     "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
                     "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
                 }
@@ -637,7 +645,7 @@ class Stack:
 
         airflow = self.airflow()
         # services of another executor (e.g. celery workers after switching to local) go away
-        for pid_file in sorted(self.run_dir.glob("celery-worker-*.pid")):
+        for pid_file in sorted(self.airflow_run_dir.glob("celery-worker-*.pid")):
             if pid_file.stem not in airflow.services:
                 _stop_pid_file(pid_file)
         if all(airflow.running(s) for s in airflow.services):
@@ -645,14 +653,26 @@ class Stack:
         else:
             log("starting Airflow (" + ", ".join(s for s in airflow.services if not airflow.running(s)) + ")")
             airflow.start(timeout)
+        self._wait_celery_workers(airflow)
         log(f"up: Airflow {airflow.base_url} ({self.state['executor']} executor, parallelism "
             f"{self.state['parallelism']}); state in {self.state_dir}")
+
+    def _wait_celery_workers(self, airflow: AirflowStack, timeout: float = 120.0) -> None:
+        """Wait until each Celery worker has connected to the broker (its log says ``ready.``)."""
+        deadline = time.monotonic() + timeout
+        for name in (s for s in airflow.services if s.startswith("celery-worker-")):
+            while " ready." not in _tail(airflow._log_file(name), 1_000_000):
+                if not airflow.running(name):
+                    raise RuntimeError(f"{name} exited; see {airflow._log_file(name)}:\n{_tail(airflow._log_file(name))}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready after {timeout:.0f}s; see {airflow._log_file(name)}")
+                time.sleep(0.5)
 
     def _stop_airflow(self) -> None:
         _stop_pid_files(
             [
                 pid_file
-                for pid_file in sorted(self.run_dir.glob("*.pid"))
+                for pid_file in sorted(self.airflow_run_dir.glob("*.pid"))
                 if pid_file.stem in AIRFLOW_SERVICES or pid_file.stem.startswith("celery-worker-")
             ]
         )
