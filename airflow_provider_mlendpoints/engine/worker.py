@@ -35,6 +35,7 @@ from .storage.base import Storage
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHUTDOWN_GRACE = 30.0
+PREFETCH = 2  # tasks in flight per child: the running one and the next
 MAX_LOGGED_FILES = 50
 
 
@@ -112,9 +113,11 @@ class _Child:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
         self.conn.send({**setup, "sys_path": list(sys.path)})
-        self.state = "starting"
-        self.task: dict[str, Any] | None = None
-        self.deadline = float("inf")
+        self.ready = False  # init() done
+        # Tasks sent, in order: the head is running, the next one waits in the socket (prefetch),
+        # so the child never idles waiting for the parent between mini-batches.
+        self.queue: deque[dict[str, Any]] = deque()
+        self.deadline = float("inf")  # of the head task
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -158,13 +161,14 @@ class ScoringPool:
         source: Iterator[dict[str, Any]] = iter(tasks)
         try:
             while True:
-                for child in self.children:
-                    if child.state == "idle":
-                        task = self._next(source)
-                        if task is None:
-                            break
-                        self._send(child, task)
-                busy = sum(1 for c in self.children if c.state == "busy")
+                for depth in range(1, PREFETCH + 1):  # first one task per child, then the prefetch
+                    for child in self.children:
+                        if child.ready and len(child.queue) < depth:
+                            task = self._next(source)
+                            if task is None:
+                                break
+                            self._send(child, task)
+                busy = sum(1 for c in self.children if c.queue)
                 has_work = self._peek(source) is not None
                 if busy == 0 and not has_work:
                     break
@@ -192,9 +196,9 @@ class ScoringPool:
         return self.pending.popleft() if self._peek(source) is not None else None
 
     def _send(self, child: _Child, task: dict[str, Any]) -> None:
-        child.task = task
-        child.state = "busy"
-        child.deadline = time.monotonic() + self.timeout
+        if not child.queue:
+            child.deadline = time.monotonic() + self.timeout
+        child.queue.append(task)
         self.log.debug(f"mini-batch {task['mb']['id']}: attempt {task['attempt']} in process {child.proc.pid}")
         with contextlib.suppress(BrokenPipeError, OSError):  # a death is noticed by _wait
             child.conn.send(("run", task))
@@ -204,7 +208,7 @@ class ScoringPool:
     def _wait(self) -> int:
         """Wait for messages, deaths or timeouts; return how many mini-batches finished."""
         now = time.monotonic()
-        next_deadline = min((c.deadline for c in self.children if c.state == "busy"), default=now + 1.0)
+        next_deadline = min((c.deadline for c in self.children if c.queue), default=now + 1.0)
         objects: list[Any] = [c.conn for c in self.children]
         wait(objects, timeout=max(0.0, min(next_deadline - now, 1.0)))
         finished = 0
@@ -212,8 +216,9 @@ class ScoringPool:
             finished += self._drain(child)
         now = time.monotonic()
         for child in list(self.children):
-            if child.state == "busy" and now > child.deadline:
-                task = child.task
+            if child.queue and now > child.deadline:
+                task = child.queue.popleft()
+                self._requeue(child)
                 self.log.warning(
                     f"mini-batch {task['mb']['id']}: run() did not return within {self.timeout:g} s "
                     f"(retry_settings.timeout); stopping process {child.proc.pid}"
@@ -240,19 +245,20 @@ class ScoringPool:
         except (EOFError, OSError):
             pass
         if not child.alive() and child in self.children:
-            task = child.task if child.state == "busy" else None
+            task = child.queue.popleft() if child.queue else None
+            self._requeue(child)
             code = child.proc.returncode
             self._remove(child)
             if task is not None:
                 finished += self._died(task, code)
-            elif child.state == "starting":
+            elif not child.ready:
                 self._init_failed({"error": f"the scoring process exited with code {code} during init()",
                                    "traceback": None})
         return finished
 
     def _message(self, child: _Child, kind: str, body: Any) -> int:
         if kind == "ready":
-            child.state = "idle"
+            child.ready = True
             self.init_failures = 0
             self.log.debug(f"scoring process {body} ready (init() done)")
             return 0
@@ -260,15 +266,20 @@ class ScoringPool:
             self._remove(child)
             self._init_failed(body)
             return 0
-        task, child.task = child.task, None
-        child.state = "idle"
-        child.deadline = float("inf")
+        task = child.queue.popleft() if child.queue else None
+        # The child moves on to the prefetched task now: its time limit starts.
+        child.deadline = time.monotonic() + self.timeout if child.queue else float("inf")
         if kind == "done":
             self._finished(body)
             return 1
         if kind == "error" and task is not None:
             return self._attempt_failed(task, body)
         return 0
+
+    def _requeue(self, child: _Child) -> None:
+        """Give a stopped child's not-yet-started (prefetched) tasks back, in order, as the next to run."""
+        while child.queue:
+            self.pending.appendleft(child.queue.pop())
 
     def _remove(self, child: _Child) -> None:
         if child in self.children:
