@@ -1,14 +1,16 @@
 """Scoring child processes: start, feed, time out, retry, replace.
 
 :class:`ScoringPool` keeps up to ``processes`` children (see
-:mod:`.scoring_process`) busy with one mini-batch each. A child that raises
-is told nothing: the parent re-queues the mini-batch (up to
+:mod:`.scoring_process`) busy: each runs one mini-batch and has the next one
+waiting (prefetch), so no child idles on the parent's round trip. When run()
+raises, the parent re-queues the mini-batch (up to
 ``retry_settings.max_retries`` retries); a child that exceeds
 ``retry_settings.timeout`` or dies is terminated (then killed) and replaced by
-a fresh one (``init()`` again). A mini-batch whose retries are exhausted gets a
-"failed" part written by the parent; successful parts are written by the
-children themselves. Children are started with the "spawn" context, never by
-forking a process that may hold threads.
+a fresh one (``init()`` again), and its prefetched mini-batch goes back to the
+queue. A mini-batch whose retries are exhausted gets a "failed" part written
+by the parent; successful parts are written by the children themselves.
+Children are fresh interpreters (like the "spawn" start method), never forks
+of a process that may hold threads.
 """
 
 from __future__ import annotations
