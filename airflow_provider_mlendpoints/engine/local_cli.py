@@ -26,6 +26,14 @@ def _err(message: str) -> int:
     return 2
 
 
+def _out(text: str) -> None:
+    """Print to stdout; a closed pipe (``| head``) silences further output instead of failing the job."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def build_job(args: argparse.Namespace) -> ScoringJob:
     """The ScoringJob described by the command line (raises SpecError/InputError on bad input)."""
     from ..specs import BatchDeploymentSpec, apply_overrides, load_spec, parse_assignments
@@ -62,16 +70,13 @@ def run_score(args: argparse.Namespace) -> int:
     from ..specs import SpecError
     from .api import run_local
 
-    def log(line: str) -> None:
-        print(line, flush=True)
-
     try:
         job = build_job(args)
         if args.workers is not None and args.workers < 1:
             raise InputError(f"--workers: expected a positive number of processes, got {args.workers}")
-        summary = run_local(job, workers=args.workers, log=log)
+        summary = run_local(job, workers=args.workers, log=_out)
     except JobFailed as exc:
-        print(json.dumps(exc.summary, indent=2, default=str))
+        _out(json.dumps(exc.summary, indent=2, default=str))
         print(f"mlendpoints score: {exc}", file=sys.stderr)
         return 1
     except (SpecError, InputError, StorageError) as exc:
@@ -82,5 +87,5 @@ def run_score(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("mlendpoints score: interrupted; finished mini-batches are kept (use --resume)", file=sys.stderr)
         return 130
-    print(json.dumps(summary, indent=2, default=str))
+    _out(json.dumps(summary, indent=2, default=str))
     return 0
