@@ -62,6 +62,25 @@ class _Scorer:
         self.inputs = open_storage(setup["input_uri"], setup["storage_options"])
         self.output = open_storage(setup["output_uri"], setup["storage_options"])
         self.local_root = self.inputs.root if isinstance(self.inputs, LocalStorage) else None
+        # A remote tabular file is downloaded once and kept while its slices keep coming.
+        self._table_key: str | None = None
+        self._table_path = ""
+        self._table_stack = ExitStack()
+
+    def table_path(self, key: str) -> str:
+        """A local path holding the tabular input ``key``."""
+        if self.local_root is not None:
+            return os.path.join(self.local_root, key)
+        if key != self._table_key:
+            self.close()
+            self._table_path = self._table_stack.enter_context(self.inputs.local_path(key))
+            self._table_key = key
+        return self._table_path
+
+    def close(self) -> None:
+        """Remove a cached download."""
+        self._table_key = None
+        self._table_stack.close()
 
     def score(self, task: dict[str, Any]) -> dict[str, Any]:
         mb = task["mb"]
@@ -78,7 +97,7 @@ class _Scorer:
                 from .tabular import read_slice
 
                 names = [mb["file"]]
-                batch = read_slice(stack.enter_context(self.inputs.local_path(mb["file"])), mb)
+                batch = read_slice(self.table_path(mb["file"]), mb)
             result = check_result(self.module.run(batch))
         seconds = time.perf_counter() - t0
         items = mb["n"]
@@ -131,6 +150,7 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
     os.environ.update(setup["env"])
     workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
     os.chdir(workdir)
+    scorer: _Scorer | None = None
     try:
         try:
             module = load_script(setup["script_path"], setup["code_dir"])
@@ -160,5 +180,7 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
                 bye = _error(exc)
         conn.send(("bye", bye))
     finally:
+        if scorer is not None:
+            scorer.close()
         os.chdir(tempfile.gettempdir())
         shutil.rmtree(workdir, ignore_errors=True)
