@@ -1,0 +1,705 @@
+"""Azure-mode operators for managed online endpoints: create, roll out blue/green, score, read logs, delete.
+
+The documented workflow as tasks: create an endpoint with a blue deployment,
+check provisioning, read its logs, invoke it with a request file, create
+green beside it with no traffic, shift traffic step by step (optionally
+mirroring live traffic to green first), update one aspect of a deployment at
+a time, delete blue, delete the endpoint.
+
+Idempotency, retries, waiting, templating and errors work as described in
+:mod:`airflow_provider_mlendpoints.operators.batch`. In addition:
+
+- endpoint create-or-update never changes traffic by accident: a spec without
+  ``traffic`` keeps the endpoint's current split. A 2021-05 file with inline
+  ``deployments:`` and a ``traffic:`` split is applied in the order Azure
+  needs: the endpoint (traffic unchanged), then every deployment, then the
+  split (a full-body PUT), since traffic may only point at deployments that
+  exist.
+- :class:`SetOnlineTrafficOperator` is a full-body PUT of the endpoint that
+  keeps every other property; the given split is the whole split.
+- secrets: endpoint keys and tokens are registered with Airflow's secrets
+  masker the moment the client receives them (so they print as ``***``) and
+  are never returned to XCom. :class:`GetOnlineEndpointCredentialsOperator`
+  hands them downstream only through an Airflow Variable whose name Airflow
+  treats as sensitive; its XCom holds a reference (the Variable's name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from ..client.errors import NotFoundError
+from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
+from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
+from .batch import (
+    ResourceOperator,
+    _get_or_none,
+    deployment_summary,
+    endpoint_summary,
+    load_resource_spec,
+    put_body_from,
+    service_errors,
+    start_operation,
+    up_to_date,
+    workspace_location,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+CONTAINER_TYPES = ("InferenceServer", "StorageInitializer")
+
+
+def _percentages(value: Any, what: str, *, total: int | None, cap: int) -> dict[str, int]:
+    """A rendered traffic dict (or its JSON) as ``{deployment: int}``, validated."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise AirflowFailException(f"{what} is not a dict nor JSON of one: {value!r}") from exc
+    if not isinstance(value, Mapping):
+        raise AirflowFailException(
+            f"{what} must be a dict of deployment -> percent, not {type(value).__name__}"
+        )
+    out: dict[str, int] = {}
+    for name, raw in value.items():
+        try:
+            percent = int(str(raw).strip()) if not isinstance(raw, int) else raw
+        except ValueError as exc:
+            raise AirflowFailException(f"{what}.{name}: expected a whole percentage, found {raw!r}") from exc
+        if isinstance(raw, bool) or not 0 <= percent <= cap:
+            raise AirflowFailException(f"{what}.{name}: expected a percentage 0-{cap}, found {raw!r}")
+        out[str(name)] = percent
+    summed = sum(out.values())
+    if total is not None and out and summed not in (0, total):
+        raise AirflowFailException(f"{what} percentages must sum to {total}, found {summed}: {out}")
+    if total is None and summed > cap:
+        raise AirflowFailException(f"{what} percentages must sum to at most {cap}, found {summed}: {out}")
+    return out
+
+
+def _nonzero(split: Mapping[str, Any] | None) -> dict[str, int]:
+    return {k: int(v) for k, v in (split or {}).items() if int(v or 0) > 0}
+
+
+def _put_traffic(
+    op: ResourceOperator,
+    context: Context,
+    endpoint_name: str,
+    traffic: dict[str, int] | None,
+    mirror: dict[str, int] | None,
+    method: str,
+) -> dict[str, Any]:
+    """Full-body PUT of the endpoint with a new traffic (and/or mirror) split; wait; details."""
+    client = op.client
+    endpoint = op.settle(context, "online_endpoint", endpoint_name)
+    if endpoint is None:
+        raise AirflowFailException(f"online endpoint {endpoint_name!r} does not exist")
+    new_traffic = endpoint.traffic if traffic is None else traffic
+    new_mirror = endpoint.mirror_traffic if mirror is None else mirror
+    targets = set(_nonzero(new_traffic)) | set(_nonzero(new_mirror))
+    if targets:
+        known = {d.name for d in client.online_deployments.list(endpoint_name)}
+        missing = sorted(targets - known)
+        if missing:
+            raise AirflowFailException(
+                f"traffic of online endpoint {endpoint_name!r} names deployments that do not exist: "
+                f"{', '.join(missing)} (existing: {', '.join(sorted(known)) or 'none'})"
+            )
+    if (
+        _nonzero(new_traffic) == _nonzero(endpoint.traffic)
+        and _nonzero(new_mirror) == _nonzero(endpoint.mirror_traffic)
+        and endpoint.provisioning_state == "Succeeded"
+    ):
+        op.log.info("Traffic of %r already is %s (mirror %s)", endpoint_name, new_traffic, new_mirror or {})
+        return endpoint_summary(endpoint.raw)
+    body = put_body_from(endpoint.raw)
+    props = body.setdefault("properties", {})
+    props["traffic"] = dict(new_traffic)
+    props["mirrorTraffic"] = dict(new_mirror)
+    op.log.info(
+        "Traffic of %r: %s -> %s; mirror %s -> %s",
+        endpoint_name, endpoint.traffic, new_traffic, endpoint.mirror_traffic, new_mirror,
+    )  # fmt: skip
+    with service_errors(f"traffic of online endpoint {endpoint_name!r}"):
+        start_operation(client, "PUT", "online_endpoint", endpoint_name, body=body)
+    details = op.wait_for_provisioning(
+        context, resource="online_endpoint", endpoint_name=endpoint_name, method_name=method
+    )
+    return endpoint_summary(details)
+
+
+def _put_online_deployment(
+    op: ResourceOperator, context: Context, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
+) -> bool:
+    """PUT one online deployment unless it is up to date; True when a PUT was sent."""
+    from ..client.asset_upload import AssetResolver
+
+    client = op.client
+    ep, name = spec.endpoint_name, spec.name
+    existing = op.settle(context, "online_deployment", ep, name)
+    location = location or endpoint.location or workspace_location(client)
+    with service_errors(f"registering the assets of online deployment {ep}/{name}"):
+        body = spec.to_rest(location, resolve=AssetResolver(client))
+    if up_to_date(existing, body):
+        op.log.info("Online deployment %s/%s is up to date; nothing to change", ep, name)
+        return False
+    op.log.info("%s online deployment %s/%s", "Updating" if existing else "Creating", ep, name)
+    with service_errors(f"online deployment {ep}/{name}"):
+        start_operation(client, "PUT", "online_deployment", ep, name, body=body)
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# Endpoints and deployments
+# ------------------------------------------------------------------------------------------------
+class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
+    """Create or update an online endpoint (any YAML generation) and wait until it is provisioned.
+
+    For a 2021-05 file with inline ``deployments:``: creates/updates the endpoint (traffic
+    unchanged), then each deployment (local model/code/environment registered), then applies the
+    file's ``traffic`` (and ``mirror_traffic``) split. A spec without traffic keeps the current split.
+
+    :param spec: the endpoint YAML (path), a dict of it, or an ``OnlineEndpointSpec``; None to
+        create an endpoint from ``endpoint_name`` (and ``auth_mode``) alone.
+    :param endpoint_name: the endpoint's name (overrides the spec's ``name``).
+    :param auth_mode: ``key``, ``aml_token`` or ``aad_token`` when no spec is given.
+    :param description: / :param tags: when no spec is given.
+    :param location: Azure region; default: the existing endpoint's, else the workspace's.
+    :param base_dir: folder that relative paths of a dict spec resolve against.
+
+    Returns the endpoint's details (JSON-safe, no keys): ``scoring_uri``, ``traffic``,
+    ``mirror_traffic``, ``provisioning_state``, ``properties``...
+    """
+
+    template_fields = ("spec", "endpoint_name", "auth_mode", "description", "tags", "location", "base_dir")
+    operator_extra_links = (AzureMLEndpointLink(),)
+    _resource_kind = "online_endpoint"
+
+    def __init__(
+        self,
+        *,
+        spec: str | Mapping[str, Any] | OnlineEndpointSpec | None = None,
+        endpoint_name: str | None = None,
+        auth_mode: str = "key",
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        location: str | None = None,
+        base_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if spec is None and not endpoint_name:
+            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
+        self.spec = spec
+        self.endpoint_name = endpoint_name
+        self.auth_mode = auth_mode
+        self.description = description
+        self.tags = tags
+        self.location = location
+        self.base_dir = base_dir
+
+    def load(self) -> OnlineEndpointSpec:
+        if self.spec is None:
+            doc = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
+            if self.description:
+                doc["description"] = self.description
+            if self.tags:
+                doc["tags"] = dict(self.tags)
+            return load_resource_spec(doc, OnlineEndpointSpec)
+        spec = load_resource_spec(
+            self.spec, OnlineEndpointSpec, name=self.endpoint_name, base_dir=self.base_dir
+        )
+        if spec.deployments:
+            deployments = tuple(replace(d, endpoint_name=spec.name) for d in spec.deployments)
+            spec = replace(spec, deployments=deployments)
+        return spec
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.load()
+        name = spec.name
+        self.persist_links(context, "online", name)
+        existing = self.settle(context, "online_endpoint", name)
+        client = self.client
+        location = self.location or (existing.location if existing else None) or workspace_location(client)
+        body = spec.to_rest(location)
+        props = body["properties"]
+        # Traffic is applied last (deployments must exist first); until then keep the current split.
+        props["traffic"] = dict(existing.traffic) if existing else {}
+        props["mirrorTraffic"] = dict(existing.mirror_traffic) if existing else {}
+        if up_to_date(existing, body):
+            self.log.info("Online endpoint %r is up to date; nothing to change", name)
+            return self.endpoint_provisioned(context)
+        self.log.info("%s online endpoint %r", "Updating" if existing else "Creating", name)
+        with service_errors(f"online endpoint {name!r}"):
+            start_operation(client, "PUT", "online_endpoint", name, body=body)
+        self.wait_for_provisioning(
+            context, resource="online_endpoint", endpoint_name=name, method_name="endpoint_provisioned"
+        )
+        return self.endpoint_provisioned(context)
+
+    def endpoint_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Step 2: the inline deployments (if any)."""
+        if event is not None:
+            self.handle_provisioning_event(event)
+        spec = self.load()
+        if spec.deployments:
+            endpoint = self.client.online_endpoints.get(spec.name)
+            for deployment in spec.deployments:
+                _put_online_deployment(self, context, deployment, endpoint, self.location)
+            return self.deployments_provisioned(context)
+        return self.apply_traffic(context)
+
+    def deployments_provisioned(
+        self, context: Context, event: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Step 3: wait for every inline deployment (each check first; deferred when deferrable)."""
+        if event is not None:
+            self.handle_provisioning_event(event)
+        spec = self.load()
+        for deployment in spec.deployments:
+            self.wait_for_provisioning(
+                context,
+                resource="online_deployment",
+                endpoint_name=spec.name,
+                deployment_name=deployment.name,
+                method_name="deployments_provisioned",
+            )
+        return self.apply_traffic(context)
+
+    def apply_traffic(self, context: Context) -> dict[str, Any]:
+        """Step 4: the spec's traffic and mirror split, when it has one."""
+        spec = self.load()
+        if not spec.traffic and not spec.mirror_traffic:
+            return endpoint_summary(self.client.online_endpoints.get(spec.name).raw)
+        traffic = dict(spec.traffic) if spec.traffic else None
+        mirror = dict(spec.mirror_traffic) if spec.mirror_traffic else None
+        return _put_traffic(self, context, spec.name, traffic, mirror, "provisioned")
+
+    def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the traffic PUT provisioned."""
+        return endpoint_summary(self.handle_provisioning_event(event))
+
+
+class CreateOrUpdateOnlineDeploymentOperator(ResourceOperator):
+    """Create or update an online deployment and wait until it is provisioned.
+
+    A new deployment gets no traffic (shift it with :class:`SetOnlineTrafficOperator`); updating
+    one keeps the endpoint's split. Update one aspect at a time with ``overrides`` on the same
+    YAML: ``{"instance_count": 2}``, ``{"environment_variables.LOG_LEVEL": "debug"}``.
+
+    :param spec: the deployment YAML (path; any generation), a dict of it, or an ``OnlineDeploymentSpec``.
+    :param endpoint_name: the endpoint (overrides the spec's ``endpoint_name``).
+    :param deployment_name: the deployment's name (overrides the spec's ``name``).
+    :param overrides: settings to change, YAML names (``instance_count``, ``instance_type``,
+        ``environment_variables.NAME``, ``tags.NAME``, ``description``, ``app_insights_enabled``).
+    :param location: Azure region; default: the endpoint's.
+    :param base_dir: folder that relative paths of a dict spec resolve against.
+
+    Returns the deployment's details (JSON-safe; sensitive environment variables hidden).
+    """
+
+    template_fields = ("spec", "endpoint_name", "deployment_name", "overrides", "location", "base_dir")
+    operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
+    _resource_kind = "online_deployment"
+
+    def __init__(
+        self,
+        *,
+        spec: str | Mapping[str, Any] | OnlineDeploymentSpec,
+        endpoint_name: str | None = None,
+        deployment_name: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        location: str | None = None,
+        base_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.endpoint_name = endpoint_name
+        self.deployment_name = deployment_name
+        self.overrides = overrides
+        self.location = location
+        self.base_dir = base_dir
+
+    def load(self) -> OnlineDeploymentSpec:
+        spec = load_resource_spec(
+            self.spec,
+            OnlineDeploymentSpec,
+            name=self.deployment_name,
+            endpoint_name=self.endpoint_name,
+            overrides=self.overrides,
+            base_dir=self.base_dir,
+        )
+        if not spec.endpoint_name:
+            raise AirflowFailException(
+                f"{spec.source or 'the deployment spec'}: endpoint_name: required (in the YAML or as endpoint_name=)"
+            )
+        return spec
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        spec = self.load()
+        ep, name = spec.endpoint_name, spec.name
+        self.persist_links(context, "online", ep, name)
+        endpoint = _get_or_none(lambda: self.client.online_endpoints.get(ep))
+        if endpoint is None:
+            raise AirflowFailException(f"online endpoint {ep!r} does not exist; create it first")
+        _put_online_deployment(self, context, spec, endpoint, self.location)
+        details = self.wait_for_provisioning(
+            context,
+            resource="online_deployment",
+            endpoint_name=ep,
+            deployment_name=name,
+            method_name="provisioned",
+        )
+        return deployment_summary(details)
+
+    def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the provisioning trigger."""
+        return deployment_summary(self.handle_provisioning_event(event))
+
+
+class SetOnlineTrafficOperator(ResourceOperator):
+    """Set an online endpoint's traffic split (and/or mirror traffic): a full-body PUT.
+
+    :param endpoint_name: the endpoint.
+    :param traffic: the whole live split, e.g. ``{"blue": 90, "green": 10}``; percentages sum to
+        100 (or all 0); deployments left out get 0. None keeps the current split. A JSON string
+        (e.g. a rendered template) is accepted.
+    :param mirror_traffic: percent of live traffic *copied* to a deployment (its answers are
+        discarded), e.g. ``{"green": 10}``; at most 50 in total; ``{}`` stops mirroring; None keeps it.
+
+    Every named deployment must exist. Nothing is sent when the split already is the target.
+    Returns the endpoint's details (``traffic``, ``mirror_traffic``...).
+    """
+
+    template_fields = ("endpoint_name", "traffic", "mirror_traffic")
+    operator_extra_links = (AzureMLEndpointLink(),)
+    _resource_kind = "online_endpoint"
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        traffic: dict[str, int] | str | None = None,
+        mirror_traffic: dict[str, int] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if traffic is None and mirror_traffic is None:
+            raise ValueError("give traffic, mirror_traffic or both")
+        if isinstance(traffic, Mapping) and not any("{" in str(v) for v in traffic.values()):
+            _percentages(traffic, "traffic", total=100, cap=100)  # fail at parse time when literal
+        self.endpoint_name = endpoint_name
+        self.traffic = traffic
+        self.mirror_traffic = mirror_traffic
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.persist_links(context, "online", self.endpoint_name)
+        traffic = None if self.traffic is None else _percentages(self.traffic, "traffic", total=100, cap=100)
+        mirror = (
+            None
+            if self.mirror_traffic is None
+            else _percentages(self.mirror_traffic, "mirror_traffic", total=None, cap=50)
+        )
+        overlap = set(_nonzero(traffic)) & set(_nonzero(mirror))
+        if overlap:
+            raise AirflowFailException(
+                f"a deployment cannot get live and mirrored traffic at once: {', '.join(sorted(overlap))}"
+            )
+        return _put_traffic(self, context, self.endpoint_name, traffic, mirror, "provisioned")
+
+    def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the provisioning trigger."""
+        return endpoint_summary(self.handle_provisioning_event(event))
+
+
+# ------------------------------------------------------------------------------------------------
+# Scoring, logs, credentials
+# ------------------------------------------------------------------------------------------------
+class InvokeOnlineEndpointOperator(ResourceOperator):
+    """Score a request with an online endpoint and return the response (JSON) to XCom.
+
+    :param endpoint_name: the endpoint.
+    :param request_file: a file whose content is the request body (e.g. ``sample-request.json``).
+    :param data: the request instead: a JSON-able value (sent as JSON) or a string (sent as is).
+    :param deployment_name: send to this deployment whatever the traffic split
+        (``azureml-model-deployment`` header), e.g. to test green before it gets traffic.
+    :param content_type: the request's content type.
+
+    Authentication follows the endpoint's ``auth_mode`` (key, AML token or the connection's AAD
+    identity); keys and tokens are masked and never logged or returned.
+    """
+
+    template_fields = ("endpoint_name", "request_file", "data", "deployment_name")
+    operator_extra_links = (AzureMLEndpointLink(),)
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        request_file: str | None = None,
+        data: Any = None,
+        deployment_name: str | None = None,
+        content_type: str = "application/json",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (request_file is None) == (data is None):
+            raise ValueError("give exactly one of request_file and data")
+        self.endpoint_name = endpoint_name
+        self.request_file = request_file
+        self.data = data
+        self.deployment_name = deployment_name
+        self.content_type = content_type
+
+    def execute(self, context: Context) -> Any:
+        self.persist_links(context, "online", self.endpoint_name)
+        if self.request_file is not None:
+            path = Path(os.fspath(self.request_file))
+            if not path.is_file():
+                raise AirflowFailException(f"request_file {str(path)!r} does not exist")
+            payload: Any = path.read_text(encoding="utf-8")
+        else:
+            payload = self.data
+        target = f" (deployment {self.deployment_name})" if self.deployment_name else ""
+        self.log.info("Scoring with online endpoint %r%s", self.endpoint_name, target)
+        with service_errors(f"scoring with online endpoint {self.endpoint_name!r}"):
+            try:
+                result = self.client.score_online(
+                    self.endpoint_name,
+                    payload,
+                    deployment_name=self.deployment_name or None,
+                    content_type=self.content_type,
+                )
+            except NotFoundError as exc:
+                raise AirflowFailException(f"online endpoint {self.endpoint_name!r}: {exc}") from exc
+        text = json.dumps(result, default=str) if not isinstance(result, str) else result
+        self.log.info("Response: %s", text if len(text) <= 2000 else text[:2000] + "...")
+        return result
+
+
+class GetOnlineDeploymentLogsOperator(ResourceOperator):
+    """Fetch an online deployment's container logs; log them and return the lines.
+
+    :param endpoint_name: / :param deployment_name: the deployment.
+    :param container_type: ``InferenceServer`` (the scoring server) or ``StorageInitializer``
+        (model and code download).
+    :param tail: only the last ``tail`` lines (None: what the service returns).
+    """
+
+    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail")
+    operator_extra_links = (AzureMLDeploymentLink(),)
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        deployment_name: str,
+        container_type: str = "InferenceServer",
+        tail: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_name = endpoint_name
+        self.deployment_name = deployment_name
+        self.container_type = container_type
+        self.tail = tail
+
+    def execute(self, context: Context) -> list[str]:
+        self.persist_links(context, "online", self.endpoint_name, self.deployment_name)
+        if self.container_type not in CONTAINER_TYPES:
+            raise AirflowFailException(
+                f"container_type must be one of {', '.join(CONTAINER_TYPES)}, not {self.container_type!r}"
+            )
+        tail = None if self.tail in (None, "") else int(self.tail)
+        try:
+            logs = self.client.online_deployments.get_logs(
+                self.endpoint_name,
+                self.deployment_name,
+                self.container_type,
+                tail,  # type: ignore[arg-type]
+            )
+        except NotFoundError as exc:
+            raise AirflowFailException(
+                f"online deployment {self.endpoint_name}/{self.deployment_name}: {exc}"
+            ) from exc
+        lines = logs.content.splitlines()
+        self.log.info(
+            "%d line(s) of %s logs of %s/%s:",
+            len(lines),
+            self.container_type,
+            self.endpoint_name,
+            self.deployment_name,
+        )
+        for line in lines:
+            self.log.info("| %s", line)
+        return lines
+
+
+class GetOnlineEndpointCredentialsOperator(ResourceOperator):
+    """Fetch an online endpoint's key or token for a downstream task, never exposing it.
+
+    The secret is registered with Airflow's secrets masker at once (every log line shows
+    ``***``), is never logged, and is never returned to XCom. To hand it downstream it is written
+    to the Airflow Variable ``variable_key``, whose name must be one Airflow treats as sensitive
+    (it contains ``secret``, ``token``, ``api_key``, ``password``...: see ``[core]
+    sensitive_var_conn_names``), so the UI hides it and ``Variable.get`` masks it in the reading
+    task's logs too. The XCom is a reference only::
+
+        {"endpoint_name", "credential_type", "variable_key", "scoring_uri", "expiry_time_utc"}
+
+    Without ``variable_key`` nothing is stored (the task only checks that the credential can be
+    obtained). Why a Variable and not XCom: XCom values are stored in the metadata database in
+    clear text and shown in the UI unmasked; Variables with sensitive names are hidden in the UI
+    and may live in a secrets backend.
+
+    :param endpoint_name: the endpoint.
+    :param credential_type: ``key`` (listKeys), ``token`` (AML token, for ``aml_token``
+        endpoints) or ``auto`` (by the endpoint's auth mode).
+    :param key_name: ``primary`` or ``secondary`` (for keys).
+    :param variable_key: the Variable to write the secret to.
+    """
+
+    template_fields = ("endpoint_name", "variable_key")
+    operator_extra_links = (AzureMLEndpointLink(),)
+
+    def __init__(
+        self,
+        *,
+        endpoint_name: str,
+        credential_type: str = "auto",
+        key_name: str = "primary",
+        variable_key: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if credential_type not in ("auto", "key", "token"):
+            raise ValueError(f"credential_type must be auto, key or token, not {credential_type!r}")
+        if key_name not in ("primary", "secondary"):
+            raise ValueError(f"key_name must be primary or secondary, not {key_name!r}")
+        self.endpoint_name = endpoint_name
+        self.credential_type = credential_type
+        self.key_name = key_name
+        self.variable_key = variable_key
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk import Variable
+        from airflow.sdk.log import mask_secret
+
+        from .batch import _hide
+
+        if self.variable_key and not _hide(self.variable_key):
+            raise AirflowFailException(
+                f"variable_key {self.variable_key!r} is not a name Airflow treats as sensitive; include "
+                "'secret', 'token', 'api_key' or 'password' in it (or add it to [core] sensitive_var_conn_names)"
+            )
+        client = self.client
+        try:
+            endpoint = client.online_endpoints.get(self.endpoint_name)
+        except NotFoundError as exc:
+            raise AirflowFailException(f"online endpoint {self.endpoint_name!r} does not exist") from exc
+        kind = self.credential_type
+        if kind == "auto":
+            mode = (endpoint.auth_mode or "Key").lower()
+            if mode == "aadtoken":
+                raise AirflowFailException(
+                    f"online endpoint {self.endpoint_name!r} uses AAD tokens: score with your own Azure "
+                    "identity (InvokeOnlineEndpointOperator does) instead of a stored credential"
+                )
+            kind = "token" if mode == "amltoken" else "key"
+        expiry = None
+        if kind == "key":
+            keys = client.online_endpoints.list_keys(self.endpoint_name)
+            secret = keys.primary_key if self.key_name == "primary" else keys.secondary_key
+        else:
+            token = client.online_endpoints.get_token(self.endpoint_name)
+            secret, expiry = token.access_token, token.expiry_time_utc
+        if not secret:
+            raise AirflowFailException(f"online endpoint {self.endpoint_name!r} returned no {kind}")
+        mask_secret(secret)  # again, in case the client was built without the masker
+        if self.variable_key:
+            Variable.set(
+                self.variable_key,
+                secret,
+                description=f"{kind} of Azure ML online endpoint {self.endpoint_name} (written by Airflow)",
+            )
+            self.log.info("Stored the %s of %r in Variable %r", kind, self.endpoint_name, self.variable_key)
+        else:
+            self.log.info("Obtained the %s of %r (not stored: no variable_key)", kind, self.endpoint_name)
+        return {
+            "endpoint_name": self.endpoint_name,
+            "credential_type": kind,
+            "key_name": self.key_name if kind == "key" else None,
+            "variable_key": self.variable_key or None,
+            "scoring_uri": endpoint.scoring_uri,
+            "expiry_time_utc": expiry,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Deleting
+# ------------------------------------------------------------------------------------------------
+class DeleteOnlineDeploymentOperator(ResourceOperator):
+    """Delete an online deployment and wait until it is gone; a missing deployment is success.
+
+    Refuses (without retries) while the deployment still gets live or mirrored traffic: shift its
+    traffic away first (:class:`SetOnlineTrafficOperator`).
+    """
+
+    template_fields = ("endpoint_name", "deployment_name")
+    _resource_kind = "online_deployment"
+
+    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_name = endpoint_name
+        self.deployment_name = deployment_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        endpoint = _get_or_none(lambda: self.client.online_endpoints.get(self.endpoint_name))
+        if endpoint is None:
+            self.log.info("Online endpoint %r does not exist: nothing to delete", self.endpoint_name)
+            return self.deleted_result(existed=False)
+        live = int(endpoint.traffic.get(self.deployment_name, 0) or 0)
+        mirrored = int(endpoint.mirror_traffic.get(self.deployment_name, 0) or 0)
+        if live or mirrored:
+            raise AirflowFailException(
+                f"online deployment {self.endpoint_name}/{self.deployment_name} still gets "
+                f"{live}% of live and {mirrored}% of mirrored traffic; shift it away before deleting it"
+            )
+        return self.delete_and_wait(context, "online_deployment", self.endpoint_name, self.deployment_name)
+
+
+class DeleteOnlineEndpointOperator(ResourceOperator):
+    """Delete an online endpoint (and its deployments) and wait until it is gone; missing is success."""
+
+    template_fields = ("endpoint_name",)
+    _resource_kind = "online_endpoint"
+
+    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_name = endpoint_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        return self.delete_and_wait(context, "online_endpoint", self.endpoint_name)
+
+
+__all__ = [
+    "CreateOrUpdateOnlineDeploymentOperator",
+    "CreateOrUpdateOnlineEndpointOperator",
+    "DeleteOnlineDeploymentOperator",
+    "DeleteOnlineEndpointOperator",
+    "GetOnlineDeploymentLogsOperator",
+    "GetOnlineEndpointCredentialsOperator",
+    "InvokeOnlineEndpointOperator",
+    "SetOnlineTrafficOperator",
+]

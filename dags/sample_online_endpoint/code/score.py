@@ -1,0 +1,44 @@
+"""Online scoring script: a linear model read from model.json (no third-party packages).
+
+Azure ML's inference server calls ``init()`` once and ``run(raw_data)`` per
+request. The answer names the deployment (``DEPLOYMENT_LABEL``, set in the
+deployment YAML) and the model version, so a rollout can see who answered.
+"""
+
+import json
+import logging
+import os
+
+logger = logging.getLogger("score")
+MODEL = None
+
+
+def _find_model(root):
+    if os.path.isfile(root):  # a single-file model
+        return root
+    for folder, _dirs, files in sorted(os.walk(root)):
+        if "model.json" in files:
+            return os.path.join(folder, "model.json")
+    raise FileNotFoundError(f"no model.json below {root}")
+
+
+def init():
+    global MODEL
+    path = _find_model(os.environ["AZUREML_MODEL_DIR"])
+    with open(path, encoding="utf-8") as handle:
+        MODEL = json.load(handle)
+    logger.info("init: loaded %s version %s", MODEL["name"], MODEL["version"])
+
+
+def run(raw_data):
+    data = json.loads(raw_data)["data"] if isinstance(raw_data, str | bytes) else raw_data["data"]
+    weights, bias = MODEL["weights"], MODEL["bias"]
+    predictions = [
+        round(sum(w * float(x) for w, x in zip(weights, row, strict=True)) + bias, 6) for row in data
+    ]
+    logger.info("run: scored %d row(s)", len(predictions))
+    return {
+        "deployment": os.environ.get("DEPLOYMENT_LABEL", ""),
+        "model_version": MODEL["version"],
+        "predictions": predictions,
+    }
