@@ -60,14 +60,14 @@ def _score_range(
     done = {int(info.key[len(PARTS_PREFIX):]) for info in out.list_files(PARTS_PREFIX)
             if info.key[len(PARTS_PREFIX):].isdigit()}
     total = sum(last - first + 1 for _, first, last in ranges)
-    skipped = sum(1 for i in done if _covered(ranges, i))
+    firsts = [first for _, first, _ in ranges]
+    skipped = sum(1 for i in done if _shard_of(ranges, firsts, i) is not None)
     todo_total = total - skipped
 
     def tasks() -> Iterator[dict[str, Any]]:
-        for shard, first, last in ranges:
-            for rec in iter_manifest(out, first, last):
-                if rec["i"] not in done:
-                    yield {"mb": rec, "shard": shard}
+        for shard, rec in _records(out, ranges):
+            if rec["i"] not in done:
+                yield {"mb": rec, "shard": shard}
 
     result: dict[str, Any] = {"mini_batches": total, "skipped": skipped}
     if skipped:
@@ -76,7 +76,7 @@ def _score_range(
     tally = _Tally(progress)
     if todo_total > 0:
         workers = max(1, min(processes, todo_total))
-        progress.total_items = _items_in(out, ranges, done)
+        progress.total_items = sum(rec["n"] for _, rec in _records(out, ranges) if rec["i"] not in done)
         elog.info(f"{label}: scoring {todo_total} mini-batches ({progress.total_items} items) "
                   f"with {workers} process(es)")
         pool = ScoringPool(job, child_setup(job, plan["input_kind"]), out, elog, tally)
@@ -87,15 +87,19 @@ def _score_range(
     return result
 
 
-def _covered(ranges: list[tuple[int, int, int]], index: int) -> bool:
-    """Whether mini-batch ``index`` lies in one of the (sorted, disjoint) ranges."""
-    pos = bisect.bisect_right([first for _, first, _ in ranges], index) - 1
-    return pos >= 0 and index <= ranges[pos][2]
+def _shard_of(ranges: list[tuple[int, int, int]], firsts: list[int], index: int) -> int | None:
+    """The shard whose (sorted, disjoint) range holds mini-batch ``index``, or None."""
+    pos = bisect.bisect_right(firsts, index) - 1
+    return ranges[pos][0] if pos >= 0 and index <= ranges[pos][2] else None
 
 
-def _items_in(out: Any, ranges: list[tuple[int, int, int]], done: set[int]) -> int:
-    return sum(rec["n"] for _, first, last in ranges for rec in iter_manifest(out, first, last)
-               if rec["i"] not in done)
+def _records(out: Any, ranges: list[tuple[int, int, int]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(shard, manifest record) for every mini-batch in the sorted ranges, in one pass over the manifest."""
+    firsts = [first for _, first, _ in ranges]
+    for rec in iter_manifest(out, ranges[0][1], max(last for _, _, last in ranges)):
+        shard = _shard_of(ranges, firsts, rec["i"])
+        if shard is not None:
+            yield shard, rec
 
 
 def score_shard(job: ScoringJob, shard: dict, *, log: Callable[[str], None] = print) -> dict:
