@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: demo test lint venv azurite clean
+.PHONY: demo test lint venv azurite clean stack stack-down
 
 venv: $(STAMP)
 
@@ -31,6 +31,13 @@ lint: $(STAMP)
 ## Sets up everything (virtualenv, Azurite) and runs the whole test suite.
 test: $(STAMP) $(AZURITE) lint
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## Starts a real Airflow on 127.0.0.1 without Docker (PostgreSQL, Azurite, emulator; scripts/stack --help).
+stack: $(STAMP) $(AZURITE)
+	scripts/stack up $(STACK_ARGS)
+
+stack-down:
+	scripts/stack down
 
 clean:
 	rm -rf $(VENV) .tools .demo
