@@ -10,10 +10,18 @@ one run, on this machine:
 (c) the self-hosted TaskGroup on a real Airflow (LocalExecutor, SQLite,
     2 parallel task slots, instance_count 2);
 (d) planning time and peak RSS for 200,000 input files;
-(e) peak RSS of collect for 2,000,000 output rows.
+(e) peak RSS of collect for 2,000,000 output rows;
+(f) the workload of (c) on the ``scripts/stack`` deployment (PostgreSQL,
+    LocalExecutor, api-server + scheduler + dag-processor + triggerer) with 2
+    and then 4 parallel task slots (instance_count = slots): throughput ratios
+    to (a) (``f2_over_a``, ``f4_over_a``), and the scheduling overhead per task
+    instance, measured with a DAG of 32 mapped no-op tasks on the same stack:
+    slot-seconds per task instance (``f*_overhead_per_ti_s`` = slots x wall
+    time / task instances), of which ``f*_noop_ti_runtime_s`` is spent inside
+    the task process (start-up, API calls; the rest is scheduling and fork).
 
 The last line printed is one JSON object with the figures, including
-``b_over_a`` and ``c_over_a`` (throughput ratios). ``--quick`` shrinks every
+``b_over_a``, ``c_over_a``, ``f2_over_a`` and ``f4_over_a`` (throughput ratios). ``--quick`` shrinks every
 size so the test suite can check the harness itself; its figures mean nothing.
 """
 
@@ -199,6 +207,78 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
     return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy}
 
 
+# ---------------------------------------------------------------------- (f) the scripts/stack deployment
+NOOP_DAG_PY = '''
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def bench_noop():
+    @task
+    def items():
+        return list(range({count}))
+
+    @task
+    def noop(item):
+        return item
+
+    noop.expand(item=items())
+
+
+bench_noop()
+'''
+
+FSTACK_DAG_PY = DAG_PY.replace("bench_self_hosted", "bench_stack_{slots}")
+
+
+def _run_on_stack(stack, dag_id: str, conf: dict, timeout: float = 3600) -> tuple[dict, list[dict]]:
+    airflow = stack.airflow()
+    airflow.wait_for_dag(dag_id, timeout=300)
+    run_id = airflow.trigger(dag_id, conf=conf)
+    run = airflow.wait_for_run(dag_id, run_id, timeout=timeout)
+    tis = airflow.task_instances(dag_id, run_id)
+    if run["state"] != "success":
+        raise RuntimeError(f"{dag_id} ended {run['state']}; logs under {stack.state_dir}")
+    return run, tis
+
+
+def bench_stack(work: Path, input_dir: Path, slot_counts: tuple[int, ...] = (2, 4), noop_tasks: int = 32) -> dict:
+    """(f): the TaskGroup and a no-op mapped DAG on scripts/stack (PostgreSQL) with each slot count."""
+    from stack_services import Stack
+
+    dags = work / "stack-dags"
+    dags.mkdir(exist_ok=True)
+    for slots in slot_counts:
+        deployment = make_deployment(work / f"deploy-stack-{slots}", instance_count=slots, concurrency=1)
+        (dags / f"bench_stack_{slots}.py").write_text(
+            FSTACK_DAG_PY.format(slots=slots, deployment=str(deployment), input=str(input_dir))
+        )
+    (dags / "bench_noop.py").write_text(NOOP_DAG_PY.format(count=noop_tasks))
+    stack = Stack(work / "stack")
+    results: dict = {}
+    try:
+        for slots in slot_counts:
+            stack.up(executor="local", parallelism=slots, dags_folder=str(dags))
+            run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}")})
+            seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
+            noop_run, noop_tis = _run_on_stack(stack, "bench_noop", {})
+            noop_seconds = _iso_seconds(noop_run["end_date"]) - _iso_seconds(noop_run["start_date"])
+            mapped = [ti for ti in noop_tis if ti["task_id"] == "noop"]
+            runtimes = [_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in mapped]
+            results[slots] = {
+                "seconds": seconds,
+                "task_instances": len(tis),
+                "noop_seconds": noop_seconds,
+                "noop_task_instances": len(noop_tis),
+                "overhead_per_ti_s": slots * noop_seconds / len(noop_tis),
+                "noop_runtime_s": sum(runtimes) / len(runtimes),
+            }
+    finally:
+        stack.down()
+    return results
+
+
 def _iso_seconds(value: str) -> float:
     from datetime import datetime
 
@@ -253,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--collect-rows", type=int, default=2_000_000)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the harness only")
     parser.add_argument("--skip-airflow", action="store_true", help="leave out (c)")
+    parser.add_argument("--skip-stack", action="store_true", help="leave out (f)")
+    parser.add_argument("--only-stack", action="store_true", help="(a) and (f) only")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
     if args.quick:
@@ -274,11 +356,14 @@ def main(argv: list[str] | None = None) -> int:
     figures["a_files_per_s"] = round(args.files / a, 1)
     print(f"(a) multiprocessing.Pool(2): {a:.1f} s, {args.files / a:.0f} files/s", flush=True)
 
-    b = bench_cli(deploy_cli, inputs, work / "cli-output")
-    figures["b_seconds"] = round(b, 2)
-    figures["b_files_per_s"] = round(args.files / b, 1)
-    figures["b_over_a"] = round(a / b, 3)
-    print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
+    if args.only_stack:
+        args.skip_airflow = True
+    else:
+        b = bench_cli(deploy_cli, inputs, work / "cli-output")
+        figures["b_seconds"] = round(b, 2)
+        figures["b_files_per_s"] = round(args.files / b, 1)
+        figures["b_over_a"] = round(a / b, 3)
+        print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
 
     if not args.skip_airflow:
         c = bench_airflow(work, deploy_af, inputs)
@@ -287,6 +372,24 @@ def main(argv: list[str] | None = None) -> int:
         figures["c_over_a"] = round(a / c["seconds"], 3)
         figures["c_task_instances"] = c["task_instances"]
         print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
+
+    if not args.skip_stack:
+        for slots, f in bench_stack(work, inputs).items():
+            figures[f"f{slots}_seconds"] = round(f["seconds"], 2)
+            figures[f"f{slots}_files_per_s"] = round(args.files / f["seconds"], 1)
+            figures[f"f{slots}_over_a"] = round(a / f["seconds"], 3)
+            figures[f"f{slots}_task_instances"] = f["task_instances"]
+            figures[f"f{slots}_overhead_per_ti_s"] = round(f["overhead_per_ti_s"], 3)
+            figures[f"f{slots}_noop_ti_runtime_s"] = round(f["noop_runtime_s"], 3)
+            print(
+                f"(f) scripts/stack (PostgreSQL, LocalExecutor), {slots} slots: {f['seconds']:.1f} s, "
+                f"f/a = {a / f['seconds']:.3f}; no-op mapped tasks: {f['overhead_per_ti_s']:.2f} slot-s per "
+                f"task instance, of which {f['noop_runtime_s']:.2f} s inside the task process",
+                flush=True,
+            )
+    if args.only_stack:
+        print(json.dumps(figures))
+        return 0
 
     plan_inputs = work / "plan-inputs"
     make_inputs(plan_inputs, args.plan_files)

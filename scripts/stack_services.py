@@ -474,6 +474,7 @@ class Stack:
         }
         for conn_id, conn in self.connections().items():
             extra_env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
+        extra_env.update(self.state.get("env") or {})
         extra_dags = [str(Path(p).resolve()) for p in self.state.get("extra_dags", [])]
         if extra_dags:
             bundles = [{"name": "dags-folder", "classpath": _LOCAL_BUNDLE, "kwargs": {}}]
@@ -602,6 +603,7 @@ class Stack:
         worker_concurrency: int | None = None,
         extra_dags: list[str] | None = None,
         dags_folder: str | None = None,
+        env: dict[str, str] | None = None,
         api_port: int | None = None,
         timeout: float = 240.0,
     ) -> None:
@@ -611,6 +613,7 @@ class Stack:
         for key, value in (
             ("executor", executor), ("parallelism", parallelism), ("workers", workers),
             ("worker_concurrency", worker_concurrency), ("extra_dags", extra_dags), ("dags_folder", dags_folder),
+            ("env", env),
         ):  # fmt: skip
             if value is not None:
                 self.state[key] = value
@@ -622,7 +625,7 @@ class Stack:
         executor = self.state["executor"]
         if executor not in ("local", "celery"):
             raise ValueError(f"executor must be local or celery, not {executor!r}")
-        changed = any(before[k] != self.state.get(k) for k in _AIRFLOW_SETTINGS if before[k] is not None)
+        changed = any(before[k] != self.state.get(k) for k in _AIRFLOW_SETTINGS)
 
         ensure_python_packages(executor)
         self.state["pg_bin"] = str(postgres_bin_dir())
@@ -631,7 +634,7 @@ class Stack:
         self.state["azurite_bin"] = azurite_bin()
         self._save_state()
 
-        if changed:
+        if changed and any(self.airflow_run_dir.glob("*.pid")):
             log("Airflow settings changed: restarting the Airflow services")
             self._stop_airflow()
         self._init_postgres()
@@ -715,7 +718,7 @@ class Stack:
         return rows
 
 
-_AIRFLOW_SETTINGS = ("executor", "parallelism", "workers", "worker_concurrency", "extra_dags", "dags_folder")
+_AIRFLOW_SETTINGS = ("executor", "parallelism", "workers", "worker_concurrency", "extra_dags", "dags_folder", "env")
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 _HOSTNAME_MODULE = '''"""Written by scripts/stack: the host name a Celery worker of the stack reports."""
 import os
@@ -780,6 +783,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="task slots per Celery worker (default: parallelism / workers)")
     up.add_argument("--extra-dags", action="append", default=None, metavar="DIR",
                     help="another DAG folder (a second DAG bundle); repeatable")
+    up.add_argument("--env", action="append", default=None, metavar="KEY=VALUE",
+                    help="an environment variable of the Airflow processes (replaces earlier --env settings)")
     up.add_argument("--api-port", type=int, default=None, help="api-server port (default: a free port, kept)")
     up.add_argument("--timeout", type=float, default=240.0)
     sub.add_parser("down", help="stop every service by its pid")
@@ -792,6 +797,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.up(
             executor=args.executor, parallelism=args.parallelism, workers=args.workers,
             worker_concurrency=args.worker_concurrency, extra_dags=args.extra_dags, api_port=args.api_port,
+            env=dict(item.split("=", 1) for item in args.env) if args.env else None,
             timeout=args.timeout,
         )  # fmt: skip
         _print_status(stack.status())
