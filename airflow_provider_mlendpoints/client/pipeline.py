@@ -1,8 +1,8 @@
 """The one place that builds the sync and async azure-core pipelines.
 
 Policies (same order, sync and async): request id, headers, user agent,
-proxy, content decoding, retry (bounded, honors a capped Retry-After,
-never replays a non-idempotent POST after it may have reached the server),
+proxy, content decoding, retry (bounded, honors a capped Retry-After;
+replays a non-idempotent POST only after a 429, never after a transport error),
 http-allowed-for-loopback, bearer token (optional), ARM HTTP logging (headers
 redacted, no bodies).
 
@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from azure.core import AsyncPipelineClient, PipelineClient
-from azure.core.exceptions import AzureError, ServiceResponseError
+from azure.core.exceptions import AzureError
 from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncRetryPolicy,
@@ -72,14 +72,18 @@ class _BoundedRetryMixin:
 
     def _is_method_retryable(self, settings: dict[str, Any], request: Any, response: Any = None) -> bool:
         if settings.get(NON_IDEMPOTENT):
-            # Only reached for exceptions (response is None); increment() drops read errors.
-            return response is None
+            # Only reached for exceptions (response is None). No transport error is replayed: the
+            # aiohttp transport reports a connection the server closed after receiving the request
+            # (ServerDisconnectedError) as a ServiceRequestError, the same class as "never sent",
+            # so the class cannot tell whether the service got it. The caller settles it
+            # (invoke reconciliation looks for the job first).
+            return False
         return super()._is_method_retryable(settings, request, response)  # type: ignore[misc]
 
     def increment(
         self, settings: dict[str, Any], response: Any = None, error: Exception | None = None
     ) -> bool:
-        if settings.get(NON_IDEMPOTENT) and error is not None and isinstance(error, ServiceResponseError):
+        if settings.get(NON_IDEMPOTENT) and error is not None:
             return False  # the request may have been received: replaying it could start a second job
         return super().increment(settings, response=response, error=error)  # type: ignore[misc]
 

@@ -88,8 +88,15 @@ class BatchJobManager:
         inputs: dict[str, Any],
         outputs: dict[str, Any],
         spec: dict[str, Any],
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Record a job and start its process; the new record."""
+        """Record a job and start its process; the new record.
+
+        ``tags`` and ``properties`` are the invocation body's own (``BatchJob.tags`` /
+        ``BatchJob.properties``); they are kept on the job like the service keeps them, the
+        service's ``azureml.*`` properties taking precedence.
+        """
         sub, rg, wsname = ws
         arm_id = workspace_id(sub, rg, wsname) + f"/jobs/{name}"
         key = norm_key(arm_id)
@@ -108,11 +115,12 @@ class BatchJobManager:
                 "isArchived": False,
                 "description": f"Batch scoring by {endpoint['resource']['name']}/{deployment['resource']['name']}",
                 "properties": {
+                    **{str(k): str(v) for k, v in (properties or {}).items()},
                     "azureml.batchrun": "true",
                     "azureml.endpointname": endpoint["resource"]["name"],
                     "azureml.deploymentname": deployment["resource"]["name"],
                 },
-                "tags": {},
+                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
                 "inputs": inputs,
                 "outputs": outputs,
                 "settings": {},
@@ -121,6 +129,12 @@ class BatchJobManager:
             },
         }
         record = {"resource": resource, "meta": {"kind": "job", "key": key, "ws": list(ws)}}
+        noop = self.emu.config.noop_job_seconds
+        if noop is not None:
+            record["resource"]["properties"]["status"] = "Running"
+            record["meta"]["noop_until"] = self.emu.now() + float(noop)
+            self.emu.store.put(key, record)
+            return record
         self.emu.store.put(key, record)
         workdir = self.workdir(key)
         try:
@@ -133,6 +147,15 @@ class BatchJobManager:
         self._set_status(key, "Running", pid=proc.pid)
         threading.Thread(target=self._follow, args=(key, proc, workdir), daemon=True).start()
         return self.emu.store.get(key) or record
+
+    def refresh(self, key: str) -> None:
+        """Finish a no-op job (``EmulatorConfig.noop_job_seconds``) once its time is up."""
+        record = self.emu.store.get(key)
+        if record is None:
+            return
+        until = record["meta"].get("noop_until")
+        if until is not None and self.emu.now() >= until:
+            self._finish(key, "Completed", summary={"noop": True})
 
     def _set_status(self, key: str, status: str, **meta: Any) -> None:
         with self.emu.store.lock:

@@ -28,11 +28,28 @@ class FaultSettings:
 
     ``match`` is an optional regular expression a request path must contain
     (``re.search``) for faults to apply; admin routes never get faults.
+
+    Faults *before* processing (the request never reaches its route):
+    ``drop_rate`` (connection aborted), ``throttle_rate`` (429 + Retry-After),
+    ``error_rate`` (500). Faults *after* processing (the route ran and changed
+    state, then the answer is lost): ``after_error_rate`` (the response is
+    replaced by a 500) and ``after_drop_rate`` (the connection is aborted
+    instead of answering). The after-faults are the dangerous case for
+    non-idempotent calls: the client cannot tell whether anything happened.
+
+    ``script`` forces faults regardless of the rates: a list of
+    ``{"fault": "drop"|"429"|"500"|"after_500"|"after_drop", "match": regex,
+    "method": "POST", "times": 1}``; the next ``times`` requests whose path
+    matches (and method, if given) get that fault, in list order. Scripted
+    faults ignore ``match`` above.
     """
 
     throttle_rate: float = 0.0
     error_rate: float = 0.0
     drop_rate: float = 0.0
+    after_error_rate: float = 0.0
+    after_drop_rate: float = 0.0
+    script: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: int = 0
     latency_rate: float = 1.0
     retry_after: int = 1
@@ -47,16 +64,32 @@ class FaultSettings:
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}; known: {sorted(known)}")
         settings = cls(**data)
-        for name in ("throttle_rate", "error_rate", "drop_rate", "latency_rate"):
+        rates = ("throttle_rate", "error_rate", "drop_rate", "after_error_rate", "after_drop_rate")
+        for name in (*rates, "latency_rate"):
             value = getattr(settings, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be a number between 0 and 1")
+        if sum(float(getattr(settings, name)) for name in rates) > 1.0:
+            raise ValueError("the fault rates must sum to at most 1")
+        if not isinstance(settings.script, list):
+            raise ValueError("script must be a list")
+        for entry in settings.script:
+            if not isinstance(entry, dict) or entry.get("fault") not in SCRIPTED_FAULTS:
+                raise ValueError(f"script entries need a fault in {sorted(SCRIPTED_FAULTS)}: {entry!r}")
+            if set(entry) - {"fault", "match", "method", "times"}:
+                raise ValueError(f"script entry keys: fault, match, method, times; got {sorted(entry)}")
+            if not isinstance(entry.get("times", 1), int) or entry.get("times", 1) < 1:
+                raise ValueError("script entry 'times' must be a positive integer")
         if not isinstance(settings.latency_ms, int) or settings.latency_ms < 0:
             raise ValueError("latency_ms must be a non-negative integer")
         return settings
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+#: Fault names a ``FaultSettings.script`` entry may force.
+SCRIPTED_FAULTS = frozenset({"drop", "429", "500", "after_500", "after_drop"})
 
 
 @dataclass
@@ -81,6 +114,10 @@ class EmulatorConfig:
     traffic_seed: int | None = None
     #: Scoring processes per batch job (None: the deployment's concurrency).
     job_workers: int | None = None
+    #: When set, batch jobs run no process: they stay Running for this many
+    #: seconds, then end Completed with no output (for load tests of waiting
+    #: clients; env ``MLENDPOINTS_EMULATOR_NOOP_JOB_SECONDS``).
+    noop_job_seconds: float | None = None
 
     @property
     def data_root(self) -> Path:
@@ -113,6 +150,9 @@ class EmulatorConfig:
         config.storage_connection_string = env.get("MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING") or None
         config.storage_account = env.get("MLENDPOINTS_EMULATOR_STORAGE_ACCOUNT", config.storage_account)
         config.storage_container = env.get("MLENDPOINTS_EMULATOR_STORAGE_CONTAINER", config.storage_container)
+        noop = env.get("MLENDPOINTS_EMULATOR_NOOP_JOB_SECONDS")
+        if noop not in (None, ""):
+            config.noop_job_seconds = float(noop)
         seed = env.get("MLENDPOINTS_EMULATOR_TRAFFIC_SEED")
         if seed:
             config.traffic_seed = int(seed)

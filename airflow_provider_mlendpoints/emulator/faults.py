@@ -1,9 +1,13 @@
 """Fault injection and request counters (a pure ASGI middleware).
 
-Applies to ARM and data-plane routes, never to ``/_emulator/*``. Per request,
-in this order: added latency, a dropped connection (the socket is aborted
-with no response), a 429 with Retry-After, a 500. Counters record requests
-per ``METHOD route-template`` and the faults injected.
+Applies to ARM and data-plane routes, never to ``/_emulator/*``. Per request:
+added latency, then at most one fault: a scripted one (``FaultSettings.script``)
+if one is due, else one drawn from the rates. Before processing: a dropped
+connection (the socket is aborted with no response), a 429 with Retry-After,
+a 500. After processing (the route ran, its state change stands, its answer is
+discarded): ``after_500`` (a 500 instead) or ``after_drop`` (the socket is
+aborted instead). Counters record requests per ``METHOD route-template``, the
+faults injected (in total and per route) and the statuses sent.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Counters:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        self.faults_by_route: dict[str, Counter[str]] = {}
         self.statuses: Counter[str] = Counter()
 
     def snapshot(self) -> dict[str, Any]:
@@ -43,6 +48,7 @@ class Counters:
                 "by_route": dict(self.requests),
                 "faults": dict(self.faults),
                 "faults_total": sum(self.faults.values()),
+                "faults_by_route": {route: dict(c) for route, c in self.faults_by_route.items()},
                 "statuses": dict(self.statuses),
             }
 
@@ -50,6 +56,7 @@ class Counters:
         with self._lock:
             self.requests.clear()
             self.faults.clear()
+            self.faults_by_route.clear()
             self.statuses.clear()
 
     def count(self, route: str, fault: str | None = None, latency: bool = False) -> None:
@@ -58,6 +65,7 @@ class Counters:
             self.requests[route] += 1
             if fault:
                 self.faults[fault] += 1
+                self.faults_by_route.setdefault(route, Counter())[fault] += 1
             if latency:
                 self.faults["latency"] += 1
 
@@ -78,23 +86,40 @@ class FaultInjector:
             self.settings = settings
             self._match = re.compile(settings.match) if settings.match else None
             self._random = random.Random(settings.seed)
+            self._script = [
+                [re.compile(e.get("match") or ""), (e.get("method") or "").upper(), e["fault"], int(e.get("times", 1))]
+                for e in settings.script
+            ]
 
-    def decide(self, path: str) -> tuple[float, str | None]:
+    def _scripted(self, method: str, path: str) -> str | None:
+        for entry in self._script:
+            pattern, want_method, fault, left = entry
+            if left > 0 and pattern.search(path) and (not want_method or want_method == method.upper()):
+                entry[3] = left - 1
+                return fault
+        return None
+
+    def decide(self, path: str, method: str = "GET") -> tuple[float, str | None]:
         """(latency seconds, fault name or None) for one request."""
         with self.lock:
             s = self.settings
+            scripted = self._scripted(method, path)
+            if scripted is not None:
+                return 0.0, scripted
             if self._match is not None and not self._match.search(path):
                 return 0.0, None
             latency = s.latency_ms / 1000.0 if s.latency_ms and self._random.random() < s.latency_rate else 0.0
             roll = self._random.random()
-            if roll < s.drop_rate:
-                return latency, "drop"
-            roll -= s.drop_rate
-            if roll < s.throttle_rate:
-                return latency, "429"
-            roll -= s.throttle_rate
-            if roll < s.error_rate:
-                return latency, "500"
+            for fault, rate in (
+                ("drop", s.drop_rate),
+                ("429", s.throttle_rate),
+                ("500", s.error_rate),
+                ("after_500", s.after_error_rate),
+                ("after_drop", s.after_drop_rate),
+            ):
+                if roll < rate:
+                    return latency, fault
+                roll -= rate
             return latency, None
 
 
@@ -114,6 +139,17 @@ async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[b
     await send({"type": "http.response.body", "body": body})
 
 
+async def _drop(scope: Scope) -> None:
+    """Abort the client's connection without answering."""
+    raw = scope.get(RAW_SEND)
+    transport = getattr(getattr(raw, "__self__", None), "transport", None)
+    if transport is not None:
+        transport.abort()
+        await asyncio.sleep(0.01)  # let the server notice the disconnect before we return
+        return
+    raise ConnectionAbortedError("fault injection: dropped connection")
+
+
 class FaultMiddleware:
     """ASGI middleware counting requests and injecting faults."""
 
@@ -127,18 +163,16 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         route = route_template(self.routes_app, scope)
-        latency, fault = self.emu.faults.decide(scope["path"])
+        latency, fault = self.emu.faults.decide(scope["path"], scope.get("method", "GET"))
         if latency:
             await asyncio.sleep(latency)
         self.emu.counters.count(route, fault, latency=bool(latency))
         if fault == "drop":
-            raw = scope.get(RAW_SEND)
-            transport = getattr(getattr(raw, "__self__", None), "transport", None)
-            if transport is not None:
-                transport.abort()
-                await asyncio.sleep(0.01)  # let the server notice the disconnect before we return
-                return
-            raise ConnectionAbortedError("fault injection: dropped connection")
+            await _drop(scope)
+            return
+        if fault in ("after_500", "after_drop"):
+            await self._after(scope, receive, send, fault)
+            return
         if fault == "429":
             retry = str(self.emu.faults.settings.retry_after)
             body = json.dumps(error_body("TooManyRequests", "Too many requests (fault injected by the emulator).")).encode()
@@ -160,3 +194,19 @@ class FaultMiddleware:
             await send(message)
 
         await self.app(scope, receive, counting_send)
+
+    async def _after(self, scope: Scope, receive: Receive, send: Send, fault: str) -> None:
+        """Run the route to completion (its effects stand), then lose its answer."""
+
+        async def discard(message: Any) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        if fault == "after_drop":
+            await _drop(scope)
+            return
+        body = json.dumps(
+            error_body("InternalServerError", "Internal server error after processing (fault injected by the emulator).")
+        ).encode()
+        await _send_json(send, 500, body, [])
+        self.emu.counters.status(500)

@@ -2,7 +2,8 @@
 
 - ``POST /batch/{sub}/{rg}/{ws}/{endpoint}/jobs`` starts a batch job (current
   ``InputData``/``OutputData`` body or the 2021 ``dataset``/``outputDataset``
-  body with overrides); ``GET .../jobs/{name}`` reads it. Same bearer token as ARM.
+  body with overrides; ``properties.tags`` and ``properties.properties`` of the
+  body are kept on the job); ``GET .../jobs/{name}`` reads it. Same bearer token as ARM.
 - ``POST /online/{sub}/{rg}/{ws}/{endpoint}/score`` scores with an endpoint
   key, an endpoint token or the emulator's token; ``azureml-model-deployment``
   picks a deployment, otherwise the traffic split does.
@@ -151,6 +152,9 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
         "workers": emu.config.job_workers,
     }
     job_input_type = "uri_file" if str(input_["type"]).lower() == "urifile" else "uri_folder"
+    body_props = _get(body, "properties") or {}
+    user_tags = _get(body_props, "tags")
+    user_props = _get(body_props, "properties")
     record = await asyncio.to_thread(
         emu.jobs.create,
         (sub, rg, ws),
@@ -160,6 +164,8 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
         inputs={input_["name"]: {"jobInputType": job_input_type, "uri": input_["uri"]}},
         outputs={output["name"]: {"jobOutputType": "uri_folder", "uri": output["uri"], "mode": "ReadWriteMount"}},
         spec=spec,
+        tags=user_tags if isinstance(user_tags, dict) else None,
+        properties=user_props if isinstance(user_props, dict) else None,
     )
     return JSONResponse(_job_body(emu, request, record))
 
@@ -169,7 +175,9 @@ async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: 
     """The job, as ARM ``jobs/{name}`` shows it (plus interactionEndpoints)."""
     emu = request.app.state.emu
     emu.workspace(sub, rg, ws)
-    record = emu.store.get(workspace_id(sub, rg, ws) + f"/jobs/{name}")
+    key = workspace_id(sub, rg, ws) + f"/jobs/{name}"
+    emu.jobs.refresh(key)
+    record = emu.store.get(key)
     if record is None:
         raise not_found("job", name)
     return JSONResponse(_job_body(emu, request, record))

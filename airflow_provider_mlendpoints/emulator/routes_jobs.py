@@ -1,4 +1,10 @@
-"""ARM jobs: list, get, cancel, delete."""
+"""ARM jobs: list, get, cancel, delete.
+
+The list shows each job's ``systemData.createdAt``, ``properties.properties``
+(``azureml.endpointname``, ``azureml.deploymentname``, the invocation's own
+properties), ``properties.tags``, ``inputs`` and ``outputs``: what a client needs to
+find the job an invocation created when the invocation's answer was lost.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +24,20 @@ JOBS = WS_PATH + "/jobs"
 @router.get(JOBS)
 async def list_jobs(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
     emu = request.app.state.emu
-    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/jobs")
+    collection = emu.workspace(sub, rg, ws) + "/jobs"
+    if emu.config.noop_job_seconds is not None:
+        for key, _ in list(emu.store.children(collection)):
+            emu.jobs.refresh(key)
+    return list_resources(emu, request, collection_key=collection)
 
 
 @router.get(JOBS + "/{id}")
 async def get_job(request: Request, sub: str, rg: str, ws: str, id: str) -> JSONResponse:
     emu = request.app.state.emu
     emu.workspace(sub, rg, ws)
-    record = emu.store.get(workspace_id(sub, rg, ws) + f"/jobs/{id}")
+    key = workspace_id(sub, rg, ws) + f"/jobs/{id}"
+    emu.jobs.refresh(key)
+    record = emu.store.get(key)
     if record is None:
         raise not_found("job", id)
     return JSONResponse(render(emu, request, record))

@@ -140,7 +140,7 @@ def test_invoke_post_not_replayed_on_500(client, fake):
         "POST", "/score/ep1", (500, {}, {"error": {"code": "InternalError", "message": "maybe started"}})
     )
     with pytest.raises(ServiceError):
-        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}))
+        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}), reconcile=False)
     assert len(fake.calls("POST", "/score/ep1")) == 1
 
 
@@ -148,7 +148,7 @@ def test_invoke_post_not_replayed_on_503_with_retry_after(client, fake):
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     fake.route("POST", "/score/ep1", (503, {"Retry-After": "0"}, None))
     with pytest.raises(ServiceError):
-        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}))
+        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}), reconcile=False)
     assert len(fake.calls("POST", "/score/ep1")) == 1
 
 
@@ -171,7 +171,11 @@ def test_invoke_post_retried_on_429_and_uses_data_plane_headers(client, fake):
     assert len(posts) == 2
     assert posts[-1].headers["azureml-model-deployment"] == "blue"
     assert posts[-1].headers["Authorization"] == f"Bearer {TOKEN}"
-    assert posts[-1].json() == {
+    sent = posts[-1].json()
+    cid = sent["properties"].pop("tags")["mlendpoints.correlation_id"]
+    assert sent["properties"].pop("properties") == {"mlendpoints.correlation_id": cid}
+    assert posts[0].json()["properties"]["tags"]["mlendpoints.correlation_id"] == cid  # same id on a replay
+    assert sent == {
         "properties": {"InputData": {"input": {"JobInputType": "UriFolder", "Uri": "https://x/data/"}}}
     }
 
@@ -212,7 +216,7 @@ def test_async_client_get_lro_and_throttle(aclient_factory, fake):
             poller = await c.batch_endpoints.begin_create_or_update("ep1", {"properties": {}})
             done = await poller.result()
             with pytest.raises(ServiceError):
-                await c.invoke_batch_endpoint("ep1", batch_invoke_body({"i": "https://x/f.csv"}))
+                await c.invoke_batch_endpoint("ep1", batch_invoke_body({"i": "https://x/f.csv"}), reconcile=False)
             return ep, done
 
     ep, done = asyncio.run(run())
@@ -226,7 +230,7 @@ def test_invoke_post_not_replayed_when_connection_drops_after_sending(client, fa
     fake.route("GET", EP, (200, {}, ep_body("Succeeded", fake.url)))
     fake.route("POST", "/score/ep1", (DROP, {}, None))
     with pytest.raises(ServiceError):
-        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}))
+        client.invoke_batch_endpoint("ep1", batch_invoke_body({"input": "https://x/data/"}), reconcile=False)
     assert len(fake.calls("POST", "/score/ep1")) == 1
 
 
