@@ -63,6 +63,7 @@ from ..links import (
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec, SpecError, apply_overrides, load_spec
 from ..triggers._common import failure_text, fetch_resource, resource_label
 from ._base import MLEndpointsBaseOperator, poll_until
+from .batch_invoke import InvokeBatchEndpointOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -994,6 +995,7 @@ class CreateAmlComputeOperator(MLEndpointsBaseOperator):
 
 __all__ = [
     "CreateAmlComputeOperator",
+    "InvokeBatchEndpointOperator",
     "CreateOrUpdateBatchDeploymentOperator",
     "CreateOrUpdateBatchEndpointOperator",
     "DeleteBatchDeploymentOperator",
@@ -1003,8 +1005,3 @@ __all__ = [
     "GetBatchEndpointOperator",
     "SetBatchDefaultDeploymentOperator",
 ]
-
-with contextlib.suppress(ImportError):  # written alongside (operators/batch_invoke.py)
-    from .batch_invoke import InvokeBatchEndpointOperator  # noqa: F401
-
-    __all__.append("InvokeBatchEndpointOperator")
