@@ -28,6 +28,8 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_mlendpoints.operators.self_hosted",
                     "airflow_provider_mlendpoints.operators.batch_invoke",
+                    "airflow_provider_mlendpoints.operators.batch",
+                    "airflow_provider_mlendpoints.operators.online",
                 ],
             }
         ],
