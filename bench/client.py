@@ -5,7 +5,9 @@
     registered), set it default (full-body PUT), invoke, wait for the job,
     download the predictions, delete deployment and endpoint. Run once without
     faults, then once with ~30% faults (429 with Retry-After, 500 and dropped
-    connections, before and after processing). Counted twice: by the emulator
+    connections, before and after processing; fixed seed) plus two scripted
+    ones: the first invoke POST and the first endpoint PUT lose their answer
+    after being applied. Counted twice: by the emulator
     (``/_emulator/requests``, per route) and by the client (a counting
     transport handed to the client through its ``transport`` keyword: every
     request sent, retries included, and how many answers carried a Retry-After
@@ -77,6 +79,13 @@ FAULTS = {
     "after_drop_rate": 0.04,
     "retry_after": 1,
     "seed": 7,
+    # On top of the random faults: the first invoke POST loses its answer after the job was
+    # created (the client must find that job, not start a second one), and the first endpoint
+    # PUT answers 500 after applying (the retried PUT meets the first one's operation).
+    "script": [
+        {"fault": "after_drop", "match": "^/batch/", "method": "POST"},
+        {"fault": "after_500", "match": "/batchEndpoints/[^/]+$", "method": "PUT"},
+    ],
 }
 SCORE_PY = """
 import os

@@ -25,7 +25,10 @@ resolves an ambiguous failure instead of raising it:
    ``properties`` of the service's ``BatchJob`` model, which the Azure SDK
    sends the same way).
 2. After an ambiguous failure the client lists the workspace's jobs (ARM
-   ``GET jobs``) and keeps the candidates: batch-invocation jobs of this
+   ``GET jobs``). A job carrying our correlation id is ours, whatever else
+   the service recorded. A job carrying *another* correlation id is someone
+   else's invocation and is never a candidate. Jobs carrying none are
+   candidates when they are batch-invocation jobs of this
    endpoint (``properties.properties["azureml.endpointname"]``) and, when
    known, of this deployment (``azureml.deploymentname``), created
    (``systemData.createdAt``, else ``creationContext.createdAt``) no earlier
@@ -33,10 +36,9 @@ resolves an ambiguous failure instead of raising it:
    creation time is not reported stays a candidate), whose input
    URIs and (when the request names them) output URIs are exactly the
    request's (``azureml://`` URIs compared as datastore + path, so the
-   service's long form matches the short one; trailing ``/`` ignored).
-   A candidate carrying *another* correlation id is someone else's
-   invocation and is dropped; candidates carrying ours win over candidates
-   carrying none.
+   service's long form matches the short one; trailing ``/`` ignored; a
+   request whose inputs are not URIs, e.g. a 2021 DatasetVersion input, is
+   not filtered on inputs). Jobs carrying our id win over unmarked ones.
 3. Exactly one candidate: the job is adopted (logged at WARNING as a
    reattach) and returned. Several: :class:`DuplicateInvocationError` naming
    them; nothing is started. None: the list is repeated once after
@@ -374,11 +376,17 @@ def matching_jobs(
     """The jobs an invocation may have started (see the module docstring, step 2).
 
     Jobs carrying ``correlation_id`` are returned alone when there are any; otherwise the
-    candidates carrying no correlation id at all.
+    candidates carrying no correlation id at all that pass the endpoint, deployment, time and
+    URI filters.
     """
     ours: list[Job] = []
     unmarked: list[Job] = []
     for job in jobs:
+        marker = _correlation_of(job)
+        if marker is not None:
+            if marker == correlation_id:
+                ours.append(job)  # the id is unique: ours however the service rewrote the rest
+            continue  # another invocation's
         props = job.properties.get("properties") or {}
         endpoint = _ci(props, "azureml.endpointname")
         if not endpoint or str(endpoint).lower() != endpoint_name.lower():
@@ -389,15 +397,11 @@ def matching_jobs(
         created = job_created_at(job)
         if created is not None and created < since:
             continue
-        if _uris(job.inputs) != inputs:
+        if inputs and _uris(job.inputs) != inputs:
             continue
         if outputs and _uris(job.outputs) != outputs:
             continue
-        marker = _correlation_of(job)
-        if marker == correlation_id:
-            ours.append(job)
-        elif marker is None:
-            unmarked.append(job)
+        unmarked.append(job)
     return ours or unmarked
 
 
