@@ -37,4 +37,4 @@ def corpus(shared_reference: Path) -> Path:
     folder = shared_reference / "azureml-cli-yaml"
     if not folder.is_dir():
         pytest.skip("azureml-cli-yaml reference corpus is absent")
-    return folder
+    return folder.resolve()  # the loader resolves paths, symlinks included
