@@ -64,6 +64,8 @@ EMULATOR_WORKSPACE = {
     "workspace_name": "ws-stack",
 }
 ML_CONN_ID = "azure_ml_endpoints_default"
+#: The emulator's default datastore ``workspaceblobstore`` is this Azurite container.
+EMULATOR_CONTAINER = "azureml-blobstore"
 WASB_CONN_ID = "wasb_default"
 
 AIRFLOW_SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -440,6 +442,7 @@ class Stack:
         ]  # fmt: skip
         env = _clean_env()
         env["MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING"] = self.storage_connection_string
+        env["MLENDPOINTS_EMULATOR_STORAGE_CONTAINER"] = EMULATOR_CONTAINER
         env.setdefault("MLENDPOINTS_EMULATOR_PROVISIONING_DELAY", "0.5")
         return Service(
             "emulator", port, command, "emulator", lambda: _http_ok(f"{self.emulator_url}/_emulator/health"), env=env
@@ -595,6 +598,17 @@ class Stack:
                 if cur.fetchone() is None:
                     cur.execute(f'create database "{PG_DB}"')
 
+    def _create_datastore_container(self) -> None:
+        """The emulator's default datastore container on Azurite (the emulator does not create it)."""
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob import BlobServiceClient
+
+        with (
+            BlobServiceClient.from_connection_string(self.storage_connection_string) as service,
+            contextlib.suppress(ResourceExistsError),
+        ):
+            service.create_container(EMULATOR_CONTAINER)
+
     def up(
         self,
         executor: str | None = None,
@@ -645,6 +659,7 @@ class Stack:
         for service in self._infra_services(executor):
             self._wait(service)
         self._create_database()
+        self._create_datastore_container()
 
         airflow = self.airflow()
         # services of another executor (e.g. celery workers after switching to local) go away

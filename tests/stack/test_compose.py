@@ -189,8 +189,14 @@ def test_emulator_and_azurite_connections_match_the_services(services):
     for account, target in extra["storage_urls"].items():
         assert account == "devstoreaccount1"
         assert _host_port(_blob_endpoint(target) if "BlobEndpoint=" in target else target) == azurite
-    emulator_store = services["mlendpoints-emulator"]["environment"]["MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING"]
-    assert _host_port(_blob_endpoint(emulator_store)) == azurite
+    emulator_env = services["mlendpoints-emulator"]["environment"]
+    assert _host_port(_blob_endpoint(emulator_env["MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING"])) == azurite
+    # the emulator does not create its datastore container: airflow-init does, with the same settings
+    init = services["airflow-init"]
+    for key in ("MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING", "MLENDPOINTS_EMULATOR_STORAGE_CONTAINER"):
+        assert init["environment"][key] == emulator_env[key], key
+    script = " ".join(command_of(init))
+    assert "create_container(name)" in script and "build_model.py" in script
     # the same connections in every Airflow container
     for name in AIRFLOW_SERVICES:
         assert _connections(services[name]["environment"]) == conns, name
