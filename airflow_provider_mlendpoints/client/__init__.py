@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._facade import AsyncMLEndpointsClient, MLEndpointsClient
 from .config import RetrySettings, WorkspaceConfig
+from .converge import create_or_update_and_wait, delete_and_wait
 from .credentials import AsyncStaticTokenCredential, StaticTokenCredential
 from .errors import (
     AuthError,
@@ -18,7 +19,14 @@ from .errors import (
     ThrottledError,
     ValidationError,
 )
-from .invoke import InvokeOverrides, batch_invoke_body, batch_invoke_body_2021
+from .invoke import (
+    DuplicateInvocationError,
+    InvocationOutcomeUnknownError,
+    InvokeOverrides,
+    ReconcileSettings,
+    batch_invoke_body,
+    batch_invoke_body_2021,
+)
 from .resources import (
     AssetVersion,
     BatchDeployment,
@@ -40,6 +48,8 @@ __all__ = [
     "Compute",
     "ConflictError",
     "Datastore",
+    "DuplicateInvocationError",
+    "InvocationOutcomeUnknownError",
     "InvokeOverrides",
     "Job",
     "MLEndpointsClient",
@@ -47,6 +57,7 @@ __all__ = [
     "NotFoundError",
     "OnlineDeployment",
     "OnlineEndpoint",
+    "ReconcileSettings",
     "RetrySettings",
     "ServiceError",
     "StaticTokenCredential",
@@ -55,4 +66,6 @@ __all__ = [
     "WorkspaceConfig",
     "batch_invoke_body",
     "batch_invoke_body_2021",
+    "create_or_update_and_wait",
+    "delete_and_wait",
 ]
