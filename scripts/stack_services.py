@@ -174,7 +174,9 @@ def ensure_python_packages(executor: str) -> None:
             missing.append(line)
     if missing:
         log(f"installing Python packages: {' '.join(missing)}")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+        # keep Airflow where it is: a provider must not up- or downgrade it
+        pinned = [f"apache-airflow=={version('apache-airflow')}"]
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing, *pinned], check=True)
 
 
 # ----------------------------------------------------------------------------- processes
@@ -301,7 +303,7 @@ class Stack:
             gitignore.write_text("# scripts/stack state: nothing here belongs in git\n*\n")
         ports = self.state.setdefault("ports", {})
         for name in ("postgres", "redis", "azurite", "emulator", "api-server"):
-            if not ports.get(name):
+            while not ports.get(name) or list(ports.values()).count(ports[name]) > 1:
                 ports[name] = free_port()
         self.state.setdefault("token", secrets.token_urlsafe(18))
         if not self.state.get("fernet_key"):
@@ -624,6 +626,7 @@ class Stack:
         """Start whatever is not running and wait until every service is healthy."""
         self._prepare()
         before = {k: self.state.get(k) for k in _AIRFLOW_SETTINGS}
+        before_api_port = self.ports["api-server"]
         for key, value in (
             ("executor", executor), ("parallelism", parallelism), ("workers", workers),
             ("worker_concurrency", worker_concurrency), ("extra_dags", extra_dags), ("dags_folder", dags_folder),
@@ -640,6 +643,7 @@ class Stack:
         if executor not in ("local", "celery"):
             raise ValueError(f"executor must be local or celery, not {executor!r}")
         changed = any(before[k] != self.state.get(k) for k in _AIRFLOW_SETTINGS)
+        changed = changed or before_api_port != self.ports["api-server"]
 
         ensure_python_packages(executor)
         self.state["pg_bin"] = str(postgres_bin_dir())
@@ -670,6 +674,12 @@ class Stack:
             airflow.wait_healthy(timeout)
         else:
             log("starting Airflow (" + ", ".join(s for s in airflow.services if not airflow.running(s)) + ")")
+            for name in airflow.services:
+                # a fresh log per start: the readiness check of Celery workers reads it
+                if name.startswith("celery-worker-") and not airflow.running(name):
+                    log_file = airflow._log_file(name)
+                    if log_file.exists():
+                        log_file.replace(log_file.with_suffix(".log.1"))
             airflow.start(timeout)
         self._wait_celery_workers(airflow)
         log(f"up: Airflow {airflow.base_url} ({self.state['executor']} executor, parallelism "

@@ -16,7 +16,7 @@ DAG_ID = "stack_azure_scoring"  # tests/stack/dags/stack_azure_scoring.py
 def test_sensor_defers_to_the_triggerer_and_resumes(local_stack, tmp_path):
     inputs, result = tmp_path / "inputs", tmp_path / "result" / "predictions.csv"
     inputs.mkdir()
-    names = [f"item-{i:03d}.txt" for i in range(24)]
+    names = [f"item-{i:03d}.txt" for i in range(30)]
     for i, name in enumerate(names):
         (inputs / name).write_text(f"value-{i}\n")
     local_stack.wait_for_dag(DAG_ID)

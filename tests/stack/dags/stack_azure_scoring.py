@@ -2,8 +2,9 @@
 
 Creates a batch endpoint and a slow deployment on the ``azure_ml_endpoints_default``
 connection (the stack's emulator, datastore on Azurite), invokes it on local files without
-waiting, waits with a deferrable sensor (the job takes ~15 s, so the sensor defers to the
-triggerer) and downloads ``predictions.csv``.
+waiting, waits with a deferrable sensor and downloads ``predictions.csv``. The test scores
+30 files at 1 s each on 2 instances: the job takes 15 s or more, so the sensor finds it
+running and defers to the triggerer.
 """
 
 from __future__ import annotations
