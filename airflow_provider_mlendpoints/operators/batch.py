@@ -421,7 +421,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
     ``default_deployment``, ``provisioning_state``, ``properties``...
     """
 
-    template_fields = ("spec", "endpoint_name", "description", "tags", "location")
+    template_fields = ("spec", "endpoint_name", "description", "tags", "location", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -485,7 +485,7 @@ class SetBatchDefaultDeploymentOperator(ResourceOperator):
     Returns the endpoint's details.
     """
 
-    template_fields = ("endpoint_name", "deployment_name")
+    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -566,7 +566,15 @@ class CreateOrUpdateBatchDeploymentOperator(ResourceOperator):
     Returns the deployment's details (JSON-safe; sensitive environment variables hidden).
     """
 
-    template_fields = ("spec", "endpoint_name", "deployment_name", "overrides", "location", "base_dir")
+    template_fields = (
+        "spec",
+        "endpoint_name",
+        "deployment_name",
+        "overrides",
+        "location",
+        "base_dir",
+        "conn_id",
+    )
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
 
     def __init__(
@@ -666,7 +674,7 @@ class GetBatchEndpointOperator(ResourceOperator):
     """Push a batch endpoint's details to XCom (JSON-safe, no keys): ``scoring_uri``,
     ``default_deployment``, ``provisioning_state``, ``properties``..."""
 
-    template_fields = ("endpoint_name",)
+    template_fields = ("endpoint_name", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
@@ -689,7 +697,7 @@ class GetBatchEndpointOperator(ResourceOperator):
 class GetBatchDeploymentOperator(ResourceOperator):
     """Push a batch deployment's details to XCom (JSON-safe; sensitive environment variables hidden)."""
 
-    template_fields = ("endpoint_name", "deployment_name")
+    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -734,7 +742,7 @@ class DownloadBatchJobResultsOperator(ResourceOperator):
     Returns the written files' paths (sorted); re-running overwrites them (idempotent).
     """
 
-    template_fields = ("job_name", "local_path", "output_name")
+    template_fields = ("job_name", "local_path", "output_name", "conn_id")
     operator_extra_links = (AzureMLJobLink(),)
 
     def __init__(
@@ -814,7 +822,7 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
     Returns ``{"endpoint_name", "deployment_name", "deleted": True, "existed": bool}``.
     """
 
-    template_fields = ("endpoint_name", "deployment_name")
+    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     _resource_kind = "batch_deployment"
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -840,7 +848,7 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
 class DeleteBatchEndpointOperator(ResourceOperator):
     """Delete a batch endpoint (and its deployments) and wait until it is gone; missing is success."""
 
-    template_fields = ("endpoint_name",)
+    template_fields = ("endpoint_name", "conn_id")
     _resource_kind = "batch_endpoint"
 
     def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
@@ -883,6 +891,7 @@ class CreateAmlComputeOperator(MLEndpointsBaseOperator):
         "max_nodes",
         "idle_time_before_scale_down",
         "location",
+        "conn_id",
     )
 
     def __init__(

@@ -181,7 +181,16 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
     ``mirror_traffic``, ``provisioning_state``, ``properties``...
     """
 
-    template_fields = ("spec", "endpoint_name", "auth_mode", "description", "tags", "location", "base_dir")
+    template_fields = (
+        "spec",
+        "endpoint_name",
+        "auth_mode",
+        "description",
+        "tags",
+        "location",
+        "base_dir",
+        "conn_id",
+    )
     operator_extra_links = (AzureMLEndpointLink(),)
     _resource_kind = "online_endpoint"
 
@@ -308,7 +317,15 @@ class CreateOrUpdateOnlineDeploymentOperator(ResourceOperator):
     Returns the deployment's details (JSON-safe; sensitive environment variables hidden).
     """
 
-    template_fields = ("spec", "endpoint_name", "deployment_name", "overrides", "location", "base_dir")
+    template_fields = (
+        "spec",
+        "endpoint_name",
+        "deployment_name",
+        "overrides",
+        "location",
+        "base_dir",
+        "conn_id",
+    )
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
     _resource_kind = "online_deployment"
 
@@ -382,7 +399,7 @@ class SetOnlineTrafficOperator(ResourceOperator):
     Returns the endpoint's details (``traffic``, ``mirror_traffic``...).
     """
 
-    template_fields = ("endpoint_name", "traffic", "mirror_traffic")
+    template_fields = ("endpoint_name", "traffic", "mirror_traffic", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
     _resource_kind = "online_endpoint"
 
@@ -440,7 +457,7 @@ class InvokeOnlineEndpointOperator(ResourceOperator):
     identity); keys and tokens are masked and never logged or returned.
     """
 
-    template_fields = ("endpoint_name", "request_file", "data", "deployment_name")
+    template_fields = ("endpoint_name", "request_file", "data", "deployment_name", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -497,7 +514,7 @@ class GetOnlineDeploymentLogsOperator(ResourceOperator):
     :param tail: only the last ``tail`` lines (None: what the service returns).
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail")
+    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail", "conn_id")
     operator_extra_links = (AzureMLDeploymentLink(),)
 
     def __init__(
@@ -570,7 +587,7 @@ class GetOnlineEndpointCredentialsOperator(ResourceOperator):
     :param variable_key: the Variable to write the secret to.
     """
 
-    template_fields = ("endpoint_name", "variable_key")
+    template_fields = ("endpoint_name", "variable_key", "conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -656,7 +673,7 @@ class DeleteOnlineDeploymentOperator(ResourceOperator):
     traffic away first (:class:`SetOnlineTrafficOperator`).
     """
 
-    template_fields = ("endpoint_name", "deployment_name")
+    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     _resource_kind = "online_deployment"
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -682,7 +699,7 @@ class DeleteOnlineDeploymentOperator(ResourceOperator):
 class DeleteOnlineEndpointOperator(ResourceOperator):
     """Delete an online endpoint (and its deployments) and wait until it is gone; missing is success."""
 
-    template_fields = ("endpoint_name",)
+    template_fields = ("endpoint_name", "conn_id")
     _resource_kind = "online_endpoint"
 
     def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:

@@ -74,7 +74,10 @@ def legacy_endpoint(tmp_path: Path) -> tuple[Path, str]:
     return path, name
 
 
-def test_2021_05_file_with_inline_deployments_and_traffic(airflow_db, test_dags, ws, legacy_endpoint):
+@pytest.mark.parametrize("deferrable", [False, True], ids=["polling", "deferred"])
+def test_2021_05_file_with_inline_deployments_and_traffic(
+    airflow_db, test_dags, ws, legacy_endpoint, deferrable
+):
     path, name = legacy_endpoint
     body = f"""
     endpoint = CreateOrUpdateOnlineEndpointOperator(task_id="endpoint", spec={str(path)!r})
@@ -83,10 +86,10 @@ def test_2021_05_file_with_inline_deployments_and_traffic(airflow_db, test_dags,
     )
     endpoint >> score
     """
-    first = run_operators(test_dags, body)
+    first = run_operators(test_dags, body, default_args={"deferrable": deferrable})
     assert first.state == "success", states(first)
     puts = ws.put_count()
-    second = run_operators(test_dags, body)
+    second = run_operators(test_dags, body, default_args={"deferrable": deferrable})
     assert second.state == "success", states(second)
     assert ws.put_count() == puts  # applied twice: nothing changed the second time
 
@@ -265,7 +268,8 @@ def test_templated_traffic_and_request_fields_render(airflow_db, test_dags, ws, 
                                               request_file="{{ params.requests }}/{{ ds }}/request.json")
         invoke_data = InvokeOnlineEndpointOperator(task_id="invoke_data", endpoint_name="{{ params.name }}",
                                                    data={"data": [["{{ params.x }}", 0, 0, 0]]},
-                                                   deployment_name="{{ params.deployment }}")
+                                                   deployment_name="{{ params.deployment }}",
+                                                   conn_id="{{ params.conn }}")
         endpoint >> blue >> traffic >> invoke >> invoke_data
         """,
         params={
@@ -275,6 +279,7 @@ def test_templated_traffic_and_request_fields_render(airflow_db, test_dags, ws, 
             "requests": str(tmp_path),
             "x": 4,
             "deployment": "blue",
+            "conn": "azure_ml_endpoints_default",
         },
     )
     assert run.state == "success", states(run)
