@@ -184,8 +184,15 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         body = self.invoke_body(uri, kind)
         where = f"deployment {self.deployment_name!r}" if self.deployment_name else "its default deployment"
         self.log.info("Invoking batch endpoint %s (%s) on %s", self.endpoint_name, where, uri)
+        ti = context.get("ti") if hasattr(context, "get") else None
+        # One correlation id per try: if the POST's answer is lost, the client finds this job
+        # (instead of starting another) by the id stamped into the job's tags/properties.
+        correlation_id = f"airflow-ti-{ti.id}" if ti is not None and getattr(ti, "id", None) else None
         job = self.client.invoke_batch_endpoint(
-            self.endpoint_name, body, deployment_name=self.deployment_name or None
+            self.endpoint_name,
+            body,
+            deployment_name=self.deployment_name or None,
+            correlation_id=correlation_id,
         )
         self._job, self._job_name = job, job.name
         self.log.info("Started batch job %s (%s); Studio: %s", job.name, job.status, self._studio(job))
