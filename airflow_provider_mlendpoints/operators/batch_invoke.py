@@ -245,6 +245,24 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         except Exception as exc:
             self.log.warning("Could not cancel batch job %s: %s", self._job_name, exc)
 
+    # -- lineage ----------------------------------------------------------------------------------
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage input/output datasets of the job (None without the openlineage provider)."""
+        from ..lineage import operator_lineage
+
+        job = self._job
+        inputs = [
+            spec.get("uri") or spec.get("Uri")
+            for spec in (job.inputs.values() if job is not None else ())
+            if isinstance(spec, dict)
+        ]
+        if not any(inputs):
+            inputs = [self._resolved_input or str(self.input)]
+        output = self._output_folder(job) if job is not None else self.output_path
+        return operator_lineage(
+            [u for u in inputs if u], [output] if output else [], client=self.client, job_name=self._job_name
+        )
+
     # -- pieces -----------------------------------------------------------------------------------
     def resolve_input(self) -> tuple[str, str]:
         """(URI, uri_folder|uri_file) of :attr:`input`; a local path is uploaded first."""

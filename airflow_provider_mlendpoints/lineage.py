@@ -1,0 +1,100 @@
+"""OpenLineage datasets for batch scoring inputs and outputs (when the openlineage provider is installed).
+
+Naming follows the OpenLineage dataset naming spec for Azure storage:
+
+- blob storage: namespace ``wasbs://<container>@<account>.blob.core.windows.net``, name = the path;
+- ADLS Gen2 (``abfss://`` / ``*.dfs.core.windows.net``): namespace ``abfss://<container>@<account>.dfs.core.windows.net``;
+- ``azureml://datastores/<ds>/paths/<p>``: the datastore is looked up (account and container) and
+  named as the storage above; when it cannot be, namespace ``azureml://datastores/<ds>``;
+- a registered data asset ``azureml:<name>:<version>`` (or its ARM id form): namespace
+  ``azureml://<workspace ARM id>``, name ``data/<name>/versions/<version>``;
+- a local path: namespace ``file``, name the absolute path.
+
+Nothing here imports OpenLineage at module level; :func:`operator_lineage` returns None when the
+provider is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+_DATASTORE = re.compile(
+    r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/Microsoft\.MachineLearningServices/)?"
+    r"workspaces/[^/]+/)?datastores/(?P<ds>[^/]+)/paths/(?P<path>.*)$"
+)
+_ASSET_SHORT = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))$")
+_ASSET_ID = re.compile(
+    r"^azureml:(?P<ws>/subscriptions/.+?/workspaces/[^/]+)/data/(?P<name>[^/]+)/versions/(?P<v>[^/]+)$"
+)
+
+
+def _blob_name(account: str, container: str, path: str, kind: str = "blob") -> tuple[str, str]:
+    scheme = "abfss" if kind == "dfs" else "wasbs"
+    return f"{scheme}://{container}@{account}.{kind}.core.windows.net", path.strip("/") or "/"
+
+
+def dataset_name(uri: str, client: Any = None) -> tuple[str, str]:
+    """(namespace, name) of a storage location or data asset reference."""
+    uri = uri.split("?", 1)[0]  # never a SAS token
+    match = _DATASTORE.match(uri)
+    if match:
+        ds, path = match["ds"], unquote(match["path"])
+        if client is not None:
+            try:
+                store = client.datastores.get(ds)
+                if store.account_name and store.container_name:
+                    kind = "dfs" if (store.datastore_type or "").lower() == "azuredatalakegen2" else "blob"
+                    return _blob_name(store.account_name, store.container_name, path, kind)
+            except Exception:  # lineage must never fail the task
+                pass
+        return f"azureml://datastores/{ds}", path.strip("/") or "/"
+    match = _ASSET_ID.match(uri)
+    if match:
+        return f"azureml://{match['ws'].lstrip('/')}", f"data/{match['name']}/versions/{match['v']}"
+    match = _ASSET_SHORT.match(uri)
+    if match:
+        ws = client.config.workspace_id.lstrip("/") if client is not None else "workspace"
+        return f"azureml://{ws}", f"data/{match['name']}/versions/{match['version'] or match['label']}"
+    parsed = urlparse(uri)
+    if parsed.scheme in ("https", "http") and parsed.hostname:
+        host = parsed.hostname
+        parts = [p for p in parsed.path.split("/") if p]
+        for kind in ("blob", "dfs"):
+            if f".{kind}." in host and parts:
+                return _blob_name(host.split(".", 1)[0], parts[0], "/".join(parts[1:]), kind)
+        if len(parts) >= 2 and parsed.port:  # Azurite path-style: /<account>/<container>/<path>
+            return f"wasbs://{parts[1]}@{parts[0]}", "/".join(parts[2:]) or "/"
+        return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+    if parsed.scheme in ("abfss", "wasbs", "abfs", "wasb") and parsed.netloc:
+        return f"{parsed.scheme}://{parsed.netloc}", parsed.path.strip("/") or "/"
+    if parsed.scheme == "file":
+        return "file", unquote(parsed.path)
+    if not parsed.scheme or len(parsed.scheme) == 1:  # local path (or a Windows drive)
+        return "file", os.path.abspath(os.path.expanduser(uri))
+    return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+
+
+def operator_lineage(
+    inputs: list[str], outputs: list[str], *, client: Any = None, job_name: str | None = None
+) -> Any:
+    """An ``OperatorLineage`` for the given input and output URIs (None without the provider)."""
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import Dataset
+    except ImportError:
+        return None
+    run_facets: dict[str, Any] = {}
+    if job_name:
+        from openlineage.client.facet_v2 import external_query_run
+
+        run_facets["externalQuery"] = external_query_run.ExternalQueryRunFacet(
+            externalQueryId=job_name, source="azureml"
+        )
+    return OperatorLineage(
+        inputs=[Dataset(*dataset_name(uri, client)) for uri in inputs if uri],
+        outputs=[Dataset(*dataset_name(uri, client)) for uri in outputs if uri],
+        run_facets=run_facets,
+    )
