@@ -225,23 +225,94 @@ def start_operation(
     name: str,
     deployment_name: str | None = None,
     body: dict[str, Any] | None = None,
-) -> Any:
-    """Send a PUT or DELETE and return at once; the caller waits by reading the resource's state.
+) -> str | None:
+    """Send a PUT or DELETE and return at once with the operation's status URL (if the service gave one).
 
     The client's ``begin_*`` pollers would poll in a background thread that outlives the task
-    (and a deferred task waits in the triggerer anyway), so the request goes out as one call.
+    (and a deferred task waits in the triggerer anyway), so the request goes out as one call and
+    the caller waits by reading the resource's state.
     """
     group_name, collection = _SEGMENTS[resource]
     group = getattr(client, group_name)
     segments = [collection, name] + (["deployments", deployment_name] if deployment_name else [])
     params = {"underlyingResourceAction": "Delete"} if resource == "compute" and method == "DELETE" else None
-    return group._x.call(group._request(method, *segments, body=body, params=params))
+    response = group._x.raw(group._request(method, *segments, body=body, params=params))
+    headers = response.headers
+    return headers.get("Azure-AsyncOperation") or headers.get("Location")
+
+
+def operation_error(client: Any, url: str) -> str | None:
+    """``code: message`` of a finished long-running operation that failed (None if it did not say)."""
+    from azure.core.rest import HttpRequest
+
+    try:
+        body = client.batch_endpoints._x.call(HttpRequest("GET", url))
+    except Exception:  # the operation record may be gone; the state alone still fails the task
+        return None
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    return ": ".join(str(p) for p in (error.get("code"), error.get("message")) if p) or None
+
+
+def _task_state_store() -> Any:
+    with contextlib.suppress(Exception):
+        from airflow.sdk import get_current_context
+
+        return get_current_context().get("task_state_store")
+    return None
+
+
+_OPERATION_KEY = "mlendpoints_operation:"
 
 
 class ResourceOperator(MLEndpointsBaseOperator):
     """Common machinery of the endpoint/deployment operators (settle, wait for deletion, links)."""
 
     ui_color = "#cce6ff"
+
+    # -- operations -------------------------------------------------------------------------------
+    def start_operation(
+        self,
+        method: str,
+        resource: str,
+        name: str,
+        deployment_name: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Send the PUT/DELETE; remember its status URL (also across a deferral, in the task
+        state store) so a failed provisioning can report the service's reason."""
+        url = start_operation(self.client, method, resource, name, deployment_name, body)
+        if url:
+            key = _OPERATION_KEY + resource_label(resource, name, deployment_name)
+            self.__dict__.setdefault("_operation_urls", {})[key] = url
+            store = _task_state_store()
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.set(key, url)
+        return url
+
+    def failure_reason(
+        self, resource: str, endpoint_name: str, deployment_name: str | None = None
+    ) -> str | None:
+        """The service's ``code: message`` for the last operation this task started on the resource."""
+        key = _OPERATION_KEY + resource_label(resource, endpoint_name, deployment_name)
+        url = self.__dict__.get("_operation_urls", {}).get(key)
+        if url is None:
+            store = _task_state_store()
+            with contextlib.suppress(Exception):
+                url = store.get(key) if store is not None else None
+        return operation_error(self.client, url) if url else None
+
+    def handle_provisioning_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """As the base, with the service's reason added to a failure."""
+        if event.get("status") != "success" and event.get("resource") and event.get("endpoint_name"):
+            reason = self.failure_reason(
+                event["resource"], event["endpoint_name"], event.get("deployment_name")
+            )
+            if reason and reason not in str(event.get("message")):
+                event = {**event, "message": f"{event.get('message')}: {reason}"}
+        return super().handle_provisioning_event(event)
 
     def resume_execute(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after waiting for another operation on the resource: run :meth:`execute` again."""
@@ -315,7 +386,7 @@ class ResourceOperator(MLEndpointsBaseOperator):
             if current.provisioning_state not in ENDPOINT_TERMINAL_STATES:
                 self.settle(context, resource, endpoint_name, deployment_name)
             with service_errors(f"deleting {label}"), contextlib.suppress(NotFoundError):
-                start_operation(client, "DELETE", resource, endpoint_name, deployment_name)
+                self.start_operation("DELETE", resource, endpoint_name, deployment_name)
             self.log.info("Deleting %s", label)
         return self._wait_gone(resource, endpoint_name, deployment_name)
 
@@ -466,7 +537,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
             return endpoint_summary(existing.raw)
         self.log.info("%s batch endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"batch endpoint {name!r}"):
-            start_operation(client, "PUT", "batch_endpoint", name, body=body)
+            self.start_operation("PUT", "batch_endpoint", name, body=body)
         details = self.wait_for_provisioning(
             context, resource="batch_endpoint", endpoint_name=name, method_name="provisioned"
         )
@@ -527,7 +598,7 @@ def set_batch_default(
         "Default deployment of %r: %r -> %r", endpoint_name, endpoint.default_deployment, deployment_name
     )
     with service_errors(f"setting the default deployment of {endpoint_name!r}"):
-        start_operation(client, "PUT", "batch_endpoint", endpoint_name, body=body)
+        op.start_operation("PUT", "batch_endpoint", endpoint_name, body=body)
     details = op.wait_for_provisioning(
         context, resource="batch_endpoint", endpoint_name=endpoint_name, method_name=method
     )
@@ -633,7 +704,7 @@ class CreateOrUpdateBatchDeploymentOperator(ResourceOperator):
             return self.deployment_provisioned(context, details=existing.raw)
         self.log.info("%s batch deployment %s/%s", "Updating" if existing else "Creating", ep, name)
         with service_errors(f"batch deployment {ep}/{name}"):
-            start_operation(client, "PUT", "batch_deployment", ep, name, body=body)
+            self.start_operation("PUT", "batch_deployment", ep, name, body=body)
         details = self.wait_for_provisioning(
             context,
             resource="batch_deployment",
@@ -868,7 +939,7 @@ def _iso_seconds(value: int | float | str) -> str:
     return f"PT{int(float(value))}S"
 
 
-class CreateAmlComputeOperator(MLEndpointsBaseOperator):
+class CreateAmlComputeOperator(ResourceOperator):
     """Create or update an AmlCompute cluster and wait until it is provisioned.
 
     :param compute_name: the cluster's name (what deployments reference as ``azureml:<name>``).
@@ -960,10 +1031,14 @@ class CreateAmlComputeOperator(MLEndpointsBaseOperator):
         self.log.info("%s AmlCompute %r (%s, %d-%d nodes)", "Updating" if existing else "Creating",
                       name, self.vm_size, min_nodes, max_nodes)  # fmt: skip
         with service_errors(f"compute {name!r}"):
-            start_operation(client, "PUT", "compute", name, body=body)
+            self.start_operation("PUT", "compute", name, body=body)
         compute = self._wait(name)
         if compute.provisioning_state != "Succeeded":
-            raise AirflowException(f"compute {name!r} provisioning {compute.provisioning_state}")
+            reason = self.failure_reason("compute", name)
+            raise AirflowException(
+                f"compute {name!r} provisioning {compute.provisioning_state}"
+                + (f": {reason}" if reason else "")
+            )
         return self._summary(compute)
 
     def _wait(self, name: str) -> Any:

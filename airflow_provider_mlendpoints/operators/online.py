@@ -46,7 +46,6 @@ from .batch import (
     load_resource_spec,
     put_body_from,
     service_errors,
-    start_operation,
     up_to_date,
     workspace_location,
 )
@@ -131,7 +130,7 @@ def _put_traffic(
         endpoint_name, endpoint.traffic, new_traffic, endpoint.mirror_traffic, new_mirror,
     )  # fmt: skip
     with service_errors(f"traffic of online endpoint {endpoint_name!r}"):
-        start_operation(client, "PUT", "online_endpoint", endpoint_name, body=body)
+        op.start_operation("PUT", "online_endpoint", endpoint_name, body=body)
     details = op.wait_for_provisioning(
         context, resource="online_endpoint", endpoint_name=endpoint_name, method_name=method
     )
@@ -155,7 +154,7 @@ def _put_online_deployment(
         return False
     op.log.info("%s online deployment %s/%s", "Updating" if existing else "Creating", ep, name)
     with service_errors(f"online deployment {ep}/{name}"):
-        start_operation(client, "PUT", "online_deployment", ep, name, body=body)
+        op.start_operation("PUT", "online_deployment", ep, name, body=body)
     return True
 
 
@@ -250,7 +249,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
             return self.endpoint_provisioned(context)
         self.log.info("%s online endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"online endpoint {name!r}"):
-            start_operation(client, "PUT", "online_endpoint", name, body=body)
+            self.start_operation("PUT", "online_endpoint", name, body=body)
         self.wait_for_provisioning(
             context, resource="online_endpoint", endpoint_name=name, method_name="endpoint_provisioned"
         )

@@ -150,8 +150,11 @@ def test_spec_error_fails_at_once_naming_file_and_field(airflow_db, test_dags, w
     assert ws.names(f"/batchEndpoints/{endpoint}/deployments") == []
 
 
-def test_failed_provisioning_fails_the_task(airflow_db, test_dags, ws, batch_assets):
-    """A deployment on a compute that does not exist: the service fails its provisioning, so does the task."""
+@pytest.mark.parametrize("deferrable", [False, True], ids=["polling", "deferred"])
+def test_failed_provisioning_fails_the_task(
+    airflow_db, test_dags, ws, batch_assets, capfd, caplog, deferrable
+):
+    """A deployment on a compute that does not exist: provisioning fails, the task names the service's reason."""
     endpoint = unique("be")
     run = run_operators(
         test_dags,
@@ -163,10 +166,18 @@ def test_failed_provisioning_fails_the_task(airflow_db, test_dags, ws, batch_ass
         )
         ep >> dep
         """,
+        default_args={"deferrable": deferrable},
     )
     assert states(run)["deployment"] == "failed"
     props = ws.get(f"/batchEndpoints/{endpoint}/deployments/blue")["properties"]
     assert props["provisioningState"] == "Failed"
+    out = capfd.readouterr()
+    log = out.out + out.err + caplog.text
+    # The service's reason (from the operation's status) and the Studio link, not just "Failed".
+    assert (
+        "provisioning Failed: UserError: The compute" in log and "no-such-cluster' could not be found" in log
+    )
+    assert "(Azure ML Studio: https://ml.azure.com/endpoints/batch/" in log
 
 
 def test_templated_fields_render(airflow_db, test_dags, ws, batch_assets):
