@@ -105,6 +105,12 @@ def _put_traffic(
         raise AirflowFailException(f"online endpoint {endpoint_name!r} does not exist")
     new_traffic = endpoint.traffic if traffic is None else traffic
     new_mirror = endpoint.mirror_traffic if mirror is None else mirror
+    overlap = set(_nonzero(new_traffic)) & set(_nonzero(new_mirror))
+    if overlap:
+        raise AirflowFailException(
+            f"a deployment cannot get live and mirrored traffic at once ({', '.join(sorted(overlap))}): "
+            f"traffic {new_traffic}, mirror_traffic {new_mirror}; stop mirroring with mirror_traffic={{}}"
+        )
     targets = set(_nonzero(new_traffic)) | set(_nonzero(new_mirror))
     if targets:
         known = {d.name for d in client.online_deployments.list(endpoint_name)}
@@ -427,11 +433,6 @@ class SetOnlineTrafficOperator(ResourceOperator):
             if self.mirror_traffic is None
             else _percentages(self.mirror_traffic, "mirror_traffic", total=None, cap=50)
         )
-        overlap = set(_nonzero(traffic)) & set(_nonzero(mirror))
-        if overlap:
-            raise AirflowFailException(
-                f"a deployment cannot get live and mirrored traffic at once: {', '.join(sorted(overlap))}"
-            )
         return _put_traffic(self, context, self.endpoint_name, traffic, mirror, "provisioned")
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

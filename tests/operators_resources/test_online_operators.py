@@ -141,15 +141,17 @@ def test_traffic_shifts_mirror_logs_update_and_delete(airflow_db, test_dags, ws)
                                              traffic='{{"blue": 50, "green": 45}}', retries=2)
         unknown = SetOnlineTrafficOperator(task_id="unknown", endpoint_name={name!r}, traffic={{"purple": 100}},
                                            retries=2)
+        overlap = SetOnlineTrafficOperator(task_id="overlap", endpoint_name={name!r}, traffic={{"blue": 100}},
+                                           mirror_traffic={{"blue": 10}}, retries=2)
         (endpoint >> blue >> green >> all_blue >> mirror >> shift >> scale >> invoke >> logs >> init_logs
-         >> [refuse, bad_split, unknown])
+         >> [refuse, bad_split, unknown, overlap])
         """,
         params={"blue": 90},
     )
     st = states(run)
-    ok = {t for t in st if t not in ("refuse", "bad_split", "unknown")}
+    ok = {t for t in st if t not in ("refuse", "bad_split", "unknown", "overlap")}
     assert all(st[t] == "success" for t in ok), st
-    assert st["refuse"] == st["bad_split"] == st["unknown"] == "failed"
+    assert st["refuse"] == st["bad_split"] == st["unknown"] == st["overlap"] == "failed"
     assert xcom_value(run, "all_blue")["traffic"] == {"blue": 100}
     assert xcom_value(run, "mirror")["mirror_traffic"] == {"green": 20}
     assert xcom_value(run, "mirror")["traffic"] == {"blue": 100}  # mirror alone keeps the live split
