@@ -3,8 +3,8 @@
 One emulator per test session, its default datastore on a real Azurite
 container (the operators upload local models and code there, as to Azure), and
 the ``azure_ml_endpoints_default`` connection pointed at it through
-``AIRFLOW_CONN_AZURE_ML_ENDPOINTS_DEFAULT``, exactly how a user points the
-example DAGs at the emulator.
+``AIRFLOW_CONN_AZURE_ML_ENDPOINTS_DEFAULT`` (set for each test), exactly how a
+user points the example DAGs at the emulator.
 
 ``run_operators`` writes a small DAG file into the test bundle (operators in
 ``body``) and runs it with ``dag.test()``; tests assert on the emulator's
@@ -14,7 +14,6 @@ resources (over HTTP), the task states and the XComs.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -42,17 +41,10 @@ def run(mini_batch):
 """
 
 
-@pytest.fixture(scope="session")
-def ml_workspace(azurite, tmp_path_factory) -> Iterator[EmulatorHandle]:
-    """The emulator (Azurite-backed default datastore) with the default connection pointing at it."""
-    container = azurite.create_container()
-    env = {
-        "MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "MLENDPOINTS_EMULATOR_STORAGE_CONTAINER": container,
-    }
-    with start_emulator(env=env, log_dir=tmp_path_factory.mktemp("emu-log"), provisioning_delay=0.2) as emu:
-        emu.extra["container"] = container
-        conn = {
+def connection_json(emu: EmulatorHandle, azurite: Any) -> str:
+    """The ``azure_ml_endpoints`` connection to the emulator, in Airflow's JSON env-var form."""
+    return json.dumps(
+        {
             "conn_type": "azure_ml_endpoints",
             "host": emu.base_url,
             "extra": {
@@ -63,16 +55,28 @@ def ml_workspace(azurite, tmp_path_factory) -> Iterator[EmulatorHandle]:
                 "storage_urls": {azurite.account_name: azurite.connection_string},
             },
         }
-        previous = os.environ.get(CONN_ENV)
-        os.environ[CONN_ENV] = json.dumps(conn)
-        try:
-            yield emu
-        finally:
-            if previous is None:
-                os.environ.pop(CONN_ENV, None)
-            else:
-                os.environ[CONN_ENV] = previous
+    )
+
+
+@pytest.fixture(scope="session")
+def ml_workspace(azurite, tmp_path_factory) -> Iterator[EmulatorHandle]:
+    """The emulator, its default datastore in an Azurite container."""
+    container = azurite.create_container()
+    env = {
+        "MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "MLENDPOINTS_EMULATOR_STORAGE_CONTAINER": container,
+    }
+    with start_emulator(env=env, log_dir=tmp_path_factory.mktemp("emu-log"), provisioning_delay=0.2) as emu:
+        emu.extra["container"] = container
+        emu.extra["connection"] = connection_json(emu, azurite)
+        yield emu
     azurite.delete_container(container)
+
+
+@pytest.fixture(autouse=True)
+def _ml_connection(ml_workspace: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here: the default connection points at this package's emulator (set per test)."""
+    monkeypatch.setenv(CONN_ENV, ml_workspace.extra["connection"])
 
 
 def unique(prefix: str) -> str:
