@@ -42,6 +42,7 @@ import copy
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -61,7 +62,7 @@ from ..links import (
     studio_job_url,
 )
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec, SpecError, apply_overrides, load_spec
-from ..triggers._common import failure_text, fetch_resource, resource_label
+from ..triggers._common import fetch_resource, resource_label
 from ._base import MLEndpointsBaseOperator, poll_until
 from .batch_invoke import InvokeBatchEndpointOperator
 
@@ -264,6 +265,8 @@ def _task_state_store() -> Any:
 
 
 _OPERATION_KEY = "mlendpoints_operation:"
+#: Seconds a resource may keep showing its old state right after a DELETE was accepted.
+DELETE_GRACE_SECONDS = 30.0
 
 
 class ResourceOperator(MLEndpointsBaseOperator):
@@ -397,16 +400,29 @@ class ResourceOperator(MLEndpointsBaseOperator):
         def fetch() -> Any:
             return _get_or_none(lambda: fetch_resource(client, resource, endpoint_name, deployment_name))
 
-        if fetch() is None:
+        current = fetch()
+        # Right after the DELETE the service may still show the old state for a moment; a
+        # Failed/Canceled state counts as the deletion's outcome only once Deleting was seen.
+        grace = time.monotonic() + DELETE_GRACE_SECONDS
+        while current is not None and current.provisioning_state != "Deleting" and time.monotonic() < grace:
+            time.sleep(min(self.poll_interval, 1.0))
+            current = fetch()
+        if current is None:
             return self.deleted_result(existed=True)
-        if self.deferrable:
+        seen = {"deleting": current.provisioning_state == "Deleting"}
+        if self.deferrable and seen["deleting"]:
             self._defer_on(resource, endpoint_name, deployment_name, "deletion_complete")
 
         def to_event(obj: Any) -> dict[str, Any] | None:
             if obj is None:
                 return {"status": "success"}
-            if obj.provisioning_state in ("Failed", "Canceled"):
-                return {"status": "failed", "message": f"deleting {label} ended {obj.provisioning_state}"}
+            seen["deleting"] = seen["deleting"] or obj.provisioning_state == "Deleting"
+            if obj.provisioning_state in ("Failed", "Canceled") and seen["deleting"]:
+                reason = self.failure_reason(resource, endpoint_name, deployment_name)
+                message = f"deleting {label} ended {obj.provisioning_state}" + (
+                    f": {reason}" if reason else ""
+                )
+                return {"status": "failed", "message": message}
             return None
 
         event = poll_until(
@@ -435,7 +451,9 @@ class ResourceOperator(MLEndpointsBaseOperator):
             self.log.info("%s deleted", resource_label(resource, endpoint_name, deployment_name))
             return self.deleted_result(existed=True)
         if event.get("status") in ("failed", "canceled", "timeout"):
-            raise AirflowException(failure_text(event))
+            self.handle_provisioning_event(
+                {**event, "message": f"deleting: {event.get('message')}"}
+            )  # raises
         return self._wait_gone(resource, endpoint_name, deployment_name)
 
     _resource_kind = "batch_endpoint"
@@ -911,7 +929,8 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
         ):
             raise AirflowFailException(
                 f"{self.deployment_name!r} is the default deployment of batch endpoint "
-                f"{self.endpoint_name!r}; make another deployment the default before deleting it"
+                f"{self.endpoint_name!r}; make another deployment the default first "
+                "(SetBatchDefaultDeploymentOperator), or delete the whole endpoint"
             )
         return self.delete_and_wait(context, "batch_deployment", self.endpoint_name, self.deployment_name)
 

@@ -289,3 +289,27 @@ def test_templated_traffic_and_request_fields_render(airflow_db, test_dags, ws, 
     assert xcom_value(run, "traffic")["traffic"] == {"blue": 100}
     assert xcom_value(run, "invoke")["predictions"] == [1.1]
     assert xcom_value(run, "invoke_data") == {"deployment": "blue", "model_version": 1, "predictions": [2.1]}
+
+
+def test_failed_deployment_is_reported_and_can_be_deleted(airflow_db, test_dags, ws, capfd, caplog):
+    name = unique("fail")
+    run = run_operators(
+        test_dags,
+        f"""
+        endpoint = CreateOrUpdateOnlineEndpointOperator(task_id="endpoint", endpoint_name={name!r})
+        broken = CreateOrUpdateOnlineDeploymentOperator(
+            task_id="broken",
+            spec={{"name": "broken", "endpoint_name": {name!r}, "model": "azureml:no-such-model:1",
+                   "instance_type": "Standard_DS3_v2", "instance_count": 1}},
+        )
+        cleanup = DeleteOnlineDeploymentOperator(
+            task_id="cleanup", endpoint_name={name!r}, deployment_name="broken", trigger_rule="all_done"
+        )
+        endpoint >> broken >> cleanup
+        """,
+    )
+    st = states(run)
+    assert st["broken"] == "failed" and st["cleanup"] == "success", st
+    out = capfd.readouterr()
+    assert "no-such-model" in out.out + out.err + caplog.text  # the service's reason, not just "Failed"
+    assert ws.names(f"/onlineEndpoints/{name}/deployments") == []
