@@ -14,7 +14,8 @@ one run, on this machine:
 (f) the workload of (c) on the ``scripts/stack`` deployment (PostgreSQL,
     LocalExecutor, api-server + scheduler + dag-processor + triggerer) with 2
     and then 4 parallel task slots (instance_count = slots): throughput ratios
-    to (a) (``f2_over_a``, ``f4_over_a``), and the scheduling overhead per task
+    to (a) (``f2_over_a``, ``f4_over_a``) and to a Pool of as many processes
+    run just before (``f2_over_pool2``, ``f4_over_pool4``), and the scheduling overhead per task
     instance, measured with a DAG of 32 mapped no-op tasks on the same stack:
     slot-seconds per task instance (``f*_overhead_per_ti_s`` = slots x wall
     time / task instances), of which ``f*_noop_ti_runtime_s`` is spent inside
@@ -243,8 +244,14 @@ def _run_on_stack(stack, dag_id: str, conf: dict, timeout: float = 3600) -> tupl
     return run, tis
 
 
-def bench_stack(work: Path, input_dir: Path, slot_counts: tuple[int, ...] = (2, 4), noop_tasks: int = 32) -> dict:
-    """(f): the TaskGroup and a no-op mapped DAG on scripts/stack (PostgreSQL) with each slot count."""
+def bench_stack(
+    work: Path, input_dir: Path, files: list[str], slot_counts: tuple[int, ...] = (2, 4), noop_tasks: int = 32
+) -> dict:
+    """(f): the TaskGroup and a no-op mapped DAG on scripts/stack (PostgreSQL) with each slot count.
+
+    Right before each Airflow run, a Pool of as many processes as slots scores the same files:
+    on a shared machine the CPU share moves over time, and the adjacent ceiling shows how much.
+    """
     from stack_services import Stack
 
     dags = work / "stack-dags"
@@ -260,6 +267,7 @@ def bench_stack(work: Path, input_dir: Path, slot_counts: tuple[int, ...] = (2, 
     try:
         for slots in slot_counts:
             stack.up(executor="local", parallelism=slots, dags_folder=str(dags))
+            pool_seconds = bench_pool(work / f"deploy-stack-{slots}", files, work / f"pool-{slots}.csv", workers=slots)
             run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}")})
             seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
             noop_run, noop_tis = _run_on_stack(stack, "bench_noop", {})
@@ -268,6 +276,7 @@ def bench_stack(work: Path, input_dir: Path, slot_counts: tuple[int, ...] = (2, 
             runtimes = [_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in mapped]
             results[slots] = {
                 "seconds": seconds,
+                "pool_seconds": pool_seconds,
                 "task_instances": len(tis),
                 "noop_seconds": noop_seconds,
                 "noop_task_instances": len(noop_tis),
@@ -374,11 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
 
     if not args.skip_stack:
-        for slots, f in bench_stack(work, inputs).items():
+        for slots, f in bench_stack(work, inputs, files).items():
             figures[f"f{slots}_seconds"] = round(f["seconds"], 2)
             figures[f"f{slots}_files_per_s"] = round(args.files / f["seconds"], 1)
             figures[f"f{slots}_over_a"] = round(a / f["seconds"], 3)
             figures[f"f{slots}_task_instances"] = f["task_instances"]
+            figures[f"f{slots}_pool{slots}_seconds"] = round(f["pool_seconds"], 2)
+            figures[f"f{slots}_over_pool{slots}"] = round(f["pool_seconds"] / f["seconds"], 3)
             figures[f"f{slots}_overhead_per_ti_s"] = round(f["overhead_per_ti_s"], 3)
             figures[f"f{slots}_noop_ti_runtime_s"] = round(f["noop_runtime_s"], 3)
             print(
