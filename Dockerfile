@@ -1,7 +1,7 @@
 # The Airflow image of docker-compose.yaml: the official Apache Airflow image with this provider
-# installed (and scikit-learn for the sample digits model). Airflow stays pinned: pip is given the
-# same apache-airflow version as the base image, so installing the provider never up- or
-# downgrades Airflow.
+# installed (with scikit-learn and MLflow for the sample models of the example DAGs). Airflow
+# stays pinned: pip is given the same apache-airflow version as the base image, so installing
+# the provider never up- or downgrades Airflow.
 #
 #   docker compose build            # or: docker build --build-arg AIRFLOW_VERSION=3.3.2 .
 ARG AIRFLOW_VERSION=3.3.2
@@ -18,7 +18,7 @@ COPY --chown=airflow:root airflow_provider_mlendpoints ./airflow_provider_mlendp
 # celery<5.7: the Celery provider still imports celery.backends.database.retry (removed in 5.7).
 RUN pip install --no-cache-dir \
         "apache-airflow==${AIRFLOW_VERSION}" \
-        "/opt/mlendpoints[demo]" \
+        "/opt/mlendpoints[demo,mlflow]" \
         "apache-airflow-providers-celery" \
         "celery>=5.5,<5.7" \
         "psycopg2-binary>=2.9" \

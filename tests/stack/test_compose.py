@@ -91,7 +91,9 @@ def test_image_installs_the_provider_with_airflow_pinned(compose, services):
     # the provider's sources are copied from the build context and installed
     assert re.search(r"^COPY .*pyproject\.toml", text, flags=re.M)
     assert re.search(r"^COPY .*airflow_provider_mlendpoints", text, flags=re.M)
-    assert re.search(r'"/opt/mlendpoints(\[[a-z,]+\])?"', text)
+    extras = re.search(r'"/opt/mlendpoints\[([a-z,]+)\]"', text)
+    # the example DAGs build a scikit-learn and an MLflow model
+    assert extras and {"demo", "mlflow"} <= set(extras.group(1).split(","))
     ignored = [
         line.strip() for line in (REPO / ".dockerignore").read_text().splitlines() if not line.startswith("#")
     ]
