@@ -1,13 +1,14 @@
 """Integration tests on a real Airflow deployment started by ``scripts/stack`` (no Docker).
 
-The session-scoped ``stack`` fixture brings up PostgreSQL, Azurite, the
+The package-scoped ``stack`` fixture brings up PostgreSQL, Azurite, the
 workspace emulator and Airflow (api-server, scheduler, dag-processor,
 triggerer; LocalExecutor, parallelism 4) in a private state folder with free
-ports, and stops every process by its pid at the end. The repository's
+ports, and stops every process by its pid after the last test of this package (so the rest of
+the suite does not share the machine with it). The repository's
 ``dags/`` is the main DAG bundle; ``tests/stack/dags/`` is a second one.
 The Celery test switches the same stack to the CeleryExecutor (Redis, two
-Celery workers); it is moved to the end of the session so the LocalExecutor
-tests run first.
+Celery workers); it is moved after the other tests of this package so the
+LocalExecutor tests run first.
 
 Set ``MLENDPOINTS_STACK_TEST_DIR`` to keep the stack's state (and logs) in a
 folder of your choice instead of a temporary one.
@@ -44,8 +45,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The Celery test switches the shared stack to another executor: run it after the others.
-    items.sort(key=lambda item: "tests/stack/test_celery" in item.nodeid.replace(os.sep, "/"))
+    # The Celery test switches the shared stack to another executor: run it after the other
+    # tests of this package (but still inside it, so the package-scoped stack stops right after).
+    def in_package(item: pytest.Item) -> bool:
+        return item.nodeid.replace(os.sep, "/").startswith("tests/stack/")
+
+    def is_celery(item: pytest.Item) -> bool:
+        return item.nodeid.replace(os.sep, "/").startswith("tests/stack/test_celery")
+
+    celery = [item for item in items if is_celery(item)]
+    if not celery:
+        return
+    rest = [item for item in items if not is_celery(item)]
+    last = max((i for i, item in enumerate(rest) if in_package(item)), default=len(rest) - 1)
+    items[:] = rest[: last + 1] + celery + rest[last + 1 :]
 
 
 def _build_model_module() -> Any:
@@ -134,9 +147,9 @@ def write_digits(sample_model: Path):
     return write
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(sample_model: Path) -> Iterator[StackHandle]:
-    """The no-Docker stack (LocalExecutor on PostgreSQL, parallelism 4), down at the end of the session."""
+    """The no-Docker stack (LocalExecutor on PostgreSQL, parallelism 4), down after this package's tests."""
     keep = os.environ.get("MLENDPOINTS_STACK_TEST_DIR")
     state_dir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mlendpoints-stack-"))
     handle = StackHandle(Stack(state_dir))
