@@ -38,17 +38,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..client.errors import NotFoundError
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
-from .batch import (
-    ResourceOperator,
-    _get_or_none,
-    deployment_summary,
-    endpoint_summary,
-    load_resource_spec,
-    put_body_from,
-    service_errors,
-    up_to_date,
-    workspace_location,
-)
+from ._resource_specs import load_resource_spec, put_body_from, up_to_date
+from ._resource_summaries import deployment_summary, endpoint_summary, should_hide
+from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -372,7 +364,7 @@ class CreateOrUpdateOnlineDeploymentOperator(ResourceOperator):
         spec = self.load()
         ep, name = spec.endpoint_name, spec.name
         self.persist_links(context, "online", ep, name)
-        endpoint = _get_or_none(lambda: self.client.online_endpoints.get(ep))
+        endpoint = get_or_none(lambda: self.client.online_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"online endpoint {ep!r} does not exist; create it first")
         _put_online_deployment(self, context, spec, endpoint, self.location)
@@ -613,9 +605,7 @@ class GetOnlineEndpointCredentialsOperator(ResourceOperator):
         from airflow.sdk import Variable
         from airflow.sdk.log import mask_secret
 
-        from .batch import _hide
-
-        if self.variable_key and not _hide(self.variable_key):
+        if self.variable_key and not should_hide(self.variable_key):
             raise AirflowFailException(
                 f"variable_key {self.variable_key!r} is not a name Airflow treats as sensitive; include "
                 "'secret', 'token', 'api_key' or 'password' in it (or add it to [core] sensitive_var_conn_names)"
@@ -682,7 +672,7 @@ class DeleteOnlineDeploymentOperator(ResourceOperator):
         self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
-        endpoint = _get_or_none(lambda: self.client.online_endpoints.get(self.endpoint_name))
+        endpoint = get_or_none(lambda: self.client.online_endpoints.get(self.endpoint_name))
         if endpoint is None:
             self.log.info("Online endpoint %r does not exist: nothing to delete", self.endpoint_name)
             return self.deleted_result(existed=False)
