@@ -70,3 +70,18 @@ def task_logs(capfd: Any, caplog: Any) -> str:
     Airflow's own stdlib logging (``[DAG TEST]`` lines, captured by caplog)."""
     out = capfd.readouterr()
     return out.out + out.err + "\n" + caplog.text
+
+
+def ui_extra_links(dag_run: Any, task_id: str) -> dict[str, str | None]:
+    """The extra links of a task as the API server resolves them (serialized DAG + XCom)."""
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dr = session.get(DagRun, dag_run.id)
+        dag = DBDagBag().get_dag_for_run(dr, session=session)
+        task = dag.get_task(task_id)
+        ti = dr.get_task_instance(task_id, session=session)
+        names = list(task.operator_extra_link_dict)
+        return {name: task.get_extra_links(ti, name) for name in names}

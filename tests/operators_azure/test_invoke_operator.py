@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.airflow_db import asset_events, load_dag, run_dag, task_states, xcom_value
 
 from .conftest import TOY_ENDPOINT
-from .helpers import all_xcoms, dag_source, rendered_fields, task_logs, try_numbers
+from .helpers import all_xcoms, dag_source, rendered_fields, task_logs, try_numbers, ui_extra_links
 
 pytestmark = [pytest.mark.azurite, pytest.mark.airflow, pytest.mark.slow]
 
@@ -79,6 +79,9 @@ def test_deferred_invoke_with_templates_links_and_asset(workspace, test_dags, ca
     assert endpoint_link.startswith(
         f"https://ml.azure.com/endpoints/batch/{TOY_ENDPOINT}/details?wsid=/subscriptions/"
     )
+
+    links = ui_extra_links(run, "invoke")  # what the UI shows (serialized DAG + XCom)
+    assert links["Azure ML Job"] == result["studio_url"] and links["Azure ML Endpoint"] == endpoint_link
 
     # the templated output resolves the AssetAlias to the day's folder
     events = asset_events(result["output_location"])
