@@ -229,6 +229,7 @@ class MLEndpointsBaseOperator(BaseOperator):
                 job_name=job_name,
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
+                cancel_on_kill=getattr(self, "cancel_on_kill", True),
             ),
             method_name=method_name,
         )

@@ -105,6 +105,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         is submitted.
     :param deferrable: wait in the triggerer (:class:`BatchJobTrigger`); checks the status first.
     :param durable: remember the job in the task state store so retries reattach (default True).
+    :param cancel_on_kill: cancel the job when the task is killed, also while deferred (default True).
     :param conn_id, poll_interval, timeout: see :class:`MLEndpointsBaseOperator`.
 
     Outlets: by default the output folder's Asset (``Asset("azureml://datastores/<ds>/paths/<p>")``),
@@ -141,6 +142,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         overrides: dict[str, Any] | None = None,
         deployment_name: str | None = None,
         wait_for_completion: bool = True,
+        cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         explicit_outlets = "outlets" in kwargs
@@ -158,6 +160,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         self.overrides = dict(overrides) if overrides else None
         self.deployment_name = deployment_name
         self.wait_for_completion = wait_for_completion
+        self.cancel_on_kill = cancel_on_kill
         self._job_name: str | None = None
         self._job: Any = None
         self._resolved_input: str | None = None
@@ -236,8 +239,8 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
 
     # -- kill -------------------------------------------------------------------------------------
     def on_kill(self) -> None:
-        """Cancel the job this task instance started or reattached to."""
-        if not self._job_name:
+        """Cancel the job this task instance started or reattached to (unless ``cancel_on_kill=False``)."""
+        if not self._job_name or not self.cancel_on_kill:
             return
         try:
             self.client.jobs.begin_cancel(self._job_name)
