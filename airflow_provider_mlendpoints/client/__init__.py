@@ -27,6 +27,7 @@ from .invoke import (
     batch_invoke_body,
     batch_invoke_body_2021,
 )
+from .operation_status import OperationHandle, OperationStatus
 from .resources import (
     AssetVersion,
     BatchDeployment,
@@ -36,6 +37,7 @@ from .resources import (
     Job,
     OnlineDeployment,
     OnlineEndpoint,
+    Workspace,
 )
 
 __all__ = [
@@ -57,12 +59,15 @@ __all__ = [
     "NotFoundError",
     "OnlineDeployment",
     "OnlineEndpoint",
+    "OperationHandle",
+    "OperationStatus",
     "ReconcileSettings",
     "RetrySettings",
     "ServiceError",
     "StaticTokenCredential",
     "ThrottledError",
     "ValidationError",
+    "Workspace",
     "WorkspaceConfig",
     "batch_invoke_body",
     "batch_invoke_body_2021",

@@ -17,6 +17,7 @@ from azure.core.rest import HttpRequest
 
 from .config import WorkspaceConfig
 from .errors import MLEndpointsError, ServiceError, error_from_azure, error_from_response
+from .operation_status import OperationHandle
 from .pipeline import AsyncCappedARMPolling, AsyncMLPoller, CappedARMPolling, MLPoller
 
 Parse = Callable[[Any], Any]
@@ -41,6 +42,16 @@ def _json_or_none(response: Any) -> Any:
 
 def _parsed(parse: Parse | None, body: Any) -> Any:
     return parse(body) if parse is not None else body
+
+
+def _handle(response: Any, parse: Parse | None) -> OperationHandle:
+    headers = response.headers
+    body = _json_or_none(response)
+    return OperationHandle(
+        polling_url=headers.get("Azure-AsyncOperation") or headers.get("Location"),
+        resource=_parsed(parse, body) if body is not None else None,
+        status_code=response.status_code,
+    )
 
 
 def _next_link(body: Any) -> str | None:
@@ -76,6 +87,11 @@ class SyncExecutor:
     def raw(self, request: HttpRequest, **options: Any) -> Any:
         """Send ``request`` and return the (read) azure-core response; typed error on >= 400."""
         return self._send(request, **options)
+
+    def start(self, request: HttpRequest, parse: Parse | None = None) -> OperationHandle:
+        """Send the first request of a long-running operation and return at once, without a
+        poller: an :class:`OperationHandle` with the status URL; typed error on >= 400."""
+        return _handle(self._send(request), parse)
 
     def paged(self, request: HttpRequest, parse: Parse | None = None, limit: int | None = None) -> list[Any]:
         """Every item of an ARM list, following ``nextLink``."""
@@ -151,6 +167,9 @@ class AsyncExecutor:
 
     async def raw(self, request: HttpRequest, **options: Any) -> Any:
         return await self._send(request, **options)
+
+    async def start(self, request: HttpRequest, parse: Parse | None = None) -> OperationHandle:
+        return _handle(await self._send(request), parse)
 
     async def paged(
         self, request: HttpRequest, parse: Parse | None = None, limit: int | None = None

@@ -13,7 +13,9 @@ from .datastores import DatastoresOperations
 from .invoke import InvokeOperations
 from .jobs import JobsOperations
 from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
+from .operations import OperationsOperations
 from .pipeline import build_async_pipeline_client, build_pipeline_client
+from .workspace import WorkspaceOperations
 
 
 class _ClientBase:
@@ -32,6 +34,8 @@ class _ClientBase:
         self.environment_versions = AssetVersionsOperations(arm, cfg, "environments")
         self.datastores = DatastoresOperations(arm, cfg, on_secret)
         self.computes = ComputesOperations(arm, cfg, on_secret)
+        self.workspace = WorkspaceOperations(arm, cfg, on_secret)
+        self.operations = OperationsOperations(arm, cfg, on_secret)
         self._invoke = InvokeOperations(
             arm, dp, score, cfg, credential, self.batch_endpoints, self.online_endpoints
         )
@@ -60,9 +64,12 @@ class MLEndpointsClient(_ClientBase):
 
     Groups: ``batch_endpoints``, ``batch_deployments``, ``online_endpoints``, ``online_deployments``,
     ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``datastores``,
-    ``computes``; plus ``invoke_batch_endpoint``, ``get_batch_job`` and ``score_online``.
-    ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()`` waits;
-    ``.continuation_token()`` resumes later through the group's ``resume``).
+    ``computes``, ``workspace`` (the workspace itself, e.g. its location) and ``operations``
+    (status of a long-running operation); plus ``invoke_batch_endpoint``, ``get_batch_job`` and
+    ``score_online``. ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()``
+    waits; ``.continuation_token()`` resumes later through the group's ``resume``).
+    ``start_create_or_update`` / ``start_delete`` send the request and return an
+    :class:`~.operation_status.OperationHandle` at once, with no poller (no background thread).
     """
 
     def __init__(

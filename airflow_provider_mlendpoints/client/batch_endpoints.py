@@ -36,6 +36,18 @@ class BatchEndpointsOperations(OperationGroup):
         """DELETE (202 + Location); the poller's result is None."""
         return self._x.begin(self._request("DELETE", _E, name), None, LOCATION_LRO)
 
+    def start_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+        """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
+        (status URL, resource as first answered); nothing polls. Wait by reading the resource's
+        ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
+        """
+        return self._x.start(self._request("PUT", _E, name, body=body), BatchEndpoint.from_rest)
+
+    def start_delete(self, name: str) -> Any:
+        """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
+        polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
+        return self._x.start(self._request("DELETE", _E, name))
+
     def list_keys(self, name: str) -> Any:
         """POST ``listkeys`` (lower-case k, as in mfe.json): :class:`EndpointKeys`."""
         return self._x.call(
@@ -79,6 +91,20 @@ class BatchDeploymentsOperations(OperationGroup):
         return self._x.begin(
             self._request("DELETE", _E, endpoint_name, "deployments", name), None, LOCATION_LRO
         )
+
+    def start_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
+        """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
+        (status URL, resource as first answered); nothing polls. Wait by reading the resource's
+        ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
+        """
+        return self._x.start(
+            self._request("PUT", _E, endpoint_name, "deployments", name, body=body), BatchDeployment.from_rest
+        )
+
+    def start_delete(self, endpoint_name: str, name: str) -> Any:
+        """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
+        polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
+        return self._x.start(self._request("DELETE", _E, endpoint_name, "deployments", name))
 
     def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
         """A poller for an operation started earlier."""

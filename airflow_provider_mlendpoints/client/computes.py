@@ -56,6 +56,20 @@ class ComputesOperations(OperationGroup):
         )
         return self._x.begin(req, None)
 
+    def start_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+        """PUT and return at once with an :class:`~.operation_status.OperationHandle`; nothing polls."""
+        return self._x.start(self._request("PUT", "computes", name, body=body), Compute.from_rest)
+
+    def start_delete(
+        self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
+    ) -> Any:
+        """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
+        polls. A missing compute answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
+        req = self._request(
+            "DELETE", "computes", name, params={"underlyingResourceAction": underlying_resource_action}
+        )
+        return self._x.start(req)
+
     def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
         """A poller for a create/update (or, with ``delete=True``, a delete) started earlier."""
         return self._x.resume(continuation_token, None if delete else Compute.from_rest)

@@ -320,6 +320,11 @@ class Datastore(Resource):
 
 
 @dataclass(frozen=True, repr=False)
+class Workspace(Resource):
+    """The workspace resource (``location`` is inherited from :class:`Resource`)."""
+
+
+@dataclass(frozen=True, repr=False)
 class Compute(Resource):
     """A workspace compute (AmlCompute cluster)."""
 

@@ -1,6 +1,7 @@
 """The shared base of the Azure-mode resource operators (:mod:`.batch`, :mod:`.online`).
 
-:class:`ResourceOperator` sends PUTs and DELETEs without a poller, remembers each operation's status URL so a failure can
+:class:`ResourceOperator` sends PUTs and DELETEs without a poller (the client's
+``start_create_or_update`` / ``start_delete``), remembers each operation's status URL so a failure can
 carry the service's reason, waits while another operation runs on the
 resource (:meth:`ResourceOperator.settle`), deletes and waits until a resource
 is gone, and stores the Studio links.
@@ -27,10 +28,8 @@ if TYPE_CHECKING:
 
 
 def workspace_location(client: Any) -> str:
-    """The workspace's Azure region (``GET`` of the workspace resource)."""
-    ops = client.batch_endpoints
-    body = ops._x.call(ops._request("GET"))  # the workspace itself: no segment below it
-    return (body or {}).get("location") or ""
+    """The workspace's Azure region (``""`` when the service does not say)."""
+    return client.workspace.get_location()
 
 
 @contextlib.contextmanager
@@ -49,12 +48,13 @@ def get_or_none(fetch: Any) -> Any:
         return None
 
 
-_SEGMENTS = {
-    "batch_endpoint": ("batch_endpoints", "batchEndpoints"),
-    "batch_deployment": ("batch_deployments", "batchEndpoints"),
-    "online_endpoint": ("online_endpoints", "onlineEndpoints"),
-    "online_deployment": ("online_deployments", "onlineEndpoints"),
-    "compute": ("computes", "computes"),
+#: The client's operation group of each resource kind.
+_GROUPS = {
+    "batch_endpoint": "batch_endpoints",
+    "batch_deployment": "batch_deployments",
+    "online_endpoint": "online_endpoints",
+    "online_deployment": "online_deployments",
+    "compute": "computes",
 }
 
 
@@ -68,31 +68,28 @@ def start_operation(
 ) -> str | None:
     """Send a PUT or DELETE and return at once with the operation's status URL (if the service gave one).
 
-    The client's ``begin_*`` pollers would poll in a background thread that outlives the task
-    (and a deferred task waits in the triggerer anyway), so the request goes out as one call and
-    the caller waits by reading the resource's state.
+    Uses the client's ``start_create_or_update`` / ``start_delete``: the ``begin_*`` pollers would
+    poll in a background thread that outlives the task (and a deferred task waits in the
+    triggerer anyway), so the caller waits by reading the resource's state instead.
     """
-    group_name, collection = _SEGMENTS[resource]
-    group = getattr(client, group_name)
-    segments = [collection, name] + (["deployments", deployment_name] if deployment_name else [])
-    params = {"underlyingResourceAction": "Delete"} if resource == "compute" and method == "DELETE" else None
-    response = group._x.raw(group._request(method, *segments, body=body, params=params))
-    headers = response.headers
-    return headers.get("Azure-AsyncOperation") or headers.get("Location")
+    if method not in ("PUT", "DELETE"):
+        raise ValueError(f"start_operation sends PUT or DELETE, not {method}")
+    group = getattr(client, _GROUPS[resource])
+    names = (name, deployment_name) if deployment_name else (name,)
+    if method == "PUT":
+        handle = group.start_create_or_update(*names, body or {})
+    else:
+        handle = group.start_delete(*names)
+    return handle.polling_url
 
 
 def operation_error(client: Any, url: str) -> str | None:
     """``code: message`` of a finished long-running operation that failed (None if it did not say)."""
-    from azure.core.rest import HttpRequest
-
     try:
-        body = client.batch_endpoints._x.call(HttpRequest("GET", url))
+        status = client.operations.get_status(url)
     except Exception:  # the operation record may be gone; the state alone still fails the task
         return None
-    error = (body or {}).get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None
-    return ": ".join(str(p) for p in (error.get("code"), error.get("message")) if p) or None
+    return status.reason if status.status in ("Failed", "Canceled") else None
 
 
 def _task_state_store() -> Any:
