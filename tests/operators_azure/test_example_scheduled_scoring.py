@@ -33,3 +33,20 @@ def test_example_scheduled_scoring_two_dates(workspace, sample_model, monkeypatc
         )
         rows = workspace.read_blob(f"digits/predictions/{day}/predictions.csv").splitlines()
         assert len(rows) == count and all(len(row.split()) == 2 for row in rows)
+
+
+def test_example_scheduled_scoring_self_hosted_switch(airflow_db, sample_model, monkeypatch, tmp_path):
+    """The same example with MLENDPOINTS_SCORING_MODE=self_hosted: no Azure tasks, same layout."""
+    monkeypatch.setenv("MLENDPOINTS_SCORING_MODE", "self_hosted")
+    monkeypatch.setenv("MLENDPOINTS_DEMO_DIR", str(tmp_path))
+    dag = load_dag(DAG_FILE, "example_scheduled_scoring")
+    assert not any(task_id.startswith("ensure_deployment") for task_id in dag.task_ids)
+    assert {"score_digits.plan", "score_digits.score", "score_digits.collect"} <= set(dag.task_ids)
+
+    run = run_dag(dag, datetime(2026, 2, 1, tzinfo=timezone.utc), conf={"sample_inputs": 5})
+
+    assert run.state == "success", task_states(run)
+    rows = (
+        (tmp_path / "scheduled" / "predictions" / "2026-02-01" / "predictions.csv").read_text().splitlines()
+    )
+    assert len(rows) == 5 and all(len(row.split()) == 2 for row in rows)
