@@ -59,6 +59,22 @@ def materialize(location: dict[str, Any] | None, workdir: Path, name: str) -> st
     return str(target)
 
 
+def materialize_model(location: dict[str, Any] | None, workdir: Path) -> str | None:
+    """The model as Azure mounts it for ``AZUREML_MODEL_DIR``: always a folder.
+
+    A model registered from one file sits alone in a folder of its own, so scripts written for
+    Azure find it at ``$AZUREML_MODEL_DIR/<file name>``; a folder model is used as it is.
+    """
+    path = materialize(location, workdir, "model")
+    if path is None or os.path.isdir(path):
+        return path
+    folder = workdir / "model"
+    if Path(path).parent != folder:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.abspath(path), folder / Path(path).name)
+    return str(folder)
+
+
 def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
     """The engine's ScoringJob for the spec the emulator sent."""
     from ..engine.job import ScoringJob
@@ -70,7 +86,7 @@ def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
     retry = dict(props.get("retrySettings") or {})
     retry.update(over.get("retrySettings") or {})
     code_dir = materialize(spec.get("code"), workdir, "code")
-    model_dir = materialize(spec.get("model"), workdir, "model")
+    model_dir = materialize_model(spec.get("model"), workdir)
     code_cfg = props.get("codeConfiguration") or {}
     deployment = BatchDeploymentSpec(
         name=dep["name"],

@@ -1,7 +1,8 @@
 """Child process serving one online deployment's scoring script.
 
 Protocol on stdin/stdout, one JSON object per line. First line from the
-parent: ``{"code_dir", "scoring_script", "model_dir", "environment_variables"}``;
+parent: ``{"code", "model", "scoring_script", "environment_variables"}``
+(``AZUREML_MODEL_DIR`` is the model's folder, as on Azure);
 the worker imports the script, calls ``init()`` and answers ``{"ready": true}``
 (or ``{"ready": false, "error": ...}``). Then per request ``{"body": str}`` ->
 ``{"ok": true, "result": <JSON value>}`` or ``{"ok": false, "error": ...}``.
@@ -52,13 +53,13 @@ def main() -> int:
 
     try:
         config = json.loads(sys.stdin.readline())
-        from .job_worker import materialize
+        from .job_worker import materialize, materialize_model
 
         workdir = tempfile.mkdtemp(prefix="online-assets-")
         from pathlib import Path
 
         config["code_dir"] = materialize(config.get("code"), Path(workdir), "code")
-        config["model_dir"] = materialize(config.get("model"), Path(workdir), "model")
+        config["model_dir"] = materialize_model(config.get("model"), Path(workdir))
         module = _load(config)
         print("Scoring script initialized (init() done).", flush=True)
         answer({"ready": True})

@@ -14,8 +14,6 @@ MODEL = None
 
 
 def _find_model(root):
-    if os.path.isfile(root):  # a single-file model
-        return root
     for folder, _dirs, files in sorted(os.walk(root)):
         if "model.json" in files:
             return os.path.join(folder, "model.json")
