@@ -10,10 +10,18 @@ Like the service, ``requestSettings`` apply: at most
 at once; one that waits longer than ``maxQueueWait`` (default 500 ms) gets a
 429; a ``run()`` longer than ``requestTimeout`` gets a 408 and the process is
 replaced (the emulator's default timeout is a lenient 90 s, the service's 5 s).
+
+Mirror traffic (``mirrorTraffic``), as on Azure: a request routed by the
+traffic split is also sent, with each mirrored deployment's probability, to
+that deployment in the background; its answer is discarded (the caller gets
+the live deployment's), and what its script logs shows up in its getLogs.
+Requests pinned with ``azureml-model-deployment`` are not mirrored. The draws
+use the traffic seed, so tests are deterministic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -84,6 +92,25 @@ class OnlineManager:
             return None
         with self._lock:
             return self._random.choices(names, weights=[int(traffic[n]) for n in names])[0]
+
+    def mirror_targets(self, mirror: dict[str, int], live: str) -> list[str]:
+        """The deployments that also get a copy of a request answered by ``live``: each mirrored
+        deployment with its percentage as probability (drawn with the traffic seed)."""
+        names = sorted(n for n, p in mirror.items() if int(p or 0) > 0 and n != live)
+        with self._lock:
+            return [n for n in names if self._random.random() * 100 < int(mirror[n])]
+
+    def mirror(self, record: dict[str, Any], body: str) -> threading.Thread:
+        """Score ``body`` on the mirrored deployment in the background; the answer is discarded
+        (a failure is in the deployment's log, like any failed request)."""
+
+        def shadow() -> None:
+            with contextlib.suppress(Exception):  # a shadow's failure never reaches the caller
+                self.score(record, body)
+
+        thread = threading.Thread(target=shadow, name="mirror-" + record["meta"]["key"][-40:], daemon=True)
+        thread.start()
+        return thread
 
     def log_path(self, key: str) -> Path:
         folder = self.emu.config.data_root / "online_logs"

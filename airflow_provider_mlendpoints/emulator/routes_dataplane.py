@@ -6,7 +6,8 @@
   body are kept on the job); ``GET .../jobs/{name}`` reads it. Same bearer token as ARM.
 - ``POST /online/{sub}/{rg}/{ws}/{endpoint}/score`` scores with an endpoint
   key, an endpoint token or the emulator's token; ``azureml-model-deployment``
-  picks a deployment, otherwise the traffic split does.
+  picks a deployment, otherwise the traffic split does (and ``mirrorTraffic``
+  copies that request to the mirrored deployment, whose answer is discarded).
 """
 
 from __future__ import annotations
@@ -209,13 +210,20 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
     if not _online_authorized(emu, ep, request.headers.get("authorization", "")):
         return error_response(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"})
     ep = _succeeded(emu, ep_key, "online endpoint", endpoint)
-    dep_name = request.headers.get("azureml-model-deployment") or emu.online.choose(
-        ep["resource"]["properties"].get("traffic") or {}
-    )
+    props = ep["resource"]["properties"]
+    pinned = request.headers.get("azureml-model-deployment")
+    dep_name = pinned or emu.online.choose(props.get("traffic") or {})
     if not dep_name:
         raise ArmError(404, "NoDeployment", f"The online endpoint '{endpoint}' routes no traffic to any deployment.")
     dep = _succeeded(emu, f"{ep_key}/deployments/{dep_name}", "online deployment", dep_name)
     raw = (await request.body()).decode("utf-8", errors="replace")
+    if not pinned:  # like Azure, only requests routed by the split are mirrored
+        from .provisioning import settle
+
+        for shadow in emu.online.mirror_targets(props.get("mirrorTraffic") or {}, dep_name):
+            shadow_record = settle(emu, f"{ep_key}/deployments/{shadow}")
+            if shadow_record and shadow_record["resource"]["properties"].get("provisioningState") == "Succeeded":
+                emu.online.mirror(shadow_record, raw)
     try:
         result = await asyncio.to_thread(emu.online.score, dep, raw)
     except ScoringError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -146,3 +147,59 @@ def test_auth_token_errors_and_logs(online):
         assert len(tail.strip().splitlines()) == 1
         missing = httpx.post(uri.replace("/oe/", "/nope/"), json={}, headers={"Authorization": f"Bearer {token}"})
         assert missing.status_code == 404
+
+
+def _scored_lines(client: httpx.Client, emu, deployment: str) -> int:
+    logs = client.post(
+        emu.arm_url(f"/onlineEndpoints/oe/deployments/{deployment}/getLogs"), json={"containerType": "InferenceServer"}
+    ).json()["content"]
+    return sum("scored 1 rows" in line for line in logs.splitlines())
+
+
+def _settled_count(client: httpx.Client, emu, deployment: str, timeout: float = 60) -> int:
+    """The deployment's count of scored requests once it stopped growing for 2 s."""
+    deadline = time.monotonic() + timeout
+    last, since = _scored_lines(client, emu, deployment), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = _scored_lines(client, emu, deployment)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= 2:
+            break
+    return last
+
+
+def test_mirror_traffic_copies_requests_to_the_shadow_deployment(online):
+    emu, uri, keys = online
+    auth = {"Authorization": f"Bearer {keys['primaryKey']}"}
+    with emu.client() as c:
+        put_and_wait(
+            c,
+            emu.arm_url("/onlineEndpoints/oe"),
+            {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 100}, "mirrorTraffic": {"green": 50}}},
+        )
+        green_before = _settled_count(c, emu, "green")
+
+        def mirrored_copies() -> int:
+            """Green's share of 20 live requests (every answer comes from blue)."""
+            start = _settled_count(c, emu, "green")
+            for _ in range(20):
+                response = httpx.post(uri, json={"data": [1]}, headers=auth, timeout=60)
+                assert response.status_code == 200 and response.json()["deployment"] == "blue", response.text
+                assert response.headers["azureml-model-deployment"] == "blue"
+            return _settled_count(c, emu, "green") - start
+
+        emu.set_config(traffic_seed=11)
+        first = mirrored_copies()
+        assert 3 <= first <= 17, first  # about half, and the caller never saw green's answers
+        emu.set_config(traffic_seed=11)
+        assert mirrored_copies() == first  # deterministic with the traffic seed
+
+        # a request pinned to a deployment with the header is not mirrored (as on Azure)
+        pinned_start = _settled_count(c, emu, "green")
+        for _ in range(6):
+            pinned = httpx.post(uri, json={"data": [1]}, headers={**auth, "azureml-model-deployment": "blue"}, timeout=60)
+            assert pinned.json()["deployment"] == "blue"
+        assert _settled_count(c, emu, "green") == pinned_start
+        assert green_before <= pinned_start

@@ -110,7 +110,16 @@ def test_2021_05_file_with_inline_deployments_and_traffic(
 
 def test_traffic_shifts_mirror_logs_update_and_delete(airflow_db, test_dags, ws):
     name = unique("ol")
-    run = run_operators(
+    ws.emu.set_config(traffic_seed=5)  # which live requests green's mirror copies is deterministic
+    try:
+        run = _rollout_run(test_dags, name)
+    finally:
+        ws.emu.set_config(traffic_seed=None)
+    _check_rollout(run, ws, name, test_dags)
+
+
+def _rollout_run(test_dags, name: str):
+    return run_operators(
         test_dags,
         f"""
         endpoint = CreateOrUpdateOnlineEndpointOperator(task_id="endpoint", spec="{SAMPLE}/endpoint.yml",
@@ -120,7 +129,9 @@ def test_traffic_shifts_mirror_logs_update_and_delete(airflow_db, test_dags, ws)
         green = CreateOrUpdateOnlineDeploymentOperator(task_id="green", spec="{SAMPLE}/green-deployment.yml",
                                                        endpoint_name={name!r})
         all_blue = SetOnlineTrafficOperator(task_id="all_blue", endpoint_name={name!r}, traffic={{"blue": 100}})
-        mirror = SetOnlineTrafficOperator(task_id="mirror", endpoint_name={name!r}, mirror_traffic={{"green": 20}})
+        mirror = SetOnlineTrafficOperator(task_id="mirror", endpoint_name={name!r}, mirror_traffic={{"green": 50}})
+        live = [InvokeOnlineEndpointOperator(task_id=f"live_{{i}}", endpoint_name={name!r},
+                                             request_file="{SAMPLE}/sample-request.json") for i in range(6)]
         shift = SetOnlineTrafficOperator(
             task_id="shift", endpoint_name={name!r}, traffic={{"blue": "{{{{ params.blue }}}}", "green": 10}},
             mirror_traffic={{}},
@@ -143,17 +154,28 @@ def test_traffic_shifts_mirror_logs_update_and_delete(airflow_db, test_dags, ws)
                                            retries=2)
         overlap = SetOnlineTrafficOperator(task_id="overlap", endpoint_name={name!r}, traffic={{"blue": 100}},
                                            mirror_traffic={{"blue": 10}}, retries=2)
-        (endpoint >> blue >> green >> all_blue >> mirror >> shift >> scale >> invoke >> logs >> init_logs
-         >> [refuse, bad_split, unknown, overlap])
+        for a, b in zip([mirror, *live], [*live, shift]):
+            a >> b
+        (endpoint >> blue >> green >> all_blue >> mirror)
+        (shift >> scale >> invoke >> logs >> init_logs >> [refuse, bad_split, unknown, overlap])
         """,
         params={"blue": 90},
     )
+
+
+def _check_rollout(run, ws, name: str, test_dags) -> None:
     st = states(run)
     ok = {t for t in st if t not in ("refuse", "bad_split", "unknown", "overlap")}
     assert all(st[t] == "success" for t in ok), st
     assert st["refuse"] == st["bad_split"] == st["unknown"] == st["overlap"] == "failed"
     assert xcom_value(run, "all_blue")["traffic"] == {"blue": 100}
-    assert xcom_value(run, "mirror")["mirror_traffic"] == {"green": 20}
+    assert xcom_value(run, "mirror")["mirror_traffic"] == {"green": 50}
+    # every live answer came from blue; green really received the mirrored copies (its log shows them)
+    assert {xcom_value(run, f"live_{i}")["deployment"] for i in range(6)} == {"blue"}
+    green_log = ws.post(
+        f"/onlineEndpoints/{name}/deployments/green/getLogs", {"containerType": "InferenceServer"}
+    )["content"]
+    assert 1 <= green_log.count("run: scored 2 row(s)") <= 6, green_log
     assert xcom_value(run, "mirror")["traffic"] == {"blue": 100}  # mirror alone keeps the live split
     ep = ws.get(f"/onlineEndpoints/{name}")
     assert ep["properties"]["traffic"] == {"blue": 90, "green": 10}
