@@ -91,7 +91,7 @@ SCORE_PY = """
 import os
 def init():
     global MODEL
-    MODEL = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.txt")).read().strip()
+    MODEL = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.txt")).read().strip()
 def run(mini_batch):
     return [f"{os.path.basename(p)} {MODEL}" for p in mini_batch]
 """

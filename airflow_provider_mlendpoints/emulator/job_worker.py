@@ -60,19 +60,17 @@ def materialize(location: dict[str, Any] | None, workdir: Path, name: str) -> st
 
 
 def materialize_model(location: dict[str, Any] | None, workdir: Path) -> str | None:
-    """The model as Azure mounts it for ``AZUREML_MODEL_DIR``: always a folder.
+    """A local path (folder or file) of the model, named as it was registered (the base name of its path).
 
-    A model registered from one file sits alone in a folder of its own, so scripts written for
-    Azure find it at ``$AZUREML_MODEL_DIR/<file name>``; a folder model is used as it is.
+    Whoever runs the scoring script mounts it under ``AZUREML_MODEL_DIR`` by that name, as Azure
+    does (:func:`..engine.model_mount.mount_model`): ``$AZUREML_MODEL_DIR/model/...`` for a model
+    registered from a folder ``model/``, ``$AZUREML_MODEL_DIR/m.pkl`` for one registered from a file.
     """
-    path = materialize(location, workdir, "model")
-    if path is None or os.path.isdir(path):
-        return path
-    folder = workdir / "model"
-    if Path(path).parent != folder:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.abspath(path), folder / Path(path).name)
-    return str(folder)
+    if not location or location.get("local"):
+        return materialize(location, workdir, "model")
+    name = location["uri"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "model"
+    # downloaded to <workdir>/model/<name> (a folder), or <workdir>/model/<name>/<name> (a file)
+    return materialize(location, workdir / "model", name)
 
 
 def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
@@ -102,7 +100,7 @@ def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
             max_retries=int(retry.get("maxRetries", 3)), timeout=parse_duration(retry.get("timeout"), 30)
         ),
         error_threshold=int(over.get("errorThreshold", props.get("errorThreshold", -1))),
-        logging_level=str(props.get("loggingLevel") or "info").lower(),  # type: ignore[arg-type]
+        logging_level=str(over.get("loggingLevel") or props.get("loggingLevel") or "info").lower(),  # type: ignore[arg-type]
         environment_variables=dict(props.get("environmentVariables") or {}),
     )
     inp, out = spec["input"], spec["output"]

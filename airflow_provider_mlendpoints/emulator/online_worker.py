@@ -2,7 +2,8 @@
 
 Protocol on stdin/stdout, one JSON object per line. First line from the
 parent: ``{"code", "model", "scoring_script", "environment_variables"}``
-(``AZUREML_MODEL_DIR`` is the model's folder, as on Azure);
+(``AZUREML_MODEL_DIR`` is a private folder holding the model under its own name, as on Azure:
+``$AZUREML_MODEL_DIR/model/...`` for a model registered from a folder ``model/``);
 the worker imports the script, calls ``init()`` and answers ``{"ready": true}``
 (or ``{"ready": false, "error": ...}``). Then per request ``{"body": str}`` ->
 ``{"ok": true, "result": <JSON value>}`` or ``{"ok": false, "error": ...}``.
@@ -12,10 +13,12 @@ as the deployment's log.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -53,13 +56,17 @@ def main() -> int:
 
     try:
         config = json.loads(sys.stdin.readline())
+        from ..engine.model_mount import mount_model
         from .job_worker import materialize, materialize_model
 
         workdir = tempfile.mkdtemp(prefix="online-assets-")
+        atexit.register(shutil.rmtree, workdir, True)
         from pathlib import Path
 
         config["code_dir"] = materialize(config.get("code"), Path(workdir), "code")
-        config["model_dir"] = materialize_model(config.get("model"), Path(workdir))
+        model_path = materialize_model(config.get("model"), Path(workdir))
+        if model_path:
+            config["model_dir"] = mount_model(model_path, os.path.join(workdir, "azureml-models"))
         module = _load(config)
         print("Scoring script initialized (init() done).", flush=True)
         answer({"ready": True})

@@ -86,12 +86,13 @@ def parse_invocation(body: dict[str, Any], job_name: str) -> tuple[dict[str, Any
             ds = str(_get(out, "datastoreId") or "workspaceblobstore").rstrip("/").rsplit("/", 1)[-1]
             path = str(_get(out, "path") or f"azureml/{job_name}/score").lstrip("/")
             output = {"name": "score", "uri": f"azureml://datastores/{ds}/paths/{path}"}
-        for name in ("miniBatchSize", "errorThreshold", "outputFileName", "retrySettings"):
-            if _get(props, name) is not None:
-                overrides[name] = _get(props, name)
-        compute = _get(props, "compute") or {}
-        if isinstance(compute, dict) and _get(compute, "instanceCount"):
-            overrides["instanceCount"] = _get(compute, "instanceCount")
+    # Overrides of the deployment's settings sit beside the input and output in both bodies.
+    for name in ("miniBatchSize", "errorThreshold", "outputFileName", "retrySettings", "loggingLevel"):
+        if _get(props, name) is not None:
+            overrides[name] = _get(props, name)
+    compute = _get(props, "compute") or {}
+    if isinstance(compute, dict) and _get(compute, "instanceCount"):
+        overrides["instanceCount"] = _get(compute, "instanceCount")
     if not output:
         output = {"name": "score", "uri": f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/score/"}
     return input_, output, overrides

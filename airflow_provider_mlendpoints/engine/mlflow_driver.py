@@ -3,7 +3,9 @@
 Like the driver Azure ML generates for MLflow batch deployments:
 
 - ``init()`` loads the pyfunc model from ``AZUREML_MODEL_DIR`` (the folder
-  holding ``MLmodel``: the model folder itself or one or two levels below it);
+  holding ``MLmodel``: the folder itself or up to three levels below it; as on
+  Azure the model sits under its own name, ``$AZUREML_MODEL_DIR/<model>/MLmodel``,
+  and a model folder may hold the MLflow model a level or two further down);
 - ``run(mini_batch)`` reads each file by extension (``.csv``/``.tsv``,
   ``.parquet``/``.pq``, ``.jsonl``/``.json`` as JSON lines, ``.json`` also as a
   JSON array of records) into a DataFrame, predicts, and returns one row per
@@ -38,8 +40,8 @@ _model: Any = None
 _input_types: dict[str, Any] = {}
 
 
-def find_model_folder(model_dir: str, max_depth: int = 2) -> str:
-    """The folder holding ``MLmodel``: ``model_dir`` itself or the one folder below it that does."""
+def find_model_folder(model_dir: str, max_depth: int = 3) -> str:
+    """The folder holding ``MLmodel``: ``model_dir`` itself or the one folder up to ``max_depth`` levels below it."""
     if not os.path.isdir(model_dir):
         raise FileNotFoundError(f"{MODEL_DIR_ENV} is not a folder: {model_dir}")
     level = [model_dir]
@@ -69,7 +71,8 @@ def init() -> None:
     model_dir = os.environ.get(MODEL_DIR_ENV)
     if not model_dir:
         raise RuntimeError(f"{MODEL_DIR_ENV} is not set: the deployment has no model")
-    folder = find_model_folder(model_dir)
+    # the model is mounted as a symlink; mlflow refuses artifacts that resolve outside the folder it was given
+    folder = os.path.realpath(find_model_folder(model_dir))
     try:
         import mlflow.pyfunc
     except ImportError as exc:

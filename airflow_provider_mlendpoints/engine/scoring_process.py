@@ -1,8 +1,8 @@
 """The code that runs inside a scoring child process.
 
 The parent (:mod:`.worker`) starts a fresh interpreter running :func:`main_fd`
-and talks to it over a socket pair. The child sets ``AZUREML_MODEL_DIR`` and the deployment's
-environment variables, moves to a private temporary working directory,
+and talks to it over a socket pair. The child sets the deployment's environment variables and
+``AZUREML_MODEL_DIR`` (a private folder holding the model under its own name, as on Azure), moves to a private temporary working directory,
 imports the scoring script (its code folder first on ``sys.path``), calls
 ``init()`` once, then ``run(mini_batch)`` per task it is sent, writes each
 successful mini-batch's part itself (atomically), and calls ``shutdown()``
@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from .layout import part_key
+from .model_mount import MODEL_DIR_ENV, mount_model
 from .parts import check_result, encode_part, render_rows
 from .storage import LocalStorage, open_storage
 
@@ -149,10 +150,13 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
     """Run init(), then serve run requests until told to stop."""
     os.environ.update(setup["env"])
     workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
+    models = tempfile.mkdtemp(prefix="mlendpoints-models-")  # AZUREML_MODEL_DIR, outside the working dir
     os.chdir(workdir)
     scorer: _Scorer | None = None
     try:
         try:
+            if setup.get("model_path"):
+                os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
             module = load_script(setup["script_path"], setup["code_dir"])
             if callable(getattr(module, "init", None)):
                 module.init()
@@ -184,3 +188,4 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
             scorer.close()
         os.chdir(tempfile.gettempdir())
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(models, ignore_errors=True)  # the link only, never the model

@@ -57,28 +57,29 @@ def scoring_script(job: ScoringJob) -> tuple[str, str]:
     return script, code_dir
 
 
-def model_dir(job: ScoringJob) -> str | None:
-    """The absolute model folder for AZUREML_MODEL_DIR (a file model's folder), or None."""
+def model_path(job: ScoringJob) -> str | None:
+    """The absolute path of the model (folder or file), or None.
+
+    Each scoring child mounts it under a private ``AZUREML_MODEL_DIR`` by its own name, as Azure
+    does (see :mod:`.model_mount`).
+    """
     model = job.deployment.model
     if model is None or not model.path:
         return None
-    path = os.path.abspath(model.path)
-    return path if os.path.isdir(path) else os.path.dirname(path)
+    return os.path.abspath(model.path)
 
 
 def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
     """Everything a scoring child needs (picklable; holds storage_options, never logged)."""
     script, code_dir = scoring_script(job)
     env = {str(k): str(v) for k, v in job.deployment.environment_variables.items()}
-    mdir = model_dir(job)
-    if mdir is not None:
-        env["AZUREML_MODEL_DIR"] = mdir
     _, input_root, _ = open_input(job.input_uri, job.storage_options)
     summary_only = job.deployment.output_action == "summary_only"
     return {
         "script_path": script,
         "code_dir": code_dir,
         "env": env,
+        "model_path": model_path(job),
         "input_uri": absolute_uri(input_root),
         "output_uri": absolute_uri(job.output_uri),
         "storage_options": dict(job.storage_options),

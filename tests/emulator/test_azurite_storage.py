@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
 
     def init():
         global word
-        word = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "word.txt")).read().strip()
+        word = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "m1", "word.txt")).read().strip()
 
     def run(mini_batch):
         return [f"{word}:{os.path.basename(p)}" for p in mini_batch]

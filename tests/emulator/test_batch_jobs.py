@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
 
     def init():
         global prefix
-        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.txt")) as f:
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.txt")) as f:
             prefix = f.read().strip()
         print("init done")
 
@@ -127,6 +127,29 @@ def test_2021_body_with_overrides_and_default_output(batch_setup):
         root = Path(httpx.get(emu.url("/_emulator/config")).json()["data_root"])
         written = root / "datastores" / emu.subscription / emu.resource_group / emu.workspace / "workspaceblobstore" / "scored" / "run1" / "out.csv"
         assert len(written.read_text().splitlines()) == 5
+
+
+def test_current_body_overrides_are_applied(batch_setup):
+    """The client puts the overrides beside InputData/OutputData in the current body: they apply too."""
+    emu, scoring_uri, data, tmp_path = batch_setup
+    out = tmp_path / "out-overridden"
+    body = {
+        "properties": {
+            "InputData": {"input_data": {"JobInputType": "UriFolder", "Uri": str(data)}},
+            "OutputData": {"score": {"JobOutputType": "UriFolder", "Uri": str(out)}},
+            "outputFileName": "scored.csv",
+            "miniBatchSize": 1,  # the deployment says 2
+            "loggingLevel": "Debug",
+        }
+    }
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body, headers={"azureml-model-deployment": "ok"}).json()
+        done = wait_job(c, f"{scoring_uri}/{job['name']}")
+        assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
+        summary = json.loads(done["properties"]["properties"]["azureml.summary"])
+    assert summary["mini_batches"]["total"] == 5  # 5 files, one per mini-batch (3 with the deployment's 2)
+    assert (out / "scored.csv").read_text().splitlines() == [f"pred f{i}.txt {i}" for i in range(5)]
+    assert not (out / "predictions.csv").exists()
 
 
 def test_failing_job_ends_failed_with_the_engine_message(batch_setup):

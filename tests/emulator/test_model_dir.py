@@ -1,5 +1,7 @@
-"""AZUREML_MODEL_DIR as Azure sets it: always a folder. A model registered from one file is found at
-``$AZUREML_MODEL_DIR/<file name>`` (online scoring and batch jobs), so Azure scoring scripts run unchanged.
+"""AZUREML_MODEL_DIR as Azure sets it: a folder holding the registered model under its own name. A model
+registered from one file is found at ``$AZUREML_MODEL_DIR/<file name>``, one registered from a folder
+``model/`` at ``$AZUREML_MODEL_DIR/model/...`` (online scoring and batch jobs), so Azure scoring scripts
+run unchanged.
 """
 
 from __future__ import annotations
@@ -52,16 +54,65 @@ def _single_file_model(tmp_path) -> str:
     return str(folder / "weights.txt")
 
 
+AZURE_ONLINE_FOLDER_SCRIPT = textwrap.dedent(
+    """
+    import os
+
+    def init():
+        global WEIGHT, SEEN
+        # unchanged from Azure's samples: the model registered from the folder "model"
+        model_path = os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model/weights.txt")
+        with open(model_path) as f:
+            WEIGHT = int(f.read())
+        SEEN = sorted(os.listdir(os.environ["AZUREML_MODEL_DIR"]))
+
+    def run(raw_data):
+        return {"files": SEEN, "weight": WEIGHT}
+    """
+)
+
+AZURE_BATCH_FOLDER_SCRIPT = textwrap.dedent(
+    """
+    import glob, os
+
+    def init():
+        global PREFIX
+        # unchanged from Azure's batch samples: mnist's join(..., "model"), heart classifier's glob("/*/")[0]
+        model_path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model")
+        first = glob.glob(os.environ["AZUREML_MODEL_DIR"] + "/*/")[0]
+        with open(os.path.join(model_path, "weights.txt")) as f:
+            PREFIX = f.read().strip() + " " + os.path.basename(os.path.dirname(first))
+
+    def run(mini_batch):
+        return [f"{PREFIX} {os.path.basename(p)}" for p in mini_batch]
+    """
+)
+
+
+def _folder_model(tmp_path) -> str:
+    folder = tmp_path / "registered" / "model"
+    folder.mkdir(parents=True)
+    (folder / "weights.txt").write_text("6")
+    return str(folder)
+
+
 def test_online_deployment_with_a_single_file_model(emulator_clean, tmp_path):
-    emu = emulator_clean
+    answer = _online(emulator_clean, tmp_path, ONLINE_SCRIPT, _single_file_model(tmp_path))
+    assert answer == {"is_dir": True, "files": ["weights.txt"], "weight": 4}
+
+
+def test_online_deployment_with_a_folder_model(emulator_clean, tmp_path):
+    answer = _online(emulator_clean, tmp_path, AZURE_ONLINE_FOLDER_SCRIPT, _folder_model(tmp_path))
+    assert answer == {"files": ["model"], "weight": 6}
+
+
+def _online(emu, tmp_path, script: str, model_uri: str):
     code = tmp_path / "code"
     code.mkdir()
-    (code / "score.py").write_text(ONLINE_SCRIPT)
+    (code / "score.py").write_text(script)
     with emu.client() as c:
         c.put(emu.arm_url("/codes/sf/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
-        c.put(
-            emu.arm_url("/models/single/versions/1"), json={"properties": {"modelUri": _single_file_model(tmp_path)}}
-        ).raise_for_status()
+        c.put(emu.arm_url("/models/single/versions/1"), json={"properties": {"modelUri": model_uri}}).raise_for_status()
         put_and_wait(c, emu.arm_url("/onlineEndpoints/sf"), {"location": "eastus", "properties": {"authMode": "Key"}})
         dep = put_and_wait(
             c,
@@ -84,23 +135,29 @@ def test_online_deployment_with_a_single_file_model(emulator_clean, tmp_path):
         endpoint["properties"]["scoringUri"], json={"data": [1]}, headers={"Authorization": f"Bearer {key}"}, timeout=60
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"is_dir": True, "files": ["weights.txt"], "weight": 4}
+    return answer.json()
 
 
 def test_batch_job_with_a_single_file_model(emulator_clean, tmp_path):
-    emu = emulator_clean
+    lines = _batch(emulator_clean, tmp_path, BATCH_SCRIPT, "file://" + _single_file_model(tmp_path))
+    assert lines == ["4 weights.txt a.txt"]
+
+
+def test_batch_job_with_a_folder_model(emulator_clean, tmp_path):
+    lines = _batch(emulator_clean, tmp_path, AZURE_BATCH_FOLDER_SCRIPT, _folder_model(tmp_path))
+    assert lines == ["6 model a.txt"]
+
+
+def _batch(emu, tmp_path, script: str, model_uri: str) -> list[str]:
     code, data, out = tmp_path / "code", tmp_path / "input", tmp_path / "out"
     code.mkdir()
     data.mkdir()
-    (code / "score.py").write_text(BATCH_SCRIPT)
+    (code / "score.py").write_text(script)
     (data / "a.txt").write_text("a")
     ws = emu.workspace_path
     with emu.client() as c:
         c.put(emu.arm_url("/codes/bsf/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
-        c.put(
-            emu.arm_url("/models/bsingle/versions/1"),
-            json={"properties": {"modelUri": "file://" + _single_file_model(tmp_path)}},
-        ).raise_for_status()
+        c.put(emu.arm_url("/models/bsingle/versions/1"), json={"properties": {"modelUri": model_uri}}).raise_for_status()
         put_and_wait(c, emu.arm_url("/computes/cpu"), {"location": "eastus", "properties": {"computeType": "AmlCompute"}})
         endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/bsf"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
         dep = put_and_wait(
@@ -128,4 +185,4 @@ def test_batch_job_with_a_single_file_model(emulator_clean, tmp_path):
         assert started.status_code == 200, started.text
         done = wait_job(c, f"{scoring_uri}/{started.json()['name']}")
         assert done["properties"]["status"] == "Completed", json.dumps(done["properties"])[-2000:]
-    assert (out / "predictions.csv").read_text().splitlines() == ["4 weights.txt a.txt"]
+    return (out / "predictions.csv").read_text().splitlines()

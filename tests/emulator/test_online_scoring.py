@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
 
     def init():
         global factor
-        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "factor.txt")) as f:
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "factor.txt")) as f:
             factor = int(f.read())
         print(f"init called in {os.environ['COLOR']}")
 

@@ -48,6 +48,13 @@ def test_parse_invocation_current_and_2021_bodies():
                               "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": "/o"}}}}
     inp, out, over = parse_invocation(current, "j")
     assert inp == {"name": "in", "type": "UriFile", "uri": "/d/x.csv"} and out == {"name": "out", "uri": "/o"} and over == {}
+    with_overrides = {"properties": {**current["properties"], "miniBatchSize": 4, "outputFileName": "o.csv",
+                                     "errorThreshold": 2, "retrySettings": {"maxRetries": 0}, "loggingLevel": "Debug",
+                                     "compute": {"instanceCount": 3}}}
+    assert parse_invocation(with_overrides, "j")[2] == {
+        "miniBatchSize": 4, "outputFileName": "o.csv", "errorThreshold": 2, "retrySettings": {"maxRetries": 0},
+        "loggingLevel": "Debug", "instanceCount": 3,
+    }
     old = {"properties": {"dataset": {"dataInputType": "DataUrl", "path": "https://a.blob.core.windows.net/c/in"},
                           "outputDataset": {"datastoreId": "/subscriptions/s/.../datastores/store2", "path": "p"},
                           "miniBatchSize": 3, "compute": {"instanceCount": 2}, "retrySettings": {"maxRetries": 1}}}

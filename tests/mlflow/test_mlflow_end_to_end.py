@@ -31,11 +31,14 @@ def _inputs(folder, count: int = 5) -> list[pd.DataFrame]:
     return frames
 
 
-def test_run_local_with_the_mlflow_driver(mlflow_model, tmp_path):
+@pytest.mark.parametrize("registered", ["parent", "mlflow_folder"])
+def test_run_local_with_the_mlflow_driver(mlflow_model, tmp_path, registered):
+    # The model is mounted by its own name under AZUREML_MODEL_DIR, as on Azure, so MLmodel is one
+    # (the MLflow folder registered) or two (its parent registered) levels below it.
     model_dir, model = mlflow_model
     frames = _inputs(tmp_path / "inputs")
     job = ScoringJob(
-        deployment=_deployment(model_dir),
+        deployment=_deployment(model_dir if registered == "parent" else model_dir / "iris-classifier"),
         input_uri=str(tmp_path / "inputs"),
         output_uri=str(tmp_path / "out"),
         input_type="file",  # Azure's MLflow driver gets file paths (uri_folder input)

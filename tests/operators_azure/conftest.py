@@ -36,7 +36,7 @@ TOY_SCRIPT = textwrap.dedent(
 
     def init():
         global PREFIX
-        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.txt")) as f:
+        with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.txt")) as f:
             PREFIX = f.read().strip()
 
     def run(mini_batch):

@@ -42,7 +42,7 @@ def test_deferred_invoke_with_templates_links_and_asset(workspace, test_dags, ca
     )
 """,
             params=repr(
-                {"endpoint": TOY_ENDPOINT, "prefix": prefix, "file_name": "predictions.csv", "mbs": 2}
+                {"endpoint": TOY_ENDPOINT, "prefix": prefix, "file_name": "scored.csv", "mbs": 2}
             ),
         ),
     )
@@ -62,11 +62,13 @@ def test_deferred_invoke_with_templates_links_and_asset(workspace, test_dags, ca
     assert (
         result["output_location"] == "azureml://datastores/workspaceblobstore/paths/out/2026-01-15/deferred"
     )
-    assert result["output_file"] == result["output_location"] + "/predictions.csv"
+    assert result["output_file"] == result["output_location"] + "/scored.csv"
     assert result["studio_url"].startswith("https://ml.azure.com/runs/" + result["job_name"])
-    assert workspace.read_blob("out/2026-01-15/deferred/predictions.csv").splitlines() == [
+    # the output_file_name override reached the job: the merged output has the new name, not the default
+    assert workspace.read_blob("out/2026-01-15/deferred/scored.csv").splitlines() == [
         f"pred f{i}.txt {i}" for i in range(5)
     ]
+    assert not workspace.blob_exists("out/2026-01-15/deferred/predictions.csv")
 
     rendered = rendered_fields(run, "invoke")
     assert rendered["endpoint_name"] == TOY_ENDPOINT

@@ -33,7 +33,7 @@ import os
 
 def init():
     global LABEL
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "label.txt")) as fh:
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "label.txt")) as fh:
         LABEL = fh.read().strip()
 
 def run(mini_batch):

@@ -23,7 +23,7 @@ import os, uuid
 
 def init():
     global PREFIX
-    PREFIX = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "prefix.txt")).read().strip()
+    PREFIX = open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "prefix.txt")).read().strip()
 
 def run(mini_batch):
     open(os.path.join(os.environ["MARK_DIR"], f"run-{uuid.uuid4().hex}"), "w").close()

@@ -1,7 +1,8 @@
 """Batch scoring script for the digits classifier (Azure ML batch deployment contract).
 
-``init()`` runs once per scoring process and loads the model from the folder
-that ``AZUREML_MODEL_DIR`` points at; ``run(mini_batch)`` gets a list of input
+``init()`` runs once per scoring process and loads the model as Azure mounts it:
+the model was registered from the folder ``model/``, so it is at
+``$AZUREML_MODEL_DIR/model/model.pkl``; ``run(mini_batch)`` gets a list of input
 file paths and returns one line per file: ``"<file name> <predicted digit>"``.
 
 Each input file is one 8x8 grayscale image: 64 integers from 0 to 16, on 8
@@ -12,7 +13,6 @@ items against the deployment's error_threshold.
 
 from __future__ import annotations
 
-import glob
 import os
 import pickle
 
@@ -21,22 +21,13 @@ import numpy as np
 model = None
 
 
-def _find_model_file(model_dir: str) -> str:
-    # Azure mounts a folder model either directly or one level down (the folder's own name).
-    for pattern in ("model.pkl", "*/model.pkl", "**/model.pkl"):
-        found = sorted(glob.glob(os.path.join(model_dir, pattern), recursive=True))
-        if found:
-            return found[0]
-    raise FileNotFoundError(
-        f"no model.pkl under AZUREML_MODEL_DIR={model_dir!r}; "
-        "build it with: python dags/sample_deployment/build_model.py"
-    )
-
-
 def init():
     global model
-    model_dir = os.environ["AZUREML_MODEL_DIR"]
-    with open(_find_model_file(model_dir), "rb") as f:
+    # AZUREML_MODEL_DIR holds the registered model under its own name (the folder "model").
+    path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "model.pkl")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no {path}; build it with: python dags/sample_deployment/build_model.py")
+    with open(path, "rb") as f:
         model = pickle.load(f)
 
 

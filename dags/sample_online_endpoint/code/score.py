@@ -5,6 +5,7 @@ request. The answer names the deployment (``DEPLOYMENT_LABEL``, set in the
 deployment YAML) and the model version, so a rollout can see who answered.
 """
 
+import glob
 import json
 import logging
 import os
@@ -13,17 +14,12 @@ logger = logging.getLogger("score")
 MODEL = None
 
 
-def _find_model(root):
-    for folder, _dirs, files in sorted(os.walk(root)):
-        if "model.json" in files:
-            return os.path.join(folder, "model.json")
-    raise FileNotFoundError(f"no model.json below {root}")
-
-
 def init():
     global MODEL
-    path = _find_model(os.environ["AZUREML_MODEL_DIR"])
-    with open(path, encoding="utf-8") as handle:
+    # AZUREML_MODEL_DIR holds the registered model under its own name (model-1 or model-2 here),
+    # so take the one folder in it, as Azure's own samples do.
+    model_folder = glob.glob(os.path.join(os.environ["AZUREML_MODEL_DIR"], "*", ""))[0]
+    with open(os.path.join(model_folder, "model.json"), encoding="utf-8") as handle:
         MODEL = json.load(handle)
     logger.info("init: loaded %s version %s", MODEL["name"], MODEL["version"])
 
