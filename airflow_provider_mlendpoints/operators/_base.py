@@ -27,8 +27,11 @@ from ..hooks.ml_endpoints import MLEndpointsHook
 from ..triggers._common import (
     MAX_TRANSIENT_ERRORS,
     check_resource_kind,
+    check_wait_for,
+    deletion_event,
     failure_text,
     fetch_resource,
+    is_not_found,
     is_transient,
     job_event,
     job_payload,
@@ -42,7 +45,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 DEFAULT_CONN_ID = MLEndpointsHook.default_conn_name
-ResourceKind = Literal["batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment"]
+ResourceKind = Literal[
+    "batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment", "compute"
+]
 
 
 def poll_until(
@@ -136,24 +141,45 @@ class MLEndpointsBaseOperator(BaseOperator):
         endpoint_name: str,
         deployment_name: str | None = None,
         method_name: str = "execute_complete",
+        wait_for: str = "provisioned",
+        operation_url: str | None = None,
+        reason: Callable[[], str | None] | None = None,
     ) -> dict[str, Any]:
-        """Wait until the endpoint/deployment's provisioningState is terminal.
+        """Wait until the endpoint/deployment/compute's provisioningState is terminal
+        (``wait_for="provisioned"``) or until it is gone (``wait_for="deleted"``).
 
-        Succeeded returns the resource's JSON dict; Failed/Canceled/timeout raise with the
-        service's message and the Studio link. Checks the state first; defers to
+        Succeeded (or, when waiting for a deletion, the 404) returns the resource's JSON dict
+        (``{}`` once deleted); Failed/Canceled/timeout raise with the service's message and the
+        Studio link. Checks the state first; defers to
         :class:`~airflow_provider_mlendpoints.triggers.provisioning.ProvisioningStateTrigger`
-        (resuming in ``method_name``) when :attr:`deferrable`, else polls here.
+        (same ``wait_for``; resuming in ``method_name``) when :attr:`deferrable`, else polls here.
+        ``operation_url`` goes to the trigger, ``reason`` (called on a failed deletion while
+        polling here) gives the service's ``code: message``.
         """
         check_resource_kind(resource, deployment_name)
+        check_wait_for(wait_for)
         client = self.client
         config = client.config
         label = resource_label(resource, endpoint_name, deployment_name)
+        deleting = wait_for == "deleted"
 
         def fetch() -> Any:
-            return fetch_resource(client, resource, endpoint_name, deployment_name)
+            try:
+                return fetch_resource(client, resource, endpoint_name, deployment_name)
+            except Exception as exc:
+                if deleting and is_not_found(exc):
+                    return None
+                raise
 
         def to_event(obj: Any) -> dict[str, Any] | None:
-            return provisioning_event(config, resource, endpoint_name, deployment_name, obj)
+            if not deleting:
+                return provisioning_event(config, resource, endpoint_name, deployment_name, obj)
+            event = deletion_event(config, resource, endpoint_name, deployment_name, obj)
+            if event is not None and event["status"] != "success" and reason is not None:
+                why = reason()
+                if why:
+                    event = deletion_event(config, resource, endpoint_name, deployment_name, obj, reason=why)
+            return event
 
         def payload(status: str, obj: Any, message: str) -> dict[str, Any]:
             state = obj.provisioning_state if obj is not None else None
@@ -165,7 +191,9 @@ class MLEndpointsBaseOperator(BaseOperator):
         if event is None and self.deferrable:
             from ..triggers.provisioning import ProvisioningStateTrigger
 
-            self.log.info("Deferring until %s finishes provisioning", label)
+            self.log.info(
+                "Deferring until %s %s", label, "is deleted" if deleting else "finishes provisioning"
+            )
             self.defer(
                 trigger=ProvisioningStateTrigger(
                     conn_id=self.conn_id,
@@ -174,6 +202,8 @@ class MLEndpointsBaseOperator(BaseOperator):
                     deployment_name=deployment_name,
                     poll_interval=self.poll_interval,
                     timeout=self.timeout,
+                    wait_for=wait_for,
+                    operation_url=operation_url,
                 ),
                 method_name=method_name,
             )
@@ -181,17 +211,18 @@ class MLEndpointsBaseOperator(BaseOperator):
             event = poll_until(
                 fetch,
                 to_event,
-                lambda obj: payload("timeout", obj, f"{label} not provisioned after {self.timeout:g} s"),
+                lambda obj: payload("timeout", obj, f"{label} not {wait_for} after {self.timeout:g} s"),
                 lambda exc, obj: payload("error", obj, f"polling {label} failed: {exc}"),
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
-                describe=lambda obj: f"{label} is {obj.provisioning_state}",
+                describe=lambda obj: f"{label} is {obj.provisioning_state}" if obj is not None else None,
                 log=self.log,
             )
         return self.handle_provisioning_event(event)
 
     def handle_provisioning_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Succeeded -> the resource dict; anything else raises with message + Studio link."""
+        """Succeeded (or deleted) -> the resource dict (``{}`` once deleted); anything else raises
+        with message + Studio link."""
         if event.get("status") != "success":
             raise AirflowException(failure_text(event))
         self.log.info("%s", event.get("message"))

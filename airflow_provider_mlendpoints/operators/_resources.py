@@ -131,16 +131,23 @@ class ResourceOperator(MLEndpointsBaseOperator):
                     store.set(key, url)
         return url
 
-    def failure_reason(
+    def operation_url(
         self, resource: str, endpoint_name: str, deployment_name: str | None = None
     ) -> str | None:
-        """The service's ``code: message`` for the last operation this task started on the resource."""
+        """The status URL of the last operation this task started on the resource (if any)."""
         key = _OPERATION_KEY + resource_label(resource, endpoint_name, deployment_name)
         url = self.__dict__.get("_operation_urls", {}).get(key)
         if url is None:
             store = _task_state_store()
             with contextlib.suppress(Exception):
                 url = store.get(key) if store is not None else None
+        return url
+
+    def failure_reason(
+        self, resource: str, endpoint_name: str, deployment_name: str | None = None
+    ) -> str | None:
+        """The service's ``code: message`` for the last operation this task started on the resource."""
+        url = self.operation_url(resource, endpoint_name, deployment_name)
         return operation_error(self.client, url) if url else None
 
     def handle_provisioning_event(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -227,9 +234,13 @@ class ResourceOperator(MLEndpointsBaseOperator):
             with service_errors(f"deleting {label}"), contextlib.suppress(NotFoundError):
                 self.start_operation("DELETE", resource, endpoint_name, deployment_name)
             self.log.info("Deleting %s", label)
-        return self._wait_gone(resource, endpoint_name, deployment_name)
+        return self._wait_gone(context, resource, endpoint_name, deployment_name)
 
-    def _wait_gone(self, resource: str, endpoint_name: str, deployment_name: str | None) -> dict[str, Any]:
+    def _wait_gone(
+        self, context: Context, resource: str, endpoint_name: str, deployment_name: str | None
+    ) -> dict[str, Any]:
+        """Wait until the resource is gone: :meth:`wait_for_provisioning` with ``wait_for="deleted"``
+        (deferred to the trigger in that mode when deferrable; resumes in :meth:`deletion_complete`)."""
         client = self.client
         label = resource_label(resource, endpoint_name, deployment_name)
 
@@ -237,60 +248,53 @@ class ResourceOperator(MLEndpointsBaseOperator):
             return get_or_none(lambda: fetch_resource(client, resource, endpoint_name, deployment_name))
 
         current = fetch()
-        # Right after the DELETE the service may still show the old state for a moment; a
-        # Failed/Canceled state counts as the deletion's outcome only once Deleting was seen.
+        # Right after the DELETE the service may still show the old state (e.g. a Failed
+        # provisioning) for a moment; a Failed/Canceled state counts as the deletion's outcome only
+        # once Deleting was seen (or this grace period is over).
         grace = time.monotonic() + DELETE_GRACE_SECONDS
         while current is not None and current.provisioning_state != "Deleting" and time.monotonic() < grace:
             time.sleep(min(self.poll_interval, 1.0))
             current = fetch()
         if current is None:
+            self.log.info("%s deleted", label)
             return self.deleted_result(existed=True)
-        seen = {"deleting": current.provisioning_state == "Deleting"}
-        if self.deferrable and seen["deleting"]:
-            self._defer_on(resource, endpoint_name, deployment_name, "deletion_complete")
-
-        def to_event(obj: Any) -> dict[str, Any] | None:
-            if obj is None:
-                return {"status": "success"}
-            seen["deleting"] = seen["deleting"] or obj.provisioning_state == "Deleting"
-            if obj.provisioning_state in ("Failed", "Canceled") and seen["deleting"]:
-                reason = self.failure_reason(resource, endpoint_name, deployment_name)
-                message = f"deleting {label} ended {obj.provisioning_state}" + (
-                    f": {reason}" if reason else ""
-                )
-                return {"status": "failed", "message": message}
-            return None
-
-        event = poll_until(
-            fetch,
-            to_event,
-            lambda obj: {"status": "timeout", "message": f"{label} not deleted after {self.timeout} s"},
-            lambda exc, obj: {"status": "error", "message": f"polling {label} failed: {exc}"},
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-            describe=lambda obj: f"{label} is {obj.provisioning_state}" if obj is not None else None,
-            log=self.log,
-        )
-        if event["status"] != "success":
-            raise AirflowException(event["message"])
-        self.log.info("%s deleted", label)
+        self.wait_for_provisioning(
+            context,
+            resource=resource,  # type: ignore[arg-type]
+            endpoint_name=endpoint_name,
+            deployment_name=deployment_name,
+            method_name="deletion_complete",
+            wait_for="deleted",
+            operation_url=self.operation_url(resource, endpoint_name, deployment_name),
+            reason=lambda: self.failure_reason(resource, endpoint_name, deployment_name),
+        )  # logs "<label> deleted"
         return self.deleted_result(existed=True)
 
     def deletion_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the provisioning trigger fired during a deletion."""
+        """Resume after the provisioning trigger (``wait_for="deleted"``) fired during a deletion.
+
+        ``{"status": "success", "deleted": True}`` is the deletion's end; a failed, canceled or
+        timeout event fails the task with the service's reason. Events of triggers serialized
+        before the ``deleted`` mode existed (a 404 arrived as an ``error``) are still understood.
+        """
         event = event or {}
         resource = event.get("resource") or self._resource_kind
         endpoint_name = event.get("endpoint_name") or self.endpoint_name
         deployment_name = event.get("deployment_name") or getattr(self, "deployment_name", None)
+        label = resource_label(resource, endpoint_name, deployment_name)
+        if "deleted" in event:  # the explicit "deleted" mode
+            self.handle_provisioning_event(event)  # raises unless success; logs "<label> deleted"
+            return self.deleted_result(existed=True)
+        # An older trigger in "provisioned" mode: the 404 came as an "error" event.
         current = get_or_none(lambda: fetch_resource(self.client, resource, endpoint_name, deployment_name))
         if current is None:
-            self.log.info("%s deleted", resource_label(resource, endpoint_name, deployment_name))
+            self.log.info("%s deleted", label)
             return self.deleted_result(existed=True)
         if event.get("status") in ("failed", "canceled", "timeout"):
             self.handle_provisioning_event(
                 {**event, "message": f"deleting: {event.get('message')}"}
             )  # raises
-        return self._wait_gone(resource, endpoint_name, deployment_name)
+        return self._wait_gone(context, resource, endpoint_name, deployment_name)
 
     _resource_kind = "batch_endpoint"
 

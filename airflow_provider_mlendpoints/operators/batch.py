@@ -23,8 +23,9 @@ Every operator is idempotent and safe to retry:
 Waiting: provisioning is awaited with
 :meth:`~airflow_provider_mlendpoints.operators._base.MLEndpointsBaseOperator.wait_for_provisioning`
 (deferred to the triggerer when ``deferrable``), deletions with the same
-trigger (a resource that disappeared is done). Compute clusters are polled in
-the worker (``computes`` have no trigger; creation takes seconds to minutes).
+helper and trigger in ``wait_for="deleted"`` mode (the service's 404 is the
+success; a Failed deletion fails with the service's reason). Compute clusters
+wait the same way (the trigger's ``compute`` kind).
 
 Templating: names, spec paths and dicts, overrides and paths are templated.
 ``template_ext`` is empty on purpose: a ``.yml`` path is passed to the spec
@@ -501,7 +502,8 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
 
 
 class DeleteBatchEndpointOperator(ResourceOperator):
-    """Delete a batch endpoint (and its deployments) and wait until it is gone; missing is success."""
+    """Delete a batch endpoint (and its deployments) and wait until it is gone (the 404; deferred in
+    ``wait_for="deleted"`` mode when deferrable); missing is success."""
 
     template_fields = ("endpoint_name", "conn_id")
     _resource_kind = "batch_endpoint"

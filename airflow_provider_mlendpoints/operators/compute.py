@@ -2,8 +2,9 @@
 
 Importable as ``airflow_provider_mlendpoints.operators.batch.CreateAmlComputeOperator`` (the
 batch workflow's first step) and from :mod:`airflow_provider_mlendpoints.operators`.
-Compute clusters are polled in the worker: ``computes`` have no trigger and creation takes
-seconds to minutes.
+It waits like the endpoint operators: check the cluster's provisioningState first, then defer to
+:class:`~airflow_provider_mlendpoints.triggers.provisioning.ProvisioningStateTrigger`
+(``resource="compute"``) when ``deferrable``, else poll in the worker.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 
-from ..client.resources import ENDPOINT_TERMINAL_STATES
-from ._base import poll_until
+from ..client.resources import Compute
 from ._resource_specs import contains
-from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
+from ._resources import ResourceOperator, service_errors, workspace_location
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -39,9 +39,12 @@ class CreateAmlComputeOperator(ResourceOperator):
     :param vm_priority: ``Dedicated`` or ``LowPriority``.
     :param location: Azure region; default: the workspace's.
 
-    Nothing is sent when the cluster already has these settings. Waits in the worker (cluster
-    creation has no trigger; it takes seconds when ``min_nodes`` is 0). Returns the cluster's
-    ``name``, ``id``, ``vm_size``, ``scale_settings`` and ``provisioning_state``.
+    Nothing is sent when the cluster already has these settings. Checks the cluster's state first;
+    while it provisions, waits in the triggerer when ``deferrable`` (the compute kind of
+    :class:`~airflow_provider_mlendpoints.triggers.provisioning.ProvisioningStateTrigger`), else
+    polls in the worker. A busy cluster (another operation running) is waited for first. Returns
+    the cluster's ``name``, ``id``, ``compute_type``, ``vm_size``, ``scale_settings`` and
+    ``provisioning_state``.
     """
 
     template_fields = (
@@ -92,9 +95,9 @@ class CreateAmlComputeOperator(ResourceOperator):
             )
         client = self.client
         name = self.compute_name
-        existing = get_or_none(lambda: client.computes.get(name))
-        if existing is not None and existing.provisioning_state not in ENDPOINT_TERMINAL_STATES:
-            existing = self._wait(name)
+        # Another operation on the cluster (e.g. a previous try's PUT) is waited for first;
+        # deferrable: defers and starts execute() over in resume_execute.
+        existing = self.settle(context, "compute", name)
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         body = aml_compute_body(
             location=location,
@@ -121,38 +124,15 @@ class CreateAmlComputeOperator(ResourceOperator):
                       name, self.vm_size, min_nodes, max_nodes)  # fmt: skip
         with service_errors(f"compute {name!r}"):
             self.start_operation("PUT", "compute", name, body=body)
-        compute = self._wait(name)
-        if compute.provisioning_state != "Succeeded":
-            reason = self.failure_reason("compute", name)
-            raise AirflowException(
-                f"compute {name!r} provisioning {compute.provisioning_state}"
-                + (f": {reason}" if reason else "")
-            )
-        return self._summary(compute)
-
-    def _wait(self, name: str) -> Any:
-        client = self.client
-        last: dict[str, Any] = {}
-
-        def to_event(obj: Any) -> dict[str, Any] | None:
-            last["obj"] = obj
-            return {"status": "done"} if obj.provisioning_state in ENDPOINT_TERMINAL_STATES else None
-
-        event = poll_until(
-            lambda: client.computes.get(name),
-            to_event,
-            lambda obj: {"status": "timeout"},
-            lambda exc, obj: {"status": "error", "message": str(exc)},
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-            describe=lambda obj: f"compute {name} is {obj.provisioning_state}",
-            log=self.log,
+        details = self.wait_for_provisioning(
+            context, resource="compute", endpoint_name=name, method_name="compute_complete"
         )
-        if event["status"] == "timeout":
-            raise AirflowException(f"compute {name!r} not provisioned after {self.timeout} s")
-        if event["status"] == "error":
-            raise AirflowException(f"polling compute {name!r} failed: {event['message']}")
-        return last["obj"]
+        return self._summary(Compute.from_rest(details))
+
+    def compute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger: the cluster's summary, or fail with the service's reason."""
+        details = self.handle_provisioning_event(event)
+        return self._summary(Compute.from_rest(details))
 
     @staticmethod
     def _summary(compute: Any) -> dict[str, Any]:

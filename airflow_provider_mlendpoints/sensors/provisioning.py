@@ -1,4 +1,4 @@
-"""Sensor that waits for an endpoint or deployment to finish provisioning."""
+"""Sensor that waits for an endpoint, deployment or compute cluster to finish provisioning."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from ._base import _MLEndpointsSensor
 
 
 class ProvisioningStateSensor(_MLEndpointsSensor):
-    """Wait until an endpoint or deployment's provisioningState is Succeeded.
+    """Wait until an endpoint, deployment or AmlCompute cluster's provisioningState is Succeeded.
 
     Failed or Canceled fails the task with the service's message and the Studio link. Returns
     the event without the resource body: ``{"status", "resource", "endpoint_name",
     "deployment_name", "provisioning_state", "message", "studio_url"}``.
 
-    :param resource: ``batch_endpoint``, ``batch_deployment``, ``online_endpoint`` or ``online_deployment``.
-    :param endpoint_name: the endpoint.
+    :param resource: ``batch_endpoint``, ``batch_deployment``, ``online_endpoint``,
+        ``online_deployment`` or ``compute``.
+    :param endpoint_name: the endpoint (for ``compute``: the cluster's name).
     :param deployment_name: the deployment (for the ``*_deployment`` kinds).
     :param conn_id, deferrable, poll_interval, timeout: as for :class:`BatchJobSensor`.
     """
@@ -56,6 +57,8 @@ class ProvisioningStateSensor(_MLEndpointsSensor):
     def execute(self, context: Any) -> Any:
         check_resource_kind(self.resource, self.deployment_name)
         config = self.hook.get_conn().config
+        if self.resource == "compute":  # no endpoint/deployment page to link
+            return super().execute(context)
         kind = "batch" if self.resource.startswith("batch") else "online"
         AzureMLEndpointLink.persist(
             context, resource_studio_url(config, f"{kind}_endpoint", self.endpoint_name, None)

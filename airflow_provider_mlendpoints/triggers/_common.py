@@ -11,15 +11,21 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..client.resources import ENDPOINT_TERMINAL_STATES, JOB_TERMINAL_STATES
-from ..links import studio_deployment_url, studio_endpoint_url, studio_job_url
+from ..links import STUDIO_BASE, _wsid, studio_deployment_url, studio_endpoint_url, studio_job_url
 
-ResourceKind = Literal["batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment"]
+ResourceKind = Literal[
+    "batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment", "compute"
+]
 RESOURCE_KINDS: tuple[str, ...] = (
     "batch_endpoint",
     "batch_deployment",
     "online_endpoint",
     "online_deployment",
+    "compute",
 )
+
+#: What a provisioning wait waits for: a terminal provisioningState, or the resource being gone.
+WAIT_FOR_MODES: tuple[str, ...] = ("provisioned", "deleted")
 
 #: Event ``status`` values; every trigger yields exactly one event with one of them.
 EVENT_STATUSES = ("success", "failed", "canceled", "timeout", "error")
@@ -36,9 +42,18 @@ def check_resource_kind(resource: str, deployment_name: str | None) -> None:
         raise ValueError(f"resource {resource!r} needs deployment_name")
 
 
+def check_wait_for(wait_for: str) -> None:
+    """Validate the ``wait_for`` argument (``provisioned`` or ``deleted``)."""
+    if wait_for not in WAIT_FOR_MODES:
+        raise ValueError(f"wait_for must be one of {', '.join(WAIT_FOR_MODES)}, not {wait_for!r}")
+
+
 def fetch_resource(client: Any, resource: str, endpoint_name: str, deployment_name: str | None) -> Any:
-    """GET the endpoint or deployment (a value on the sync client, an awaitable on the async one)."""
+    """GET the endpoint, deployment or compute (a value on the sync client, an awaitable on the
+    async one). For ``compute`` the cluster's name is passed as ``endpoint_name``."""
     check_resource_kind(resource, deployment_name)
+    if resource == "compute":
+        return client.computes.get(endpoint_name)
     if resource == "batch_endpoint":
         return client.batch_endpoints.get(endpoint_name)
     if resource == "online_endpoint":
@@ -50,13 +65,24 @@ def fetch_resource(client: Any, resource: str, endpoint_name: str, deployment_na
 
 def resource_label(resource: str, endpoint_name: str, deployment_name: str | None) -> str:
     """``batch deployment 'ep/blue'`` style name for messages."""
+    if resource == "compute":
+        return f"compute {endpoint_name!r}"
     kind = resource.replace("_", " ")
     name = f"{endpoint_name}/{deployment_name}" if resource.endswith("_deployment") else endpoint_name
     return f"{kind} {name!r}"
 
 
+def studio_compute_url(config: Any, compute_name: str) -> str:
+    """The Studio page of a compute cluster."""
+    from urllib.parse import quote
+
+    return f"{STUDIO_BASE}/compute/{quote(compute_name, safe='')}/details?wsid={_wsid(config)}"
+
+
 def resource_studio_url(config: Any, resource: str, endpoint_name: str, deployment_name: str | None) -> str:
-    """The Studio page of the endpoint or deployment."""
+    """The Studio page of the endpoint, deployment or compute."""
+    if resource == "compute":
+        return studio_compute_url(config, endpoint_name)
     kind = "batch" if resource.startswith("batch") else "online"
     if resource.endswith("_deployment") and deployment_name:
         return studio_deployment_url(config, kind, endpoint_name, deployment_name)
@@ -86,6 +112,56 @@ def provisioning_event(
         message=message,
         details=obj.raw,
     )
+
+
+def deletion_event(
+    config: Any,
+    resource: str,
+    endpoint_name: str,
+    deployment_name: str | None,
+    obj: Any,
+    *,
+    reason: str | None = None,
+) -> dict[str, Any] | None:
+    """The terminal event of a deletion (``wait_for="deleted"``), or None while it runs.
+
+    ``obj`` is the fetched resource, None once the service answers 404: that is
+    ``{"status": "success", "deleted": True, ...}``. A Failed or Canceled state is the deletion's
+    failure (``reason``, the operation's ``code: message`` if known, else the resource's own error,
+    goes into the message). Any other state (Deleting, or the old state right after the DELETE)
+    keeps waiting.
+    """
+    label = resource_label(resource, endpoint_name, deployment_name)
+    if obj is None:
+        event = provisioning_payload(
+            config, resource, endpoint_name, deployment_name, status="success", state=None,
+            message=f"{label} deleted",
+        )  # fmt: skip
+        event["deleted"] = True
+        return event
+    state = obj.provisioning_state
+    if state not in ("Failed", "Canceled"):
+        return None
+    detail = reason or _service_error_text(obj.properties)
+    event = provisioning_payload(
+        config,
+        resource,
+        endpoint_name,
+        deployment_name,
+        status="failed" if state == "Failed" else "canceled",
+        state=state,
+        message=f"deleting {label} ended {state}" + (f": {detail}" if detail else ""),
+        details=obj.raw,
+    )
+    event["deleted"] = False
+    return event
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """A 404: the resource does not exist (in ``wait_for="deleted"`` mode: it is gone)."""
+    from ..client.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError)
 
 
 def provisioning_payload(

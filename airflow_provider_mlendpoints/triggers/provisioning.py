@@ -1,4 +1,4 @@
-"""Trigger that waits for an endpoint or deployment to finish provisioning."""
+"""Trigger that waits for an endpoint, deployment or compute to finish provisioning (or to be deleted)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from ._common import (
     MAX_TRANSIENT_ERRORS,
     check_resource_kind,
+    check_wait_for,
+    deletion_event,
     fetch_resource,
+    is_not_found,
     is_transient,
     provisioning_event,
     provisioning_payload,
@@ -20,20 +23,33 @@ from ._common import (
     retry_after_of,
 )
 
+_RETRY = object()
+
 
 class ProvisioningStateTrigger(BaseTrigger):
-    """Poll a batch/online endpoint or deployment until its provisioningState is terminal.
+    """Poll a batch/online endpoint, deployment or AmlCompute cluster until its provisioningState
+    is terminal (``wait_for="provisioned"``) or until it is gone (``wait_for="deleted"``).
 
     Yields exactly one :class:`TriggerEvent`: ``{"status": "success"|"failed"|"canceled"|"timeout"|
     "error", "resource", "endpoint_name", "deployment_name", "provisioning_state", "message",
     "studio_url", "details"}`` (``details``: the resource's JSON on success, else the last one seen).
 
+    In ``"deleted"`` mode a 404 is ``{"status": "success", "deleted": True, ...}``; a Failed or
+    Canceled state is a ``failed``/``canceled`` event (``"deleted": False``) whose message carries
+    the service's reason (read from ``operation_url`` when given, else the resource's error);
+    Succeeded or Deleting keep waiting. In ``"provisioned"`` mode a 404 is an ``error`` event.
+
     :param conn_id: the ``azure_ml_endpoints`` connection.
-    :param resource: ``batch_endpoint``, ``batch_deployment``, ``online_endpoint`` or ``online_deployment``.
-    :param endpoint_name: the endpoint.
+    :param resource: ``batch_endpoint``, ``batch_deployment``, ``online_endpoint``,
+        ``online_deployment`` or ``compute``.
+    :param endpoint_name: the endpoint (for ``compute``: the cluster's name).
     :param deployment_name: the deployment (for the ``*_deployment`` kinds).
     :param poll_interval: seconds between polls (a server Retry-After on throttling wins if longer).
     :param timeout: seconds until a ``timeout`` event; None waits forever.
+    :param wait_for: ``"provisioned"`` (default; also what triggers serialized before this
+        argument existed resume with) or ``"deleted"``.
+    :param operation_url: status URL of the operation being waited for (an
+        ``OperationHandle.polling_url``); asked for the failure reason in ``"deleted"`` mode.
     """
 
     def __init__(
@@ -44,9 +60,14 @@ class ProvisioningStateTrigger(BaseTrigger):
         deployment_name: str | None = None,
         poll_interval: float = 10.0,
         timeout: float | None = None,
+        wait_for: str = "provisioned",
+        operation_url: str | None = None,
     ) -> None:
         super().__init__()
         check_resource_kind(resource, deployment_name)
+        check_wait_for(wait_for)
+        self.wait_for = wait_for
+        self.operation_url = operation_url
         self.conn_id = conn_id
         self.resource = resource
         self.endpoint_name = endpoint_name
@@ -64,6 +85,8 @@ class ProvisioningStateTrigger(BaseTrigger):
                 "deployment_name": self.deployment_name,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
+                "wait_for": self.wait_for,
+                "operation_url": self.operation_url,
             },
         )
 
@@ -71,6 +94,31 @@ class ProvisioningStateTrigger(BaseTrigger):
         from ..hooks.ml_endpoints import AsyncMLEndpointsHook
 
         return AsyncMLEndpointsHook(self.conn_id)
+
+    def _mark(self, event: dict[str, Any]) -> dict[str, Any]:
+        """In ``"deleted"`` mode every event says whether the resource is gone (timeout/error: no)."""
+        if self.wait_for == "deleted":
+            event.setdefault("deleted", False)
+        return event
+
+    async def _event_of(self, client: Any, config: Any, obj: Any) -> dict[str, Any] | None:
+        if self.wait_for != "deleted":
+            return provisioning_event(config, self.resource, self.endpoint_name, self.deployment_name, obj)
+        event = deletion_event(config, self.resource, self.endpoint_name, self.deployment_name, obj)
+        if event is not None and event["status"] != "success" and self.operation_url:
+            reason = await self._operation_reason(client)
+            if reason:
+                event = deletion_event(
+                    config, self.resource, self.endpoint_name, self.deployment_name, obj, reason=reason
+                )
+        return event
+
+    async def _operation_reason(self, client: Any) -> str | None:
+        try:
+            status = await client.operations.get_status(self.operation_url)
+        except Exception:  # the operation record may be gone; the state alone still fails
+            return None
+        return status.reason if status.status in ("Failed", "Canceled") else None
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
@@ -89,16 +137,18 @@ class ProvisioningStateTrigger(BaseTrigger):
                         client, self.resource, self.endpoint_name, self.deployment_name
                     )
                 except Exception as exc:
-                    if not is_transient(exc) or errors >= MAX_TRANSIENT_ERRORS:
-                        raise
-                    errors += 1
-                    delay = max(delay, retry_after_of(exc) or 0.0)
-                    self.log.warning("Polling %s failed (%s); retrying in %.1f s", label, exc, delay)
-                else:
+                    if self.wait_for == "deleted" and is_not_found(exc):
+                        obj = None
+                    else:
+                        if not is_transient(exc) or errors >= MAX_TRANSIENT_ERRORS:
+                            raise
+                        errors += 1
+                        delay = max(delay, retry_after_of(exc) or 0.0)
+                        self.log.warning("Polling %s failed (%s); retrying in %.1f s", label, exc, delay)
+                        obj = _RETRY
+                if obj is not _RETRY:
                     errors = 0
-                    event = provisioning_event(
-                        config, self.resource, self.endpoint_name, self.deployment_name, obj
-                    )
+                    event = await self._event_of(client, config, obj)
                     if event is not None:
                         yield TriggerEvent(event)
                         return
@@ -107,14 +157,17 @@ class ProvisioningStateTrigger(BaseTrigger):
                         self.log.info("%s is %s", label, last_state)
                 if deadline is not None and time.monotonic() + delay > deadline:
                     yield TriggerEvent(
-                        provisioning_payload(
-                            config,
-                            self.resource,
-                            self.endpoint_name,
-                            self.deployment_name,
-                            status="timeout",
-                            state=last_state,
-                            message=f"{label} still {last_state} after {self.timeout:g} s",
+                        self._mark(
+                            provisioning_payload(
+                                config,
+                                self.resource,
+                                self.endpoint_name,
+                                self.deployment_name,
+                                status="timeout",
+                                state=last_state,
+                                message=f"{label} still {last_state} after {self.timeout:g} s"
+                                + (" (waiting for deletion)" if self.wait_for == "deleted" else ""),
+                            )
                         )
                     )
                     return
@@ -123,14 +176,16 @@ class ProvisioningStateTrigger(BaseTrigger):
             raise
         except Exception as exc:
             yield TriggerEvent(
-                provisioning_payload(
-                    config,
-                    self.resource,
-                    self.endpoint_name,
-                    self.deployment_name,
-                    status="error",
-                    state=last_state,
-                    message=f"polling {label} failed: {exc}",
+                self._mark(
+                    provisioning_payload(
+                        config,
+                        self.resource,
+                        self.endpoint_name,
+                        self.deployment_name,
+                        status="error",
+                        state=last_state,
+                        message=f"polling {label} failed: {exc}",
+                    )
                 )
             )
         finally:

@@ -116,3 +116,74 @@ def test_provisioning_trigger_events(workspace):
     (event,) = _events(ProvisioningStateTrigger(CONN_ID, "online_endpoint", "missing-ep", poll_interval=0.1))
     assert event["status"] == "error" and "missing-ep" in event["message"]
     client.batch_endpoints.begin_delete("prov-trigger").result()
+
+
+def test_serialize_round_trip_compute_and_deleted_mode():
+    compute = ProvisioningStateTrigger(conn_id="c", resource="compute", endpoint_name="cpu-cluster")
+    classpath, kwargs = compute.serialize()
+    assert kwargs["resource"] == "compute" and kwargs["wait_for"] == "provisioned"
+    assert _rebuild(compute).serialize() == compute.serialize()
+
+    deleting = ProvisioningStateTrigger(
+        conn_id="c",
+        resource="batch_deployment",
+        endpoint_name="e",
+        deployment_name="d",
+        wait_for="deleted",
+        operation_url="https://management.example/operations/1",
+    )
+    again = _rebuild(deleting)
+    assert again.serialize() == deleting.serialize()
+    assert again.wait_for == "deleted" and again.operation_url.endswith("/operations/1")
+
+    # A trigger serialized before wait_for/operation_url existed still loads, as "provisioned".
+    old_kwargs = {k: v for k, v in compute.serialize()[1].items() if k not in ("wait_for", "operation_url")}
+    old = ProvisioningStateTrigger(**old_kwargs)
+    assert old.wait_for == "provisioned" and old.operation_url is None
+    with pytest.raises(ValueError, match="wait_for must be"):
+        ProvisioningStateTrigger(conn_id="c", resource="compute", endpoint_name="x", wait_for="gone")
+
+
+def test_provisioning_trigger_compute(workspace):
+    from airflow_provider_mlendpoints.client.computes import aml_compute_body
+
+    client = workspace.client
+    client.computes.start_create_or_update("trig-cluster", aml_compute_body(location="eastus", max_nodes=2))
+    (event,) = _events(
+        _rebuild(ProvisioningStateTrigger(CONN_ID, "compute", "trig-cluster", poll_interval=0.1))
+    )
+    assert event["status"] == "success" and event["provisioning_state"] == "Succeeded"
+    assert event["resource"] == "compute" and event["details"]["name"] == "trig-cluster"
+    assert "/compute/trig-cluster/" in event["studio_url"]
+    assert "compute 'trig-cluster'" in event["message"]
+
+    (event,) = _events(ProvisioningStateTrigger(CONN_ID, "compute", "no-cluster", poll_interval=0.1))
+    assert event["status"] == "error" and "no-cluster" in event["message"]
+
+
+def test_provisioning_trigger_deleted_mode(workspace):
+    client = workspace.client
+    client.batch_endpoints.begin_create_or_update(
+        "del-trigger", {"location": "eastus", "properties": {"authMode": "AADToken"}}
+    ).result()
+    handle = client.batch_endpoints.start_delete("del-trigger")
+    assert client.batch_endpoints.get("del-trigger").provisioning_state == "Deleting"
+    trigger = ProvisioningStateTrigger(
+        CONN_ID,
+        "batch_endpoint",
+        "del-trigger",
+        poll_interval=0.1,
+        wait_for="deleted",
+        operation_url=handle.polling_url,
+    )
+    (event,) = _events(_rebuild(trigger))
+    assert event["status"] == "success" and event["deleted"] is True
+    assert event["message"] == "batch endpoint 'del-trigger' deleted"
+
+    # Already gone: a 404 at the first poll is the same success (in "provisioned" mode an error).
+    (event,) = _events(
+        ProvisioningStateTrigger(
+            CONN_ID, "online_endpoint", "never-there", poll_interval=0.1, wait_for="deleted"
+        )
+    )
+    assert event["status"] == "success" and event["deleted"] is True

@@ -130,3 +130,101 @@ def test_operator_execute_complete_raises_with_link():
     assert op.execute_complete(
         {}, {"status": "success", "resource": "batch_endpoint", "details": {"name": "e"}}
     ) == {"name": "e"}
+
+
+# -- wait_for="deleted": a failed deletion carries the service's reason ---------------------------
+def _endpoint(state: str | None, **props):
+    from airflow_provider_mlendpoints.client import BatchEndpoint
+
+    return BatchEndpoint.from_rest({"name": "ep", "properties": {"provisioningState": state, **props}})
+
+
+class _FakeStatus:
+    status = "Failed"
+    reason = "InternalError: the endpoint's storage could not be released"
+
+
+class FakeResourceClient:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.config = CONFIG
+        self.status_urls: list[str] = []
+        outer = self
+
+        class Endpoints:
+            async def get(self, name):
+                answer = outer.answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+
+        class Operations:
+            async def get_status(self, url):
+                outer.status_urls.append(url)
+                return _FakeStatus()
+
+        self.batch_endpoints = Endpoints()
+        self.operations = Operations()
+
+
+def _run_provisioning_trigger(answers, monkeypatch, **kwargs):
+    from airflow_provider_mlendpoints.triggers.provisioning import ProvisioningStateTrigger
+
+    client = FakeResourceClient(answers)
+    hook = FakeHook([])
+    hook.client = client
+    trigger = ProvisioningStateTrigger("c", "batch_endpoint", "ep", poll_interval=1.0, **kwargs)
+    monkeypatch.setattr(trigger, "_hook", lambda: hook)
+
+    async def fake_sleep(seconds):
+        pass
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+
+    async def collect():
+        return [e.payload async for e in trigger.run()]
+
+    return asyncio.run(collect()), client
+
+
+def test_deleted_mode_failed_deletion_and_404(monkeypatch):
+    from airflow_provider_mlendpoints.client import NotFoundError
+
+    # Succeeded (old state right after the DELETE) and Deleting keep waiting; Failed ends it.
+    events, client = _run_provisioning_trigger(
+        [_endpoint("Succeeded"), _endpoint("Deleting"), _endpoint("Failed")],
+        monkeypatch,
+        wait_for="deleted",
+        operation_url="https://arm/operations/op1",
+    )
+    (event,) = events
+    assert event["status"] == "failed" and event["deleted"] is False
+    assert event["message"] == (
+        "deleting batch endpoint 'ep' ended Failed: InternalError: the endpoint's storage could not be released"
+    )
+    assert client.status_urls == ["https://arm/operations/op1"]
+
+    # Without an operation URL the resource's own error is the reason.
+    events, _ = _run_provisioning_trigger(
+        [_endpoint("Deleting"), _endpoint("Failed", error={"code": "Conflict", "message": "locked"})],
+        monkeypatch,
+        wait_for="deleted",
+    )
+    assert events[0]["status"] == "failed" and events[0]["message"].endswith("ended Failed: Conflict: locked")
+
+    events, _ = _run_provisioning_trigger(
+        [_endpoint("Deleting"), NotFoundError("gone", status=404)], monkeypatch, wait_for="deleted"
+    )
+    assert events[0]["status"] == "success" and events[0]["deleted"] is True
+
+    # The default ("provisioned") mode: the 404 is an error event, Succeeded a success.
+    events, _ = _run_provisioning_trigger([NotFoundError("gone", status=404)], monkeypatch)
+    assert events[0]["status"] == "error" and "deleted" not in events[0]
+    events, _ = _run_provisioning_trigger([_endpoint("Creating"), _endpoint("Succeeded")], monkeypatch)
+    assert events[0]["status"] == "success" and "deleted" not in events[0]
+    # A deleted-mode timeout also says the resource is not gone (the operator fails, no restart).
+    events, _ = _run_provisioning_trigger(
+        [_endpoint("Deleting")], monkeypatch, wait_for="deleted", timeout=0.5
+    )
+    assert events[0]["status"] == "timeout" and events[0]["deleted"] is False
+    assert "still Deleting" in events[0]["message"]
