@@ -8,7 +8,10 @@ Naming follows the OpenLineage dataset naming spec for Azure storage:
   named as the storage above; when it cannot be, namespace ``azureml://datastores/<ds>``;
 - a registered data asset ``azureml:<name>:<version>`` (or its ARM id form): namespace
   ``azureml://<workspace ARM id>``, name ``data/<name>/versions/<version>``;
-- a local path: namespace ``file``, name the absolute path.
+- a local path: namespace ``file``, name the absolute path;
+- the self-hosted engine's forms (:func:`storage_dataset_name`): ``abfs://`` and ``wasb://`` with
+  the account in the host are named as ``abfss://`` / ``wasbs://``; ``az://<container>/<path>``
+  and ``abfs://<container>/<path>`` take the account from the connection's storage options.
 
 Nothing here imports OpenLineage at module level; :func:`operator_lineage` returns None when the
 provider is not installed.
@@ -77,6 +80,41 @@ def dataset_name(uri: str, client: Any = None) -> tuple[str, str]:
     return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
 
 
+def _account_of(storage_options: dict[str, Any] | None) -> str | None:
+    """The storage account named by adlfs-style storage options (None when they do not say)."""
+    opts = storage_options or {}
+    if opts.get("account_name"):
+        return str(opts["account_name"])
+    conn = str(opts.get("connection_string") or "")
+    match = re.search(r"(?:^|;)\s*AccountName=([^;]+)", conn, re.IGNORECASE)
+    if match:
+        return match.group(1).strip()
+    url = str(opts.get("account_url") or "")
+    host = urlparse(url).hostname or ""
+    if ".blob." in host or ".dfs." in host:
+        return host.split(".", 1)[0]
+    parts = [p for p in urlparse(url).path.split("/") if p]
+    return parts[0] if parts and urlparse(url).port else None  # Azurite: http://host:port/<account>
+
+
+def storage_dataset_name(uri: str, storage_options: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(namespace, name) of a self-hosted scoring location (a local path or any blob URI form the
+    engine reads), by the same naming as :func:`dataset_name`."""
+    uri = str(uri).split("?", 1)[0]
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme in ("abfs", "abfss", "wasb", "wasbs", "az") and parsed.netloc:
+        path = unquote(parsed.path)
+        if "@" in parsed.netloc:
+            container, _, host = parsed.netloc.partition("@")
+            kind = "dfs" if ".dfs." in host else "blob"
+            return _blob_name(host.split(".", 1)[0], container, path, kind)
+        account = _account_of(storage_options)
+        if account:
+            return _blob_name(account, parsed.netloc, path, "dfs" if scheme.startswith("abfs") else "blob")
+    return dataset_name(uri)
+
+
 def operator_lineage(
     inputs: list[str], outputs: list[str], *, client: Any = None, job_name: str | None = None
 ) -> Any:
@@ -97,4 +135,35 @@ def operator_lineage(
         inputs=[Dataset(*dataset_name(uri, client)) for uri in inputs if uri],
         outputs=[Dataset(*dataset_name(uri, client)) for uri in outputs if uri],
         run_facets=run_facets,
+    )
+
+
+def self_hosted_lineage(op: Any, output_file: str | None = None) -> Any:
+    """An ``OperatorLineage`` of a self-hosted scoring task (the collect task): input dataset = the
+    rendered ``input_path``, output dataset = the rendered ``output_path`` joined with the
+    deployment's ``output_file_name`` (the folder itself when the deployment writes no merged file,
+    ``output_action: summary_only``). ``output_file``, the merged file the collect step reported, is
+    used when the deployment cannot be read again. None without the openlineage provider; never
+    raises.
+    """
+    try:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import Dataset
+    except ImportError:
+        return None
+    storage_options: dict[str, Any] = {}
+    output = str(op.output_path)
+    try:
+        from .engine.layout import join_uri
+
+        job = op.build_job("resume")
+        storage_options = dict(job.storage_options or {})
+        if job.deployment.output_action == "append_row":
+            output = join_uri(output, job.deployment.output_file_name)
+    except Exception:  # lineage must never fail the task
+        if output_file:
+            output = output_file
+    return OperatorLineage(
+        inputs=[Dataset(*storage_dataset_name(str(op.input_path), storage_options))],
+        outputs=[Dataset(*storage_dataset_name(output, storage_options))],
     )

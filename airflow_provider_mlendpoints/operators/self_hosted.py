@@ -403,7 +403,16 @@ class CollectScoringOperator(_ScoringJobOperator):
         except JobFailed as exc:
             raise AirflowFailException(_failure_message(exc, job)) from exc
         self._record_asset_events(context, summary)
+        if isinstance(summary, dict) and summary.get("output_file"):
+            self._output_file = str(summary["output_file"])
         return _small(summary)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage datasets: the rendered input location and the merged output file (the output
+        folder when the deployment writes no merged file). None without the openlineage provider."""
+        from ..lineage import self_hosted_lineage
+
+        return self_hosted_lineage(self, getattr(self, "_output_file", None))
 
     def _record_asset_events(self, context: Context, summary: Any) -> None:
         """Attach the counts to the output's asset event; resolve an AssetAlias to the rendered output."""
