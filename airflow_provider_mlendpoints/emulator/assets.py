@@ -54,8 +54,34 @@ def check_ref(emu: Any, ws_key: str, collection: str, ref: str) -> str | None:
         return None
     if find_ref(emu, ws_key, collection, ref) is not None:
         return None
-    kind = {"models": "model", "codes": "code", "environments": "environment"}[collection]
+    kind = {"models": "model", "codes": "code", "environments": "environment", "data": "data"}[collection]
     return f"The {kind} version '{ref}' could not be found in the workspace."
+
+
+def data_asset_ref(uri: str) -> str | None:
+    """The data asset reference an input URI names (``azureml:name:version``, ``azureml:name@latest``,
+    ``azureml:/subscriptions/.../data/name/versions/v`` or the bare ARM id), or None for a storage URI."""
+    uri = (uri or "").strip()
+    if uri.lower().startswith("azureml://"):
+        return None  # a datastore URI
+    ref = uri[len("azureml:") :] if uri.lower().startswith("azureml:") else uri
+    parsed = parse_workspace_id(ref)
+    if parsed is not None:
+        return ref if parsed[3].lower().startswith("/data/") else None
+    return uri if _SHORT.match(uri) else None
+
+
+def resolve_data_input(emu: Any, ws_key: str, uri: str) -> tuple[str, str] | None:
+    """(dataUri, dataType) of the registered data asset ``uri`` names; None when ``uri`` is no data asset
+    reference. LookupError naming it when the workspace has no such data asset version."""
+    ref = data_asset_ref(uri)
+    if ref is None:
+        return None
+    record = find_ref(emu, ws_key, "data", ref)
+    if record is None:
+        raise LookupError(f"The data asset '{uri}' could not be found in the workspace.")
+    props = record["resource"]["properties"]
+    return str(props["dataUri"]), str(props.get("dataType") or "uri_folder")
 
 
 def check_compute(emu: Any, ws_key: str, compute: str) -> str | None:

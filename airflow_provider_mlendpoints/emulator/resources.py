@@ -145,7 +145,7 @@ def put_resource(
             op = new_operation(emu, sub, resource_key=key, kind="put")
             new_meta.update(pending="put", ready_at=ready_at, op=op, error=None)
             headers = async_headers(request, sub, op)
-        elif kind != "datastore":
+        elif kind not in ("datastore", "dataVersion"):  # DataVersionBase has no provisioningState
             resource["properties"].setdefault("provisioningState", "Succeeded")
         record = {"resource": resource, "meta": new_meta}
         emu.store.put(key, record)

@@ -1,4 +1,4 @@
-"""Workspace, asset containers and versions (codes, models, environments), datastores, computes."""
+"""Workspace, asset containers and versions (codes, models, environments, data), datastores, computes."""
 
 from __future__ import annotations
 
@@ -22,8 +22,23 @@ from .resources import (
 )
 
 router = APIRouter()
-ASSET_COLLECTIONS = ("codes", "models", "environments")
-LABEL = {"codes": "code", "models": "model", "environments": "environment"}
+ASSET_COLLECTIONS = ("codes", "models", "environments", "data")
+LABEL = {"codes": "code", "models": "model", "environments": "environment", "data": "data"}
+DATA_TYPES = {"uri_file": "uri_file", "uri_folder": "uri_folder", "mltable": "mltable"}
+
+
+def _check_data_version(body: dict[str, Any]) -> dict[str, Any]:
+    """A data version body (DataVersionBase) with ``dataType`` normalised; ArmError when unusable."""
+    props = dict(body.get("properties") or {})
+    kind = DATA_TYPES.get(str(props.get("dataType") or "").lower())
+    if kind is None:
+        raise ArmError(
+            400, "UserError", "property 'properties.dataType' must be one of uri_file, uri_folder, mltable."
+        )
+    if not isinstance(props.get("dataUri"), str) or not props["dataUri"].strip():
+        raise ArmError(400, "UserError", "property 'properties.dataUri' is required.")
+    props["dataType"] = kind
+    return {**body, "properties": props}
 
 
 @router.get(WS_PATH)
@@ -44,7 +59,8 @@ def _container_record(emu: Any, sub: str, rg: str, ws: str, collection: str, nam
         if field in keep:
             props[field] = keep[field]
     props.setdefault("isArchived", False)
-    props.setdefault("provisioningState", "Succeeded")
+    if collection != "data":  # DataContainer has no provisioningState
+        props.setdefault("provisioningState", "Succeeded")
     resource = {
         "id": arm_id,
         "name": name,
@@ -94,11 +110,15 @@ def _make_asset_routes(collection: str) -> None:
         emu = request.app.state.emu
         emu.workspace(sub, rg, ws)
         body = await read_body(request)
+        if collection == "data":
+            body = _check_data_version(body)
         with emu.store.lock:
             container = _container_record(emu, sub, rg, ws, collection, name, None)
             props = container["resource"]["properties"]
             props["latestVersion"] = version
             props["nextVersion"] = str(int(version) + 1) if version.isdigit() else None
+            if collection == "data":
+                props.setdefault("dataType", body["properties"]["dataType"])
             emu.store.put(container["resource"]["id"], container)
             return put_resource(
                 emu, request, ws=(sub, rg, ws), arm_id=container["resource"]["id"] + f"/versions/{version}",
@@ -149,7 +169,7 @@ def _make_asset_routes(collection: str) -> None:
     router.add_api_route(base + "/{name}/versions/{version}", put_version, methods=["PUT"])
     router.add_api_route(base + "/{name}/versions/{version}", get_version, methods=["GET"])
     router.add_api_route(base + "/{name}/versions/{version}", delete_version, methods=["DELETE"])
-    if collection != "environments":
+    if collection in ("codes", "models"):  # workspace data versions have none in 2024-04-01
         router.add_api_route(base + "/{name}/versions/{version}/startPendingUpload", start_pending_upload, methods=["POST"])
 
 

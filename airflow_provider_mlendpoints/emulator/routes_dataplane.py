@@ -75,11 +75,18 @@ def parse_invocation(body: dict[str, Any], job_name: str) -> tuple[dict[str, Any
         dataset = _get(props, "dataset")
         if not dataset:
             raise ArmError(400, "UserError", "property 'properties.InputData' (or the 2021 'properties.dataset') is required.")
-        if str(_get(dataset, "dataInputType") or "DataUrl").lower() != "dataurl":
-            raise ArmError(400, "UserError", "property 'properties.dataset.dataInputType': only DataUrl inputs are emulated.")
-        uri = _get(dataset, "path") or _get(dataset, "Uri")
-        if not uri:
-            raise ArmError(400, "UserError", "property 'properties.dataset.path' is required.")
+        input_kind = str(_get(dataset, "dataInputType") or "DataUrl").lower()
+        if input_kind == "datasetversion":  # a registered data asset, resolved when the job is created
+            ds_name, ds_version = _get(dataset, "datasetName"), _get(dataset, "datasetVersion")
+            if not ds_name:
+                raise ArmError(400, "UserError", "property 'properties.dataset.datasetName' is required.")
+            uri = f"azureml:{ds_name}:{ds_version}" if ds_version else f"azureml:{ds_name}@latest"
+        elif input_kind == "dataurl":
+            uri = _get(dataset, "path") or _get(dataset, "Uri")
+            if not uri:
+                raise ArmError(400, "UserError", "property 'properties.dataset.path' is required.")
+        else:
+            raise ArmError(400, "UserError", "property 'properties.dataset.dataInputType' must be DataUrl or DatasetVersion.")
         input_ = {"name": "input_data", "type": "UriFolder", "uri": uri}
         out = _get(props, "outputDataset") or {}
         if out:
@@ -138,7 +145,10 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
                 raise LookupError(f"model version '{model_id}' not found")
             model = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("modelUri") or "")
             model_type = rec["resource"]["properties"].get("modelType")
-        in_loc = assets.any_location(emu, ws_key, input_["uri"])
+        data = assets.resolve_data_input(emu, ws_key, input_["uri"])  # a registered data asset: its dataUri
+        if data is not None and data[1] == "uri_file":
+            input_["type"] = "UriFile"
+        in_loc = assets.any_location(emu, ws_key, data[0] if data is not None else input_["uri"])
         out_loc = assets.any_location(emu, ws_key, output["uri"])
     except LookupError as exc:
         raise ArmError(400, "UserError", str(exc).strip("'\"")) from exc

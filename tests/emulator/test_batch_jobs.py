@@ -201,3 +201,56 @@ def test_invocation_errors(batch_setup):
         )
         assert unknown_dep.status_code == 404
     assert httpx.post(scoring_uri, json={}).status_code == 401
+
+
+def test_registered_data_asset_inputs(batch_setup):
+    """Inputs naming a registered data asset (short, ARM-style, 2021 DatasetVersion) read its dataUri."""
+    emu, scoring_uri, data, tmp_path = batch_setup
+    ws = emu.workspace_path
+    with emu.client() as c:
+        bad = c.put(emu.arm_url("/data/digits/versions/1"), json={"properties": {"dataType": "csv", "dataUri": str(data)}})
+        assert bad.status_code == 400 and "dataType" in bad.json()["error"]["message"]
+        made = c.put(emu.arm_url("/data/digits/versions/1"), json={"properties": {"dataType": "uri_folder", "dataUri": str(data)}})
+        assert made.status_code == 201, made.text
+        assert made.json()["id"].lower().endswith("/data/digits/versions/1")
+        one = data / "f3.txt"
+        c.put(emu.arm_url("/data/one/versions/2"), json={"properties": {"dataType": "uri_file", "dataUri": f"file://{one}"}}).raise_for_status()
+        got = c.get(emu.arm_url("/data/digits/versions/1")).json()
+        assert got["properties"]["dataUri"] == str(data)
+        if REFERENCE.is_dir():
+            validator = SpecValidator.load(REFERENCE)
+            for url in ("/data/digits/versions/1", "/data/digits", "/data/digits/versions", "/data"):
+                answer = c.get(emu.arm_url(url))
+                assert answer.status_code == 200, answer.text
+                problems = validator.validate_response("GET", httpx.URL(emu.arm_url(url)).path, 200, answer.json())
+                assert not problems, (url, problems)
+        assert [v["name"] for v in c.get(emu.arm_url("/data/digits/versions")).json()["value"]] == ["1"]
+        assert {d["name"] for d in c.get(emu.arm_url("/data")).json()["value"]} >= {"digits", "one"}
+
+        def invoke(props: dict, out: str) -> list[str]:
+            started = c.post(scoring_uri, json={"properties": props}, headers={"azureml-model-deployment": "ok"})
+            assert started.status_code == 200, started.text
+            done = wait_job(c, f"{scoring_uri}/{started.json()['name']}")
+            assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
+            return (tmp_path / out / "predictions.csv").read_text().splitlines()
+
+        every = [f"pred f{i}.txt {i}" for i in range(5)]
+        for i, ref in enumerate(("azureml:digits:1", f"azureml:{ws}/data/digits/versions/1", "azureml:digits@latest")):
+            out = tmp_path / f"o{i}"
+            props = {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": ref}},
+                     "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": str(out)}}}
+            assert invoke(props, f"o{i}") == every, ref
+        props = {"InputData": {"in": {"JobInputType": "UriFile", "Uri": "azureml:one:2"}},
+                 "OutputData": {"out": {"JobOutputType": "UriFolder", "Uri": str(tmp_path / "o-file")}}}
+        assert invoke(props, "o-file") == ["pred f3.txt 3"]
+        props_2021 = {"dataset": {"dataInputType": "DatasetVersion", "datasetName": "digits", "datasetVersion": "1"},
+                      "outputDataset": {"datastoreId": f"{ws}/datastores/workspaceblobstore", "path": "scored/asset"}}
+        started = c.post(scoring_uri, json={"properties": props_2021}, headers={"azureml-model-deployment": "ok"})
+        assert started.status_code == 200, started.text
+        assert wait_job(c, f"{scoring_uri}/{started.json()['name']}")["properties"]["status"] == "Completed"
+
+        for ref in ("azureml:nope:1", f"azureml:{ws}/data/digits/versions/9"):
+            missing = c.post(scoring_uri, json={"properties": {"InputData": {"in": {"JobInputType": "UriFolder", "Uri": ref}}}})
+            assert missing.status_code == 400, missing.text
+            error = missing.json()["error"]
+            assert error["code"] == "UserError" and ref in error["message"] and "could not be found" in error["message"]

@@ -75,3 +75,17 @@ def test_old_terminal_operations_are_pruned(tmp_path):
     finish_operation(emu, done, "Succeeded")
     assert prune_operations(emu, keep_seconds=-1) == 1
     assert emu.store.get(f"ops/{done}") is None and emu.store.get(f"ops/{running}") is not None
+
+
+def test_data_asset_references_in_inputs():
+    from airflow_provider_mlendpoints.emulator.assets import data_asset_ref
+
+    arm = "/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w/data/d/versions/1"
+    assert data_asset_ref("azureml:d:1") == "azureml:d:1"
+    assert data_asset_ref("azureml:d@latest") == "azureml:d@latest"
+    assert data_asset_ref("azureml:" + arm) == arm
+    assert data_asset_ref(arm) == arm
+    assert data_asset_ref("azureml://datastores/workspaceblobstore/paths/in/") is None
+    assert data_asset_ref("/tmp/in") is None and data_asset_ref("https://a.blob.core.windows.net/c/in") is None
+    assert data_asset_ref("azureml:" + arm.replace("/data/", "/models/")) is None
+
