@@ -6,7 +6,9 @@ and talks to it over a socket pair. The child sets the deployment's environment 
 imports the scoring script (its code folder first on ``sys.path``), calls
 ``init()`` once, then ``run(mini_batch)`` per task it is sent, writes each
 successful mini-batch's part itself (atomically), and calls ``shutdown()``
-(if defined) when told to stop.
+(if defined) when told to stop. A child whose parent disappears (the shard
+task was killed with SIGKILL) stops within a second instead of scoring on
+beside the retry that replaces it.
 
 Messages, parent -> child: ``("run", task)``, ``("stop", None)``.
 Child -> parent: ``("ready", pid)``, ``("init_error", err)``, ``("done", status)``,
@@ -24,6 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from contextlib import ExitStack
@@ -134,10 +137,35 @@ class _Scorer:
         return status
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
+def exit_with_parent(parent_pid: int, interval: float = PARENT_CHECK_SECONDS) -> threading.Thread:
+    """Stop this process as soon as ``parent_pid`` is no longer its parent.
+
+    A daemon thread polls ``os.getppid()``: when the shard task that started
+    this child dies (SIGKILL, OOM killer), the child is re-parented and exits
+    at once, so a retried task never competes with orphans of the killed one.
+    Unlike ``PR_SET_PDEATHSIG`` it does not depend on which thread of the
+    parent started the child.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                os._exit(3)
+
+    thread = threading.Thread(target=watch, name="mlendpoints-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main_fd(fd: int) -> None:
     """Entry point of a scoring child: serve the parent on the socket ``fd`` (first message: the setup)."""
     from multiprocessing.connection import Connection
 
+    exit_with_parent(os.getppid())
     conn = Connection(fd)
     setup = conn.recv()
     for entry in setup.get("sys_path", []):
