@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -95,6 +96,7 @@ class Emulator:
             if parts.get("BlobEndpoint"):
                 meta["account_url"] = parts["BlobEndpoint"]
             meta["secrets"] = {"secretsType": "AccountKey", "key": parts.get("AccountKey", "")}
+            ensure_container(conn, self.config.storage_container)
         else:
             meta["local_root"] = f"{sub}/{rg}/{ws}/{DEFAULT_DATASTORE}"
             meta["secrets"] = {"secretsType": "AccountKey", "key": ""}
@@ -137,3 +139,25 @@ class Emulator:
         """Stop child processes (on server exit); job records stay as they are."""
         self.online.stop_prefix("")
         self.jobs.stop_all(mark=False)
+
+
+def ensure_container(connection_string: str, container: str) -> None:
+    """Create the default datastore's blob container if it is missing, as a workspace has one.
+
+    Best effort: when the storage account cannot be reached, the workspace is
+    still created and the first upload reports the storage error itself.
+    """
+    from azure.core.exceptions import AzureError, ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    try:
+        with BlobServiceClient.from_connection_string(connection_string, retry_total=1) as service:
+            service.create_container(container)
+    except ResourceExistsError:
+        pass
+    except (AzureError, ValueError) as exc:  # never print the connection string: it holds the key
+        print(
+            f"mlendpoints emulator: could not create the datastore container {container!r}: {type(exc).__name__}",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -66,3 +66,20 @@ def test_batch_job_reads_and_writes_blob_storage(azurite, tmp_path):
             assert written == [f"hello:f{i}.txt" for i in range(3)]
     finally:
         azurite.delete_container(container)
+
+
+def test_default_datastore_container_is_created_on_first_use(azurite, tmp_path):
+    container = f"ws-store-{tmp_path.name[-8:].lower().replace('_', '-')}"
+    service = azurite.service_client()
+    assert not service.get_container_client(container).exists()
+    env = {
+        "MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "MLENDPOINTS_EMULATOR_STORAGE_CONTAINER": container,
+    }
+    try:
+        with start_emulator(env=env, log_dir=tmp_path) as emu, emu.client() as c:
+            store = c.get(emu.arm_url("/datastores/workspaceblobstore")).json()
+            assert store["properties"]["containerName"] == container
+            assert service.get_container_client(container).exists()
+    finally:
+        azurite.delete_container(container)
