@@ -16,10 +16,14 @@ MODEL = None
 
 def init():
     global MODEL
-    # AZUREML_MODEL_DIR holds the registered model under its own name (model-1 or model-2 here),
-    # so take the one folder in it, as Azure's own samples do.
-    model_folder = glob.glob(os.path.join(os.environ["AZUREML_MODEL_DIR"], "*", ""))[0]
-    with open(os.path.join(model_folder, "model.json"), encoding="utf-8") as handle:
+    # AZUREML_MODEL_DIR holds the registered model under its own name: the file model.json when the
+    # model was registered from that file, else the folder (model-1 or model-2 here), so take the
+    # one folder in it, as Azure's own samples do.
+    root = os.environ["AZUREML_MODEL_DIR"]
+    path = os.path.join(root, "model.json")
+    if not os.path.isfile(path):
+        path = os.path.join(glob.glob(os.path.join(root, "*", ""))[0], "model.json")
+    with open(path, encoding="utf-8") as handle:
         MODEL = json.load(handle)
     logger.info("init: loaded %s version %s", MODEL["name"], MODEL["version"])
 
