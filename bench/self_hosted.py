@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mlendpoints-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    work.chmod(0o755)  # (f) runs PostgreSQL as the postgres user, which must reach its data folder
     figures: dict = {"files": args.files, "cpu_count": os.cpu_count(), "quick": args.quick}
 
     print(f"workdir {work}", flush=True)

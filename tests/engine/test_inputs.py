@@ -14,6 +14,7 @@ from airflow_provider_mlendpoints.engine.minibatch import (
     parse_mini_batch_size,
     shard_ranges,
 )
+from airflow_provider_mlendpoints.engine.plan import SHARDS_PER_SLOT
 from airflow_provider_mlendpoints.engine.storage import LocalStorage, open_storage
 from airflow_provider_mlendpoints.engine.storage.base import FileInfo, StorageError
 
@@ -75,7 +76,7 @@ def test_shards_follow_instance_count_and_max_shards(tmp_path):
     ov = {"existing_output": "overwrite"}
     assert len(plan_job(make_job(tmp_path, code, inputs, mini_batch_size=1, job_kw=ov))) == 1
     shards = plan_job(make_job(tmp_path, code, inputs, mini_batch_size=1, instance_count=4, job_kw=ov))
-    assert len(shards) == 12
+    assert len(shards) == 4 * SHARDS_PER_SLOT
     assert [s["first"] for s in shards[1:]] == [s["last"] + 1 for s in shards[:-1]]
     assert len(plan_job(make_job(tmp_path, code, inputs, mini_batch_size=1, instance_count=4, job_kw=ov),
                        max_shards=5)) == 5
