@@ -45,6 +45,41 @@ CONN_TYPE = "azure_ml_endpoints"
 AUTH_TYPES = ("default", "service_principal", "managed_identity", "workload_identity", "token")
 
 
+def _build_credential(a: dict[str, Any], identity: Any, static_cls: Any, default_factory: Any) -> Any:
+    """The credential for the connection's auth type, from ``azure.identity`` or ``azure.identity.aio``.
+
+    ``a`` is :meth:`MLEndpointsHook._credential_args`; ``static_cls`` the fixed-token
+    credential and ``default_factory`` the Azure provider's DefaultAzureCredential helper
+    of the same flavour (sync or async).
+    """
+    extra = {"authority": a["authority"]} if a["authority"] else {}
+    if a["kind"] == "token":
+        if not a["token"]:
+            raise ValueError("auth_type token needs the 'token' extra (or the password field)")
+        return static_cls(a["token"])
+    if a["kind"] == "service_principal":
+        if not (a["tenant_id"] and a["client_id"] and a["client_secret"]):
+            raise ValueError("a service principal needs tenant_id, login (client id) and password (secret)")
+        return identity.ClientSecretCredential(a["tenant_id"], a["client_id"], a["client_secret"], **extra)
+    if a["kind"] == "managed_identity":
+        if a["mi_client_id"]:
+            return identity.ManagedIdentityCredential(client_id=a["mi_client_id"])
+        return identity.ManagedIdentityCredential()
+    if a["kind"] == "workload_identity":
+        kwargs = {
+            key: value
+            for key, value in (
+                ("tenant_id", a["wi_tenant_id"] or a["tenant_id"]),
+                ("client_id", a["mi_client_id"] or a["client_id"]),
+            )
+            if value
+        }
+        return identity.WorkloadIdentityCredential(**kwargs, **extra)
+    return default_factory(
+        managed_identity_client_id=a["mi_client_id"], workload_identity_tenant_id=a["wi_tenant_id"]
+    )
+
+
 def _truthy(value: Any) -> bool | None:
     if value is None or value == "":
         return None
@@ -202,42 +237,10 @@ class MLEndpointsHook(BaseHook):
 
     def get_credential(self) -> Any:
         """A sync azure-core TokenCredential for the connection's auth type."""
-        a = self._credential_args()
-        extra = {"authority": a["authority"]} if a["authority"] else {}
-        if a["kind"] == "token":
-            if not a["token"]:
-                raise ValueError("auth_type token needs the 'token' extra (or the password field)")
-            return StaticTokenCredential(a["token"])
-        if a["kind"] == "service_principal":
-            from azure.identity import ClientSecretCredential
+        import azure.identity
 
-            if not (a["tenant_id"] and a["client_id"] and a["client_secret"]):
-                raise ValueError(
-                    "a service principal needs tenant_id, login (client id) and password (secret)"
-                )
-            return ClientSecretCredential(a["tenant_id"], a["client_id"], a["client_secret"], **extra)
-        if a["kind"] == "managed_identity":
-            from azure.identity import ManagedIdentityCredential
-
-            return (
-                ManagedIdentityCredential(client_id=a["mi_client_id"])
-                if a["mi_client_id"]
-                else ManagedIdentityCredential()
-            )
-        if a["kind"] == "workload_identity":
-            from azure.identity import WorkloadIdentityCredential
-
-            kwargs = {
-                k: v
-                for k, v in (
-                    ("tenant_id", a["wi_tenant_id"] or a["tenant_id"]),
-                    ("client_id", a["mi_client_id"] or a["client_id"]),
-                )
-                if v
-            }
-            return WorkloadIdentityCredential(**kwargs, **extra)
-        return get_sync_default_azure_credential(
-            managed_identity_client_id=a["mi_client_id"], workload_identity_tenant_id=a["wi_tenant_id"]
+        return _build_credential(
+            self._credential_args(), azure.identity, StaticTokenCredential, get_sync_default_azure_credential
         )
 
     def get_conn(self) -> MLEndpointsClient:
@@ -304,42 +307,13 @@ class AsyncMLEndpointsHook(MLEndpointsHook):
 
     def get_async_credential(self) -> Any:
         """An async azure-core TokenCredential for the connection's auth type."""
-        a = self._credential_args()
-        extra = {"authority": a["authority"]} if a["authority"] else {}
-        if a["kind"] == "token":
-            if not a["token"]:
-                raise ValueError("auth_type token needs the 'token' extra (or the password field)")
-            return AsyncStaticTokenCredential(a["token"])
-        if a["kind"] == "service_principal":
-            from azure.identity.aio import ClientSecretCredential
+        import azure.identity.aio
 
-            if not (a["tenant_id"] and a["client_id"] and a["client_secret"]):
-                raise ValueError(
-                    "a service principal needs tenant_id, login (client id) and password (secret)"
-                )
-            return ClientSecretCredential(a["tenant_id"], a["client_id"], a["client_secret"], **extra)
-        if a["kind"] == "managed_identity":
-            from azure.identity.aio import ManagedIdentityCredential
-
-            return (
-                ManagedIdentityCredential(client_id=a["mi_client_id"])
-                if a["mi_client_id"]
-                else ManagedIdentityCredential()
-            )
-        if a["kind"] == "workload_identity":
-            from azure.identity.aio import WorkloadIdentityCredential
-
-            kwargs = {
-                k: v
-                for k, v in (
-                    ("tenant_id", a["wi_tenant_id"] or a["tenant_id"]),
-                    ("client_id", a["mi_client_id"] or a["client_id"]),
-                )
-                if v
-            }
-            return WorkloadIdentityCredential(**kwargs, **extra)
-        return get_async_default_azure_credential(
-            managed_identity_client_id=a["mi_client_id"], workload_identity_tenant_id=a["wi_tenant_id"]
+        return _build_credential(
+            self._credential_args(),
+            azure.identity.aio,
+            AsyncStaticTokenCredential,
+            get_async_default_azure_credential,
         )
 
     async def get_async_conn(self) -> AsyncMLEndpointsClient:
