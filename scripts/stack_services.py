@@ -439,7 +439,7 @@ class Stack:
         script = Path(sys.executable).with_name("mlendpoints")
         base = [str(script)] if script.exists() else [sys.executable, "-m", "airflow_provider_mlendpoints.cli"]
         command = [
-            *base, "emulator", "--host", "127.0.0.1", "--port", str(port), "--token", self.state["token"],
+            *base, "emulator", "--host", "127.0.0.1", "--port", str(port), f"--token={self.state['token']}",
             "--state", str(self.state_dir / "emulator"),
         ]  # fmt: skip
         env = _clean_env()
