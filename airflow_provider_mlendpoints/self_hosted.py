@@ -27,8 +27,9 @@ How the deployment settings map onto Airflow:
   parallelism; pass ``max_active_tis_per_dagrun=N`` to set it explicitly
   (it then applies to the score task only).
 - ``max_concurrency_per_instance`` -> scoring processes inside one shard task.
-- Number of shards: chosen by the planner from the concurrency, capped at
-  ``max_shards`` (default 256) and at half of ``[core] max_map_length``.
+- Number of shards: one per running slot (``instance_count``), capped at
+  ``max_shards`` (default 256) and at half of ``[core] max_map_length``. A score
+  task that finishes its shard helps the others (see ``engine/claims.py``).
 """
 
 from __future__ import annotations

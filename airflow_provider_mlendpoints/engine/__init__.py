@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import run_local, score_shard
+    from .api import run_local
     from .collect import collect_job
     from .errors import (
         EngineError,
@@ -27,11 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .job import OutputFormat, ScoringJob
     from .plan import ShardRef, plan_job
+    from .shard import score_shard
 
 _EXPORTS = {
     "plan_job": ".plan",
     "ShardRef": ".plan",
-    "score_shard": ".api",
+    "score_shard": ".shard",
     "run_local": ".api",
     "collect_job": ".collect",
     "ScoringJob": ".job",

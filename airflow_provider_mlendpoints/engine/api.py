@@ -3,8 +3,8 @@
 ```python
 from airflow_provider_mlendpoints.engine import plan_job, score_shard, collect_job, run_local
 shards = plan_job(job, max_shards=200)        # [{"shard": 0, "first": 0, "last": 39, ...}, ...]
-for shard in shards:                          # in Airflow: one mapped task per shard
-    score_shard(job, shard)
+for shard in shards:                          # in Airflow: one mapped task per shard, in parallel;
+    score_shard(job, shard)                   # idle shard tasks help busy ones (see claims.py)
 summary = collect_job(job)                    # raises JobFailed(summary) when the job fails
 ```
 """
@@ -19,10 +19,10 @@ from typing import Any
 from .collect import collect_job
 from .errors import InputError
 from .job import ScoringJob
-from .layout import PARTS_PREFIX
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
+from .shard import finished_indexes, score_shard
 from .worker import ScoringPool, child_setup
 
 __all__ = ["collect_job", "plan_job", "run_local", "score_shard"]
@@ -57,8 +57,7 @@ def _score_range(
     plan = read_plan(out)
     if plan is None:
         raise InputError(f"output {out.uri}: no plan found; run plan_job first")
-    done = {int(info.key[len(PARTS_PREFIX):]) for info in out.list_files(PARTS_PREFIX)
-            if info.key[len(PARTS_PREFIX):].isdigit()}
+    done = finished_indexes(out)
     total = sum(last - first + 1 for _, first, last in ranges)
     firsts = [first for _, first, _ in ranges]
     skipped = sum(1 for i in done if _shard_of(ranges, firsts, i) is not None)
@@ -100,29 +99,6 @@ def _records(out: Any, ranges: list[tuple[int, int, int]]) -> Iterator[tuple[int
         shard = _shard_of(ranges, firsts, rec["i"])
         if shard is not None:
             yield shard, rec
-
-
-def score_shard(job: ScoringJob, shard: dict, *, log: Callable[[str], None] = print) -> dict:
-    """Score one shard (a contiguous range of mini-batches) with ``max_concurrency_per_instance`` processes.
-
-    Mini-batches that already have a part are skipped, so running a shard again
-    (a retry, a resume) scores only what is unfinished. Returns JSON-able counts:
-    ``shard, first, last, mini_batches, skipped, scored, succeeded_mini_batches,
-    partial_mini_batches, failed_mini_batches, items, succeeded_items, failed_items, seconds``.
-    """
-    try:
-        number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
-    plan = read_plan(output_storage(job))
-    if plan is not None and shard.get("plan") and shard["plan"] != plan.get("plan_id"):
-        raise InputError(
-            f"shard reference {shard!r} belongs to another plan than the one in {job.output_uri.split('?')[0]} "
-            f"(plan {plan.get('plan_id')}); plan the job again"
-        )
-    counts = _score_range(job, [(number, first, last)], job.deployment.max_concurrency_per_instance, log,
-                          f"shard {number}")
-    return {"shard": number, "first": first, "last": last, **counts}
 
 
 def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str], None] = print) -> dict:

@@ -5,6 +5,7 @@
 {output}/_mlendpoints/plan.json              plan metadata: fingerprint, counts, shards, settings
 {output}/_mlendpoints/manifest.jsonl         one JSON line per mini-batch, in input order
 {output}/_mlendpoints/parts/<mini-batch-id>  one part per finished mini-batch (status line + rows)
+{output}/_mlendpoints/claims/<mini-batch-id> which shard task scores it (see claims.py)
 {output}/_mlendpoints/report/mini_batches.csv
 {output}/_mlendpoints/report/summary.json
 {output}/_mlendpoints/report/errors.txt
@@ -17,6 +18,7 @@ STATE_DIR = "_mlendpoints"
 PLAN_KEY = f"{STATE_DIR}/plan.json"
 MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
 PARTS_PREFIX = f"{STATE_DIR}/parts/"
+CLAIMS_PREFIX = f"{STATE_DIR}/claims/"
 REPORT_PREFIX = f"{STATE_DIR}/report/"
 REPORT_CSV_KEY = f"{REPORT_PREFIX}mini_batches.csv"
 SUMMARY_KEY = f"{REPORT_PREFIX}summary.json"

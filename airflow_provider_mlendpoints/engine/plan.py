@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from .errors import InputError, OutputExistsError, PlanMismatchError
 from .job import ScoringJob
 from .layout import (
+    CLAIMS_PREFIX,
     MANIFEST_KEY,
     PARTS_PREFIX,
     PLAN_KEY,
@@ -37,9 +38,10 @@ from .storage.base import FileInfo, Storage, StorageError
 from .tabular import tabular_kind, tabular_slices
 
 DEFAULT_MAX_SHARDS = 256
-# Two shards per running slot: enough to even out uneven shards, while every extra
-# task instance costs Airflow ~1-5 s of scheduling and start-up (bench/self_hosted.py (c)).
-SHARDS_PER_SLOT = 2
+# One shard per running slot: every extra task instance costs Airflow ~1-5 s of scheduling
+# and start-up (bench/self_hosted.py (c)), and uneven shards need no extra tasks since idle
+# shard tasks help busy ones (claims.py).
+SHARDS_PER_SLOT = 1
 PLAN_VERSION = 1
 
 
@@ -193,9 +195,10 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
     Shards are contiguous ranges of mini-batches: ``{"shard": k, "first": i, "last": j,
-    "mini_batches": j - i + 1, "plan": <plan id>}``. There are a few shards per
-    running slot (``instance_count``) for load balance, at most ``max_shards``
-    (default 256) and at most one per mini-batch.
+    "mini_batches": j - i + 1, "plan": <plan id>}``. There is one shard per
+    running slot (``instance_count``; idle shard tasks help busy ones, see
+    :mod:`.claims`), at most ``max_shards`` (default 256) and at most one per mini-batch.
+    Claims of an earlier run are cleared.
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """
@@ -207,6 +210,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         glob = f" matching {job.input_glob!r}" if job.input_glob else ""
         raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
     old_plan = _check_existing(job, out)
+    out.delete_prefix(CLAIMS_PREFIX)
     kind = input_kind(job)
     settings = job_settings(job, kind)
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()

@@ -158,6 +158,8 @@ class ScoringPool:
         self.children: list[_Child] = []
         self.pending: deque[dict[str, Any]] = deque()
         self.init_failures = 0
+        #: Called after every wait for events (at least once a second): e.g. claim heartbeats.
+        self.on_tick: Callable[[], None] | None = None
 
     def run(self, tasks: Iterable[dict[str, Any]], processes: int) -> None:
         """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children."""
@@ -179,6 +181,8 @@ class ScoringPool:
                     while len(self.children) < max(1, processes):
                         self.children.append(_Child(self.setup))
                 self._wait()
+                if self.on_tick is not None:
+                    self.on_tick()
             self._shutdown()
         finally:
             for child in self.children:

@@ -361,7 +361,9 @@ class ScoreShardOperator(_ScoringJobOperator):
 
     Mapped over the plan's shard references with
     ``ScoreShardOperator.partial(...).expand(shard=plan.output)``. Always
-    resumes: mini-batches already written by an earlier try are skipped.
+    resumes: mini-batches already written by an earlier try are skipped. Once
+    its own shard is done the task helps the other shards from their end, and
+    it returns only when its own shard is complete (see ``engine/claims.py``).
     Returns the shard's counts (small) to XCom.
 
     :param shard: one shard reference produced by :class:`PlanScoringOperator`.

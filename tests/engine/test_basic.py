@@ -12,15 +12,18 @@ from .helpers import ECHO_SCRIPT, make_inputs, make_job, markers, write_script
 def test_plan_score_collect_in_input_order(tmp_path, monkeypatch):
     code = write_script(tmp_path, ECHO_SCRIPT)
     inputs = make_inputs(tmp_path, 23)
-    job = make_job(tmp_path, code, inputs, mini_batch_size=4, instance_count=2, max_concurrency_per_instance=2)
-    shards = plan_job(job, max_shards=4)
+    job = make_job(tmp_path, code, inputs, mini_batch_size=4, instance_count=6, max_concurrency_per_instance=2)
+    shards = plan_job(job, max_shards=4)  # one shard per instance, capped
     assert [s["shard"] for s in shards] == [0, 1, 2, 3]
     assert shards[0]["first"] == 0 and shards[-1]["last"] == 5
     assert sum(s["mini_batches"] for s in shards) == 6
     json.dumps(shards)
-    for shard in reversed(shards):
+    # The last shard runs alone first: it scores its own range, then helps the others.
+    first_run = score_shard(job, shards[-1], log=lambda m: None)
+    assert first_run["scored"] == 6 and first_run["helped_mini_batches"] == 6 - shards[-1]["mini_batches"]
+    for shard in reversed(shards[:-1]):
         counts = score_shard(job, shard, log=lambda m: None)
-        assert counts["failed_items"] == 0
+        assert counts["scored"] == 0 and counts["skipped"] == shard["mini_batches"]
     summary = collect_job(job, log=lambda m: None)
     assert summary["status"] == "Completed"
     assert summary["items"] == {"total": 23, "succeeded": 23, "failed": 0}

@@ -80,18 +80,18 @@ def test_resume_scores_only_unfinished_mini_batches(tmp_path, monkeypatch):
     monkeypatch.setenv("MARK_DIR", str(marks))
     code = write_script(tmp_path, ECHO_SCRIPT)
     inputs = make_inputs(tmp_path, 20)
-    job = make_job(tmp_path, code, inputs, mini_batch_size=2, instance_count=3)
+    job = make_job(tmp_path, code, inputs, mini_batch_size=2, instance_count=6)
     shards = plan_job(job)
     assert len(shards) == 6
     for shard in shards[:3]:
-        score_shard(job, shard, **quiet)
+        score_shard(job, shard, help_others=False, **quiet)
     done_runs = len(markers(marks, "run-"))
     with pytest.raises(JobIncomplete) as info:
         collect_job(job, **quiet)
     assert info.value.shards == [3, 4, 5]
     assert "unfinished" in str(info.value)
 
-    resumed = make_job(tmp_path, code, inputs, mini_batch_size=2, instance_count=3,
+    resumed = make_job(tmp_path, code, inputs, mini_batch_size=2, instance_count=6,
                        job_kw={"existing_output": "resume"})
     summary = run_local(resumed, workers=2, **quiet)
     assert summary["items"]["succeeded"] == 20

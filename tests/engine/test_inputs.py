@@ -79,7 +79,7 @@ def test_shards_follow_instance_count_and_max_shards(tmp_path):
     assert len(shards) == 4 * SHARDS_PER_SLOT
     assert [s["first"] for s in shards[1:]] == [s["last"] + 1 for s in shards[:-1]]
     assert len(plan_job(make_job(tmp_path, code, inputs, mini_batch_size=1, instance_count=4, job_kw=ov),
-                       max_shards=5)) == 5
+                       max_shards=3)) == 3
     assert len(plan_job(make_job(tmp_path, code, inputs, mini_batch_size=25, instance_count=4, job_kw=ov))) == 2
 
 

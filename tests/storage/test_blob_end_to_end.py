@@ -89,9 +89,9 @@ def test_resume_after_an_interrupted_run(blob_job):
     job, out, marks = blob_job
 
     # The first run dies after scoring only its first shard (the other shard never ran).
-    shards = plan_job(job, max_shards=3)
-    assert len(shards) == 3
-    first = score_shard(job, shards[0], log=lambda m: None)
+    shards = plan_job(job)
+    assert len(shards) == 2
+    first = score_shard(job, shards[0], help_others=False, log=lambda m: None)
     assert first["failed_items"] == 0
     runs_before = len(os.listdir(marks))
     assert runs_before == shards[0]["last"] - shards[0]["first"] + 1
@@ -109,6 +109,37 @@ def test_resume_after_an_interrupted_run(blob_job):
     assert summary["status"] == "Completed"
     assert len(os.listdir(marks)) == 6  # finished mini-batches were not scored again
     assert out.read_bytes("predictions.csv").decode().splitlines() == EXPECTED  # ordered, exactly once
+
+
+def test_shard_tasks_share_the_work_through_blob_claims(blob_job):
+    """Both shards at once, one slow to start: claims on Azurite keep every mini-batch scored once."""
+    import threading
+    import time
+
+    from airflow_provider_mlendpoints.engine import collect_job
+
+    job, out, marks = blob_job
+    shards = plan_job(job)
+    results: dict[int, dict] = {}
+
+    def late_start(shard, delay):
+        time.sleep(delay)
+        results[shard["shard"]] = score_shard(job, shard, log=lambda m: None)
+
+    threads = [threading.Thread(target=late_start, args=(shard, delay)) for shard, delay in zip(shards, (0, 1.0), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sum(r["scored"] for r in results.values()) == 6
+    assert results[0]["helped_mini_batches"] > 0  # the late shard's range was taken from its end
+    assert results[1]["scored"] == 3 - results[0]["helped_mini_batches"]
+    assert len(os.listdir(marks)) == 6
+    assert collect_job(job, log=lambda m: None)["status"] == "Completed"
+    assert out.read_bytes("predictions.csv").decode().splitlines() == EXPECTED
+    assert sorted(f.key for f in out.list_files("_mlendpoints/claims/")) == [
+        f"_mlendpoints/claims/{i:08d}" for i in range(6)
+    ]
 
 
 def test_existing_output_is_refused_by_default(blob_job):

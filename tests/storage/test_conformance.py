@@ -135,6 +135,24 @@ def test_text_wrapper_over_open_write(storage):
     assert storage.read_bytes("lines.txt") == b"line 0\nline 1\nline 2\n"
 
 
+def test_create_exclusive_has_one_winner(storage):
+    assert storage.create_exclusive("claims/0001", b"first")
+    assert not storage.create_exclusive("claims/0001", b"second")
+    assert storage.read_bytes("claims/0001") == b"first"
+    assert [f.key for f in storage.list_files()] == ["claims/0001"]  # no temporary file left behind
+    storage.write_bytes("claims/0001", b"refreshed")  # an ordinary write still replaces it
+    assert storage.read_bytes("claims/0001") == b"refreshed"
+
+
+def test_create_exclusive_under_contention(storage):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(lambda n: storage.create_exclusive("contended", str(n).encode()), range(16)))
+    assert wins.count(True) == 1
+    assert storage.read_bytes("contended") == str(wins.index(True)).encode()
+
+
 def test_delete(storage):
     storage.write_bytes("a/1", b"1")
     storage.delete("a/1")

@@ -58,6 +58,14 @@ class Storage(abc.ABC):
         """Write ``key`` atomically: readers see the old content or all of the new."""
 
     @abc.abstractmethod
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Create ``key`` with ``data`` only if it does not exist; True when this call created it.
+
+        Atomic against concurrent creators, on this machine or others: exactly one wins, and
+        readers never see a partial ``data``.
+        """
+
+    @abc.abstractmethod
     def open_write(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A binary stream that becomes visible at ``key`` atomically when closed without error."""
 

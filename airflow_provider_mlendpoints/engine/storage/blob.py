@@ -293,6 +293,19 @@ class BlobStorage(Storage):
         except Exception as exc:  # noqa: BLE001
             self._fail(exc, "writing", name)
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Upload with ``If-None-Match: *`` (overwrite=False): the service refuses a second creator."""
+        from azure.core.exceptions import ResourceExistsError
+
+        name = self._name(key)
+        try:
+            self._container.get_blob_client(name).upload_blob(data, overwrite=False)
+            return True
+        except ResourceExistsError:
+            return False
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc, "writing", name)
+
     @contextlib.contextmanager
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         """A stream that stages blocks as it fills and commits them only on a clean exit.

@@ -91,6 +91,28 @@ class LocalStorage(Storage):
         with self.open_write(key) as f:
             f.write(data)
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Write a temporary file, then hard-link it into place: link() fails when the key exists."""
+        path = self._path(key)
+        folder = os.path.dirname(path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        finally:
+            with suppress(OSError):
+                os.unlink(tmp)
+
     @contextmanager
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
