@@ -51,6 +51,11 @@ def studio_deployment_url(config: Any, kind: str, endpoint_name: str, deployment
     )
 
 
+def studio_compute_url(config: Any, compute_name: str) -> str:
+    """The Studio page of a compute cluster."""
+    return f"{STUDIO_BASE}/compute/{quote(compute_name, safe='')}/details?wsid={_wsid(config)}"
+
+
 class _StudioLink(BaseOperatorLink):
     """A link whose URL the task stored in XCom under :attr:`xcom_key`."""
 

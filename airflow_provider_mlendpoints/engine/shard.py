@@ -15,7 +15,7 @@ from typing import Any
 from .claims import ClaimBook
 from .errors import InputError
 from .job import ScoringJob
-from .layout import PARTS_PREFIX
+from .layout import PARTS_PREFIX, part_key
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
@@ -24,9 +24,12 @@ from .worker import ScoringPool, child_setup
 
 #: Manifest records read at a time when walking a shard from its end.
 REVERSE_BLOCK = 512
-#: Seconds between checks for the parts of mini-batches left to helpers, and between log lines.
-POLL_SECONDS = 0.5
+#: Seconds between checks for the parts of mini-batches left to helpers: from the first to the
+#: last, growing by half each time; and seconds between log lines while waiting.
+POLL_FIRST, POLL_LAST = 0.2, 5.0
 WAIT_LOG_SECONDS = 30.0
+#: Up to this many mini-batches waited for are checked one by one, more by listing the parts.
+CHECK_EACH_UP_TO = 50
 
 
 def finished_indexes(out: Storage) -> set[int]:
@@ -149,13 +152,15 @@ class ShardRun:
         self.left_to_helpers = []
         take: list[dict[str, Any]] = []
         logged = time.monotonic()
+        poll = POLL_FIRST
         if waiting:
             self.log.info(f"{self.label}: waiting for {len(waiting)} mini-batch(es) that other shard tasks took")
         while waiting:
-            present = finished_indexes(self.out)
+            present = finished_indexes(self.out) if len(waiting) > CHECK_EACH_UP_TO else None
             still: list[dict[str, Any]] = []
             for rec in waiting:
-                if rec["i"] in present:
+                finished = rec["i"] in present if present is not None else self.out.exists(part_key(rec["id"]))
+                if finished:
                     continue
                 holder = self.claims.holder(rec["id"])
                 if holder is None or holder.shard == self.number or self.claims.is_stale(rec["id"], holder):
@@ -169,7 +174,8 @@ class ShardRun:
                     logged = time.monotonic()
                     self.log.info(f"{self.label}: still waiting for {len(waiting)} mini-batch(es) other shard "
                                   f"tasks are scoring, e.g. {waiting[0]['id']}")
-                time.sleep(POLL_SECONDS)
+                time.sleep(poll)
+                poll = min(POLL_LAST, poll * 1.5)
         if take:
             self.log.warning(f"{self.label}: taking over {len(take)} mini-batch(es) whose helper stopped "
                              f"(no heartbeat): {', '.join(r['id'] for r in take[:20])}")

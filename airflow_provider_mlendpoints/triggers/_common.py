@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..client.resources import ENDPOINT_TERMINAL_STATES, JOB_TERMINAL_STATES
-from ..links import STUDIO_BASE, _wsid, studio_deployment_url, studio_endpoint_url, studio_job_url
+from ..links import studio_compute_url, studio_deployment_url, studio_endpoint_url, studio_job_url
 
 ResourceKind = Literal[
     "batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment", "compute"
@@ -70,13 +70,6 @@ def resource_label(resource: str, endpoint_name: str, deployment_name: str | Non
     kind = resource.replace("_", " ")
     name = f"{endpoint_name}/{deployment_name}" if resource.endswith("_deployment") else endpoint_name
     return f"{kind} {name!r}"
-
-
-def studio_compute_url(config: Any, compute_name: str) -> str:
-    """The Studio page of a compute cluster."""
-    from urllib.parse import quote
-
-    return f"{STUDIO_BASE}/compute/{quote(compute_name, safe='')}/details?wsid={_wsid(config)}"
 
 
 def resource_studio_url(config: Any, resource: str, endpoint_name: str, deployment_name: str | None) -> str:

@@ -142,9 +142,13 @@ def test_a_dead_helpers_claim_is_taken_over_after_it_goes_stale(tmp_path, monkey
     assert json.loads(out.read_bytes(claim_key("00000001")))["shard"] == 0
 
 
-def test_a_live_helper_keeps_its_claim_by_heartbeat(tmp_path, monkeypatch):
+@pytest.mark.parametrize("check_each_up_to", [50, 0], ids=["part-by-part", "by-listing"])
+def test_a_live_helper_keeps_its_claim_by_heartbeat(tmp_path, monkeypatch, check_each_up_to):
     """The owner waits for a helper that is still beating, however long, and takes nothing over."""
+    from airflow_provider_mlendpoints.engine import shard as shard_module
+
     monkeypatch.setattr(claims_module, "STALE_AFTER", 0.6)
+    monkeypatch.setattr(shard_module, "CHECK_EACH_UP_TO", check_each_up_to)
     code = write_script(tmp_path, SLEEPY)
     job = make_job(tmp_path, code, make_inputs(tmp_path, 8), mini_batch_size=2, instance_count=2)
     shards = plan_job(job)

@@ -12,6 +12,32 @@ from typing import BinaryIO
 from .base import FileInfo, Storage, StorageError
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells it (Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _temporary_file(folder: str) -> tuple[int, str]:
+    """A temporary file in ``folder`` with the mode a plain ``open(path, "w")`` would give.
+
+    ``mkstemp`` creates files readable by the owner only; the result files are meant
+    to be read by others as the umask allows, like any file the scoring script writes.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+    with suppress(OSError):  # a filesystem without modes keeps its own
+        os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
 class LocalStorage(Storage):
     """Files below a local folder. Writes are atomic (temporary file + ``os.replace``)."""
 
@@ -97,7 +123,7 @@ class LocalStorage(Storage):
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+            fd, tmp = _temporary_file(folder)
         except OSError as exc:
             raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         try:
@@ -119,7 +145,7 @@ class LocalStorage(Storage):
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+            fd, tmp = _temporary_file(folder)
         except OSError as exc:
             raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         try:
