@@ -23,27 +23,10 @@ from .log import EngineLog
 from .plan import iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
 from .shard import finished_indexes, score_shard
+from .tally import Tally
 from .worker import ScoringPool, child_setup
 
 __all__ = ["collect_job", "plan_job", "run_local", "score_shard"]
-
-
-class _Tally:
-    """Outcome counts of one scoring run, fed by the pool."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.counts = {"scored": 0, "succeeded_mini_batches": 0, "partial_mini_batches": 0,
-                       "failed_mini_batches": 0, "items": 0, "succeeded_items": 0, "failed_items": 0}
-
-    def __call__(self, status: dict[str, Any]) -> None:
-        c = self.counts
-        c["scored"] += 1
-        c[f"{status['status']}_mini_batches"] += 1
-        c["items"] += status["items"]
-        c["succeeded_items"] += status["succeeded"]
-        c["failed_items"] += status["failed"]
-        self.progress.add(status["items"], status["succeeded"], status["failed"])
 
 
 def _score_range(
@@ -72,7 +55,7 @@ def _score_range(
     if skipped:
         elog.info(f"{label}: {skipped} of {total} mini-batches already finished (kept)")
     progress = Progress(todo_total, 0, elog.info, label=label)
-    tally = _Tally(progress)
+    tally = Tally(progress)
     if todo_total > 0:
         workers = max(1, min(processes, todo_total))
         progress.total_items = sum(rec["n"] for _, rec in _records(out, ranges) if rec["i"] not in done)

@@ -20,6 +20,7 @@ from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
 from .storage.base import Storage
+from .tally import Tally
 from .worker import ScoringPool, child_setup
 
 #: Manifest records read at a time when walking a shard from its end.
@@ -47,29 +48,23 @@ def manifest_backwards(out: Storage, first: int, last: int) -> Iterator[dict[str
         high = low - 1
 
 
-class _Outcome:
-    """Outcome counts of one shard task, fed by the pool; progress per shard scored."""
+class _Outcome(Tally):
+    """The counts of one shard task, with the mini-batches scored for other shards; progress per shard."""
 
     def __init__(self, own: int, claims: ClaimBook, progress: dict[int, Progress]) -> None:
+        super().__init__()
         self.own = own
         self.claims = claims
-        self.progress = progress
-        self.counts = {"scored": 0, "helped_mini_batches": 0, "succeeded_mini_batches": 0,
-                       "partial_mini_batches": 0, "failed_mini_batches": 0, "items": 0,
-                       "succeeded_items": 0, "failed_items": 0}
+        self.progress_by_shard = progress
+        self.counts["helped_mini_batches"] = 0
 
     def __call__(self, status: dict[str, Any]) -> None:
-        c = self.counts
-        c["scored"] += 1
-        c[f"{status['status']}_mini_batches"] += 1
-        c["items"] += status["items"]
-        c["succeeded_items"] += status["succeeded"]
-        c["failed_items"] += status["failed"]
+        self.count(status)
         shard = status.get("shard", self.own)
         if shard != self.own:
-            c["helped_mini_batches"] += 1
+            self.counts["helped_mini_batches"] += 1
         self.claims.done(status["id"])
-        progress = self.progress.get(shard)
+        progress = self.progress_by_shard.get(shard)
         if progress is not None:
             progress.add(status["items"], status["succeeded"], status["failed"])
 

@@ -47,6 +47,23 @@ def expected(n):
     return [f"f{i:03d}.txt {i}" for i in range(n)]
 
 
+def slow_second_half_job(tmp_path, monkeypatch, files: int, instances: int):
+    """A job of ``files`` one-file mini-batches over ``instances`` shards, planned: (job, shards, marks)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("MARK_DIR", str(marks))
+    code = write_script(tmp_path, SLOW_SECOND_HALF)
+    job = make_job(tmp_path, code, make_inputs(tmp_path, files), mini_batch_size=1, instance_count=instances)
+    return job, plan_job(job), marks
+
+
+def sleepy_job(tmp_path, files: int, instances: int):
+    """A job of ``files`` inputs in mini-batches of 2 over ``instances`` shards, planned: (job, shards)."""
+    code = write_script(tmp_path, SLEEPY)
+    job = make_job(tmp_path, code, make_inputs(tmp_path, files), mini_batch_size=2, instance_count=instances)
+    return job, plan_job(job)
+
+
 def _run_concurrently(job, shards):
     results: dict[int, dict] = {}
     errors: list[BaseException] = []
@@ -67,12 +84,7 @@ def _run_concurrently(job, shards):
 
 
 def test_a_finished_shard_helps_a_slow_one_and_nothing_is_scored_twice(tmp_path, monkeypatch):
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    monkeypatch.setenv("MARK_DIR", str(marks))
-    code = write_script(tmp_path, SLOW_SECOND_HALF)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 20), mini_batch_size=1, instance_count=2)
-    shards = plan_job(job)
+    job, shards, marks = slow_second_half_job(tmp_path, monkeypatch, 20, 2)
     assert [(s["first"], s["last"]) for s in shards] == [(0, 9), (10, 19)]
 
     results = _run_concurrently(job, shards)
@@ -94,9 +106,7 @@ def test_a_finished_shard_helps_a_slow_one_and_nothing_is_scored_twice(tmp_path,
 
 
 def test_a_late_shard_finds_its_range_done_by_helpers(tmp_path):
-    code = write_script(tmp_path, SLEEPY)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 12), mini_batch_size=2, instance_count=3)
-    shards = plan_job(job)
+    job, shards = sleepy_job(tmp_path, 12, 3)
     first = score_shard(job, shards[1], **quiet)
     assert first["scored"] == 6 and first["helped_mini_batches"] == 4
     for shard in (shards[0], shards[2]):
@@ -107,9 +117,7 @@ def test_a_late_shard_finds_its_range_done_by_helpers(tmp_path):
 
 
 def test_help_others_false_scores_only_the_own_range(tmp_path):
-    code = write_script(tmp_path, SLEEPY)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 8), mini_batch_size=2, instance_count=2)
-    shards = plan_job(job)
+    job, shards = sleepy_job(tmp_path, 8, 2)
     counts = score_shard(job, shards[0], help_others=False, **quiet)
     assert counts["scored"] == 2 and counts["helped_mini_batches"] == 0
     out = tmp_path / "out" / "_mlendpoints" / "parts"
@@ -131,9 +139,7 @@ def test_an_earlier_try_of_the_same_shard_is_taken_over_at_once(tmp_path):
 
 def test_a_dead_helpers_claim_is_taken_over_after_it_goes_stale(tmp_path, monkeypatch):
     monkeypatch.setattr(claims_module, "STALE_AFTER", 0.6)
-    code = write_script(tmp_path, SLEEPY)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 8), mini_batch_size=2, instance_count=2)
-    shards = plan_job(job)
+    job, shards = sleepy_job(tmp_path, 8, 2)
     out = LocalStorage(str(tmp_path / "out"))
     ClaimBook(out, 1, worker="dead-helper").try_claim("00000001")  # a helper from shard 1 that died
     counts = score_shard(job, shards[0], help_others=False, **quiet)
@@ -149,9 +155,7 @@ def test_a_live_helper_keeps_its_claim_by_heartbeat(tmp_path, monkeypatch, check
 
     monkeypatch.setattr(claims_module, "STALE_AFTER", 0.6)
     monkeypatch.setattr(shard_module, "CHECK_EACH_UP_TO", check_each_up_to)
-    code = write_script(tmp_path, SLEEPY)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 8), mini_batch_size=2, instance_count=2)
-    shards = plan_job(job)
+    job, shards = sleepy_job(tmp_path, 8, 2)
     out = LocalStorage(str(tmp_path / "out"))
     helper = ClaimBook(out, 1, worker="live-helper")
     assert helper.try_claim("00000001") is None
@@ -175,26 +179,19 @@ def test_a_live_helper_keeps_its_claim_by_heartbeat(tmp_path, monkeypatch, check
 
 
 def test_planning_again_clears_claims(tmp_path):
-    code = write_script(tmp_path, SLEEPY)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 4), mini_batch_size=2, instance_count=2)
-    shards = plan_job(job)
+    job, shards = sleepy_job(tmp_path, 4, 2)
     score_shard(job, shards[0], help_others=False, **quiet)
     claims = tmp_path / "out" / CLAIMS_PREFIX
     assert sorted(p.name for p in claims.iterdir()) == ["00000000"]
-    resumed = make_job(tmp_path, code, make_inputs(tmp_path, 4), mini_batch_size=2, instance_count=2,
-                       job_kw={"existing_output": "resume"})
+    resumed = make_job(tmp_path, tmp_path / "code", make_inputs(tmp_path, 4), mini_batch_size=2,
+                       instance_count=2, job_kw={"existing_output": "resume"})
     plan_job(resumed)
     assert not claims.exists() or not list(claims.iterdir())
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
 def test_three_shards_at_once_score_every_mini_batch_once(tmp_path, monkeypatch, order):
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    monkeypatch.setenv("MARK_DIR", str(marks))
-    code = write_script(tmp_path, SLOW_SECOND_HALF)
-    job = make_job(tmp_path, code, make_inputs(tmp_path, 30), mini_batch_size=1, instance_count=3)
-    shards = plan_job(job)
+    job, shards, marks = slow_second_half_job(tmp_path, monkeypatch, 30, 3)
     results = _run_concurrently(job, shards if order == "forward" else shards[::-1])
     assert sum(r["scored"] for r in results.values()) == 30
     assert sum(r["helped_mini_batches"] for r in results.values()) == sum(

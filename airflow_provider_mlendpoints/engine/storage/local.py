@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import BinaryIO
 
@@ -119,28 +119,26 @@ class LocalStorage(Storage):
 
     def create_exclusive(self, key: str, data: bytes) -> bool:
         """Write a temporary file, then hard-link it into place: link() fails when the key exists."""
-        path = self._path(key)
-        folder = os.path.dirname(path)
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = _temporary_file(folder)
-        except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        try:
-            with os.fdopen(fd, "wb") as f:
+            with self._staged(key, os.link) as f:
                 f.write(data)
-            os.link(tmp, path)
             return True
         except FileExistsError:
             return False
         except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        finally:
-            with suppress(OSError):
-                os.unlink(tmp)
+            raise StorageError(f"cannot write {self._path(key)}: {exc.strerror or exc}") from exc
 
     @contextmanager
     def open_write(self, key: str) -> Iterator[BinaryIO]:
+        with self._staged(key, os.replace) as f:
+            yield f
+
+    @contextmanager
+    def _staged(self, key: str, publish: Callable[[str, str], None]) -> Iterator[BinaryIO]:
+        """A temporary file beside ``key``, put in place by ``publish(tmp, path)`` once written and closed.
+
+        The temporary file is removed whatever happens (after a link or a failure; a replace moved it).
+        """
         path = self._path(key)
         folder = os.path.dirname(path)
         try:
@@ -151,11 +149,10 @@ class LocalStorage(Storage):
         try:
             with os.fdopen(fd, "wb") as f:
                 yield f
-            os.replace(tmp, path)
-        except BaseException:
+            publish(tmp, path)
+        finally:
             with suppress(OSError):
                 os.unlink(tmp)
-            raise
 
     def delete(self, key: str) -> None:
         with suppress(FileNotFoundError):
