@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from ._common import job_event, job_payload
+from ._polling import PollingTrigger
 
-from ._common import MAX_TRANSIENT_ERRORS, is_transient, job_event, job_payload, retry_after_of
 
-
-class BatchJobTrigger(BaseTrigger):
+class BatchJobTrigger(PollingTrigger):
     """Poll ARM ``jobs/{job_name}`` until the job is Completed, Failed or Canceled.
 
     Yields exactly one :class:`TriggerEvent`: ``{"status": "success"|"failed"|"canceled"|"timeout"|
@@ -54,67 +50,20 @@ class BatchJobTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self) -> Any:
-        from ..hooks.ml_endpoints import AsyncMLEndpointsHook
+    def label(self) -> str:
+        return f"batch job {self.job_name!r}"
 
-        return AsyncMLEndpointsHook(self.conn_id)
+    async def poll(self, client: Any) -> Any:
+        return await client.jobs.get(self.job_name)
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
-        deadline = time.monotonic() + self.timeout if self.timeout is not None else None
-        config = None
-        last_status: str | None = None
-        errors = 0
-        try:
-            client = await hook.get_async_conn()
-            config = client.config
-            while True:
-                delay = self.poll_interval
-                try:
-                    job = await client.jobs.get(self.job_name)
-                except Exception as exc:
-                    if not is_transient(exc) or errors >= MAX_TRANSIENT_ERRORS:
-                        raise
-                    errors += 1
-                    delay = max(delay, retry_after_of(exc) or 0.0)
-                    self.log.warning(
-                        "Polling job %s failed (%s); retrying in %.1f s", self.job_name, exc, delay
-                    )
-                else:
-                    errors = 0
-                    event = job_event(config, job, self.job_name)
-                    if event is not None:
-                        yield TriggerEvent(event)
-                        return
-                    if job.status != last_status:
-                        last_status = job.status
-                        self.log.info("Batch job %s is %s", self.job_name, last_status)
-                if deadline is not None and time.monotonic() + delay > deadline:
-                    yield TriggerEvent(
-                        job_payload(
-                            config,
-                            self.job_name,
-                            status="timeout",
-                            job_status=last_status,
-                            message=f"batch job {self.job_name!r} still {last_status} after {self.timeout:g} s",
-                        )
-                    )
-                    return
-                await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            yield TriggerEvent(
-                job_payload(
-                    config,
-                    self.job_name,
-                    status="error",
-                    job_status=last_status,
-                    message=f"polling batch job {self.job_name!r} failed: {exc}",
-                )
-            )
-        finally:
-            await hook.aclose()
+    def state_of(self, obj: Any) -> str | None:
+        return obj.status
+
+    async def event_of(self, client: Any, config: Any, obj: Any) -> dict[str, Any] | None:
+        return job_event(config, obj, self.job_name)
+
+    def end_event(self, config: Any, status: str, state: str | None, message: str) -> dict[str, Any]:
+        return job_payload(config, self.job_name, status=status, job_status=state, message=message)
 
     async def on_kill(self) -> None:
         """The user killed the deferred task: request the job's cancellation (without waiting)."""

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 from ._common import (
-    MAX_TRANSIENT_ERRORS,
     check_resource_kind,
     check_wait_for,
     deletion_event,
     fetch_resource,
     is_not_found,
-    is_transient,
     provisioning_event,
     provisioning_payload,
     resource_label,
-    retry_after_of,
 )
+from ._polling import PollingTrigger
 
-_RETRY = object()
 
-
-class ProvisioningStateTrigger(BaseTrigger):
+class ProvisioningStateTrigger(PollingTrigger):
     """Poll a batch/online endpoint, deployment or AmlCompute cluster until its provisioningState
     is terminal (``wait_for="provisioned"``) or until it is gone (``wait_for="deleted"``).
 
@@ -90,18 +81,13 @@ class ProvisioningStateTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self) -> Any:
-        from ..hooks.ml_endpoints import AsyncMLEndpointsHook
-
-        return AsyncMLEndpointsHook(self.conn_id)
-
     def _mark(self, event: dict[str, Any]) -> dict[str, Any]:
         """In ``"deleted"`` mode every event says whether the resource is gone (timeout/error: no)."""
         if self.wait_for == "deleted":
             event.setdefault("deleted", False)
         return event
 
-    async def _event_of(self, client: Any, config: Any, obj: Any) -> dict[str, Any] | None:
+    async def event_of(self, client: Any, config: Any, obj: Any) -> dict[str, Any] | None:
         if self.wait_for != "deleted":
             return provisioning_event(config, self.resource, self.endpoint_name, self.deployment_name, obj)
         event = deletion_event(config, self.resource, self.endpoint_name, self.deployment_name, obj)
@@ -120,73 +106,28 @@ class ProvisioningStateTrigger(BaseTrigger):
             return None
         return status.reason if status.status in ("Failed", "Canceled") else None
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = self._hook()
-        deadline = time.monotonic() + self.timeout if self.timeout is not None else None
-        config = None
-        label = resource_label(self.resource, self.endpoint_name, self.deployment_name)
-        last_state: str | None = None
-        errors = 0
+    def label(self) -> str:
+        return resource_label(self.resource, self.endpoint_name, self.deployment_name)
+
+    async def poll(self, client: Any) -> Any:
+        """The resource; None when it is gone and deletion is what is waited for."""
         try:
-            client = await hook.get_async_conn()
-            config = client.config
-            while True:
-                delay = self.poll_interval
-                try:
-                    obj = await fetch_resource(
-                        client, self.resource, self.endpoint_name, self.deployment_name
-                    )
-                except Exception as exc:
-                    if self.wait_for == "deleted" and is_not_found(exc):
-                        obj = None
-                    else:
-                        if not is_transient(exc) or errors >= MAX_TRANSIENT_ERRORS:
-                            raise
-                        errors += 1
-                        delay = max(delay, retry_after_of(exc) or 0.0)
-                        self.log.warning("Polling %s failed (%s); retrying in %.1f s", label, exc, delay)
-                        obj = _RETRY
-                if obj is not _RETRY:
-                    errors = 0
-                    event = await self._event_of(client, config, obj)
-                    if event is not None:
-                        yield TriggerEvent(event)
-                        return
-                    if obj.provisioning_state != last_state:
-                        last_state = obj.provisioning_state
-                        self.log.info("%s is %s", label, last_state)
-                if deadline is not None and time.monotonic() + delay > deadline:
-                    yield TriggerEvent(
-                        self._mark(
-                            provisioning_payload(
-                                config,
-                                self.resource,
-                                self.endpoint_name,
-                                self.deployment_name,
-                                status="timeout",
-                                state=last_state,
-                                message=f"{label} still {last_state} after {self.timeout:g} s"
-                                + (" (waiting for deletion)" if self.wait_for == "deleted" else ""),
-                            )
-                        )
-                    )
-                    return
-                await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            raise
+            return await fetch_resource(client, self.resource, self.endpoint_name, self.deployment_name)
         except Exception as exc:
-            yield TriggerEvent(
-                self._mark(
-                    provisioning_payload(
-                        config,
-                        self.resource,
-                        self.endpoint_name,
-                        self.deployment_name,
-                        status="error",
-                        state=last_state,
-                        message=f"polling {label} failed: {exc}",
-                    )
-                )
+            if self.wait_for == "deleted" and is_not_found(exc):
+                return None
+            raise
+
+    def state_of(self, obj: Any) -> str | None:
+        return obj.provisioning_state if obj is not None else None
+
+    def timeout_message(self, state: str | None) -> str:
+        return super().timeout_message(state) + (" (waiting for deletion)" if self.wait_for == "deleted" else "")
+
+    def end_event(self, config: Any, status: str, state: str | None, message: str) -> dict[str, Any]:
+        return self._mark(
+            provisioning_payload(
+                config, self.resource, self.endpoint_name, self.deployment_name,
+                status=status, state=state, message=message,
             )
-        finally:
-            await hook.aclose()
+        )
