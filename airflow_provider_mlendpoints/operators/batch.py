@@ -59,6 +59,7 @@ from ..links import (
     studio_job_url,
 )
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
+from ._kind_operators import DeleteDeploymentOperatorBase, DeleteEndpointOperatorBase, DeploymentSpecOperator
 from ._resource_specs import load_resource_spec, put_body_from, up_to_date
 from ._resource_summaries import deployment_summary, endpoint_summary
 from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
@@ -202,7 +203,7 @@ def set_batch_default(
 # ------------------------------------------------------------------------------------------------
 # Batch deployments
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateBatchDeploymentOperator(ResourceOperator):
+class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
     """Create or update a batch deployment from its YAML and wait until it is provisioned.
 
     Local model, code and environment parts are uploaded to the workspace's default datastore
@@ -221,52 +222,12 @@ class CreateOrUpdateBatchDeploymentOperator(ResourceOperator):
     Returns the deployment's details (JSON-safe; sensitive environment variables hidden).
     """
 
-    template_fields = (
-        "spec",
-        "endpoint_name",
-        "deployment_name",
-        "overrides",
-        "location",
-        "base_dir",
-        "conn_id",
-    )
-    operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
+    spec_class = BatchDeploymentSpec
+    _resource_kind = "batch_deployment"
 
-    def __init__(
-        self,
-        *,
-        spec: str | Mapping[str, Any] | BatchDeploymentSpec,
-        endpoint_name: str | None = None,
-        deployment_name: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        set_default: bool = False,
-        location: str | None = None,
-        base_dir: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, set_default: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.spec = spec
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
-        self.overrides = overrides
         self.set_default = set_default
-        self.location = location
-        self.base_dir = base_dir
-
-    def load(self) -> BatchDeploymentSpec:
-        spec = load_resource_spec(
-            self.spec,
-            BatchDeploymentSpec,
-            name=self.deployment_name,
-            endpoint_name=self.endpoint_name,
-            overrides=self.overrides,
-            base_dir=self.base_dir,
-        )
-        if not spec.endpoint_name:
-            raise AirflowFailException(
-                f"{spec.source or 'the deployment spec'}: endpoint_name: required (in the YAML or as endpoint_name=)"
-            )
-        return spec
 
     def execute(self, context: Context) -> dict[str, Any]:
         from ..client.asset_upload import AssetResolver
@@ -469,7 +430,7 @@ class DownloadBatchJobResultsOperator(ResourceOperator):
 # ------------------------------------------------------------------------------------------------
 # Deleting
 # ------------------------------------------------------------------------------------------------
-class DeleteBatchDeploymentOperator(ResourceOperator):
+class DeleteBatchDeploymentOperator(DeleteDeploymentOperatorBase):
     """Delete a batch deployment and wait until it is gone; a missing deployment is success.
 
     Refuses (without retries) to delete the endpoint's default deployment: make another one the
@@ -477,19 +438,9 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
     Returns ``{"endpoint_name", "deployment_name", "deleted": True, "existed": bool}``.
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     _resource_kind = "batch_deployment"
 
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        endpoint = get_or_none(lambda: self.client.batch_endpoints.get(self.endpoint_name))
-        if endpoint is None:
-            self.log.info("Batch endpoint %r does not exist: nothing to delete", self.endpoint_name)
-            return self.deleted_result(existed=False)
+    def check_deletable(self, endpoint: Any) -> None:
         if endpoint.default_deployment == self.deployment_name and get_or_none(
             lambda: self.client.batch_deployments.get(self.endpoint_name, self.deployment_name)
         ):
@@ -498,22 +449,13 @@ class DeleteBatchDeploymentOperator(ResourceOperator):
                 f"{self.endpoint_name!r}; make another deployment the default first "
                 "(SetBatchDefaultDeploymentOperator), or delete the whole endpoint"
             )
-        return self.delete_and_wait(context, "batch_deployment", self.endpoint_name, self.deployment_name)
 
 
-class DeleteBatchEndpointOperator(ResourceOperator):
+class DeleteBatchEndpointOperator(DeleteEndpointOperatorBase):
     """Delete a batch endpoint (and its deployments) and wait until it is gone (the 404; deferred in
     ``wait_for="deleted"`` mode when deferrable); missing is success."""
 
-    template_fields = ("endpoint_name", "conn_id")
     _resource_kind = "batch_endpoint"
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        return self.delete_and_wait(context, "batch_endpoint", self.endpoint_name)
 
 
 __all__ = [

@@ -38,6 +38,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..client.errors import NotFoundError
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
+from ._kind_operators import DeleteDeploymentOperatorBase, DeleteEndpointOperatorBase, DeploymentSpecOperator
 from ._resource_specs import load_resource_spec, put_body_from, up_to_date
 from ._resource_summaries import deployment_summary, endpoint_summary, should_hide
 from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
@@ -296,7 +297,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         return endpoint_summary(self.handle_provisioning_event(event))
 
 
-class CreateOrUpdateOnlineDeploymentOperator(ResourceOperator):
+class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
     """Create or update an online deployment and wait until it is provisioned.
 
     A new deployment gets no traffic (shift it with :class:`SetOnlineTrafficOperator`); updating
@@ -314,51 +315,8 @@ class CreateOrUpdateOnlineDeploymentOperator(ResourceOperator):
     Returns the deployment's details (JSON-safe; sensitive environment variables hidden).
     """
 
-    template_fields = (
-        "spec",
-        "endpoint_name",
-        "deployment_name",
-        "overrides",
-        "location",
-        "base_dir",
-        "conn_id",
-    )
-    operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
+    spec_class = OnlineDeploymentSpec
     _resource_kind = "online_deployment"
-
-    def __init__(
-        self,
-        *,
-        spec: str | Mapping[str, Any] | OnlineDeploymentSpec,
-        endpoint_name: str | None = None,
-        deployment_name: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        location: str | None = None,
-        base_dir: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.spec = spec
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
-        self.overrides = overrides
-        self.location = location
-        self.base_dir = base_dir
-
-    def load(self) -> OnlineDeploymentSpec:
-        spec = load_resource_spec(
-            self.spec,
-            OnlineDeploymentSpec,
-            name=self.deployment_name,
-            endpoint_name=self.endpoint_name,
-            overrides=self.overrides,
-            base_dir=self.base_dir,
-        )
-        if not spec.endpoint_name:
-            raise AirflowFailException(
-                f"{spec.source or 'the deployment spec'}: endpoint_name: required (in the YAML or as endpoint_name=)"
-            )
-        return spec
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
@@ -656,26 +614,16 @@ class GetOnlineEndpointCredentialsOperator(ResourceOperator):
 # ------------------------------------------------------------------------------------------------
 # Deleting
 # ------------------------------------------------------------------------------------------------
-class DeleteOnlineDeploymentOperator(ResourceOperator):
+class DeleteOnlineDeploymentOperator(DeleteDeploymentOperatorBase):
     """Delete an online deployment and wait until it is gone; a missing deployment is success.
 
     Refuses (without retries) while the deployment still gets live or mirrored traffic: shift its
     traffic away first (:class:`SetOnlineTrafficOperator`).
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "conn_id")
     _resource_kind = "online_deployment"
 
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        endpoint = get_or_none(lambda: self.client.online_endpoints.get(self.endpoint_name))
-        if endpoint is None:
-            self.log.info("Online endpoint %r does not exist: nothing to delete", self.endpoint_name)
-            return self.deleted_result(existed=False)
+    def check_deletable(self, endpoint: Any) -> None:
         live = int(endpoint.traffic.get(self.deployment_name, 0) or 0)
         mirrored = int(endpoint.mirror_traffic.get(self.deployment_name, 0) or 0)
         if live or mirrored:
@@ -683,21 +631,12 @@ class DeleteOnlineDeploymentOperator(ResourceOperator):
                 f"online deployment {self.endpoint_name}/{self.deployment_name} still gets "
                 f"{live}% of live and {mirrored}% of mirrored traffic; shift it away before deleting it"
             )
-        return self.delete_and_wait(context, "online_deployment", self.endpoint_name, self.deployment_name)
 
 
-class DeleteOnlineEndpointOperator(ResourceOperator):
+class DeleteOnlineEndpointOperator(DeleteEndpointOperatorBase):
     """Delete an online endpoint (and its deployments) and wait until it is gone; missing is success."""
 
-    template_fields = ("endpoint_name", "conn_id")
     _resource_kind = "online_endpoint"
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        return self.delete_and_wait(context, "online_endpoint", self.endpoint_name)
 
 
 __all__ = [
