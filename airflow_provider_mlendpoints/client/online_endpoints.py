@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ._base import LOCATION_LRO, PUT_LRO, OperationGroup
+from ._base import LOCATION_LRO
+from ._endpoint_groups import DeploymentGroup, EndpointGroup
 from .resources import (
     DeploymentLogs,
     EndpointKeys,
@@ -17,40 +18,14 @@ from .resources import (
 _E = "onlineEndpoints"
 
 
-class OnlineEndpointsOperations(OperationGroup):
-    """``onlineEndpoints/{name}``: PUT, PATCH, GET, DELETE, list, listKeys, regenerateKeys, token."""
+class OnlineEndpointsOperations(EndpointGroup):
+    """``onlineEndpoints/{name}``: PUT, PATCH, GET, DELETE, list, listKeys, regenerateKeys, token.
 
-    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
-        """PUT a full body (traffic changes are full-body PUTs); poller of :class:`OnlineEndpoint`."""
-        return self._x.begin(self._request("PUT", _E, name, body=body), OnlineEndpoint.from_rest, PUT_LRO)
+    Traffic changes are full-body PUTs.
+    """
 
-    def begin_update(self, name: str, body: dict[str, Any]) -> Any:
-        """PATCH tags and identity only; poller of :class:`OnlineEndpoint`."""
-        return self._x.begin(self._request("PATCH", _E, name, body=body), OnlineEndpoint.from_rest)
-
-    def get(self, name: str) -> Any:
-        """The endpoint, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(self._request("GET", _E, name), OnlineEndpoint.from_rest)
-
-    def list(self, *, limit: int | None = None) -> Any:
-        """Every online endpoint of the workspace."""
-        return self._x.paged(self._request("GET", _E), OnlineEndpoint.from_rest, limit)
-
-    def begin_delete(self, name: str) -> Any:
-        """DELETE (202 + Location); the poller's result is None."""
-        return self._x.begin(self._request("DELETE", _E, name), None, LOCATION_LRO)
-
-    def start_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
-        """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
-        (status URL, resource as first answered); nothing polls. Wait by reading the resource's
-        ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
-        """
-        return self._x.start(self._request("PUT", _E, name, body=body), OnlineEndpoint.from_rest)
-
-    def start_delete(self, name: str) -> Any:
-        """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
-        polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
-        return self._x.start(self._request("DELETE", _E, name))
+    collection = _E
+    resource = OnlineEndpoint
 
     def list_keys(self, name: str) -> Any:
         """POST ``listKeys``: :class:`EndpointKeys` (register them with a secrets masker)."""
@@ -73,58 +48,12 @@ class OnlineEndpointsOperations(OperationGroup):
             self._request("POST", _E, name, "token"), self._revealing(EndpointToken.from_rest)
         )
 
-    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
-        """A poller for an operation started earlier."""
-        if delete:
-            return self._x.resume(continuation_token, None, LOCATION_LRO)
-        return self._x.resume(continuation_token, OnlineEndpoint.from_rest, PUT_LRO)
 
+class OnlineDeploymentsOperations(DeploymentGroup):
+    """``onlineEndpoints/{e}/deployments/{d}``: PUT, PATCH (tags, sku), GET, DELETE, list, getLogs, skus."""
 
-class OnlineDeploymentsOperations(OperationGroup):
-    """``onlineEndpoints/{e}/deployments/{d}``: PUT, PATCH, GET, DELETE, list, getLogs, skus."""
-
-    def begin_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
-        """PUT a full deployment body; poller of :class:`OnlineDeployment`."""
-        req = self._request("PUT", _E, endpoint_name, "deployments", name, body=body)
-        return self._x.begin(req, OnlineDeployment.from_rest, PUT_LRO)
-
-    def begin_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
-        """PATCH tags and sku (scale); poller of :class:`OnlineDeployment`."""
-        req = self._request("PATCH", _E, endpoint_name, "deployments", name, body=body)
-        return self._x.begin(req, OnlineDeployment.from_rest)
-
-    def get(self, endpoint_name: str, name: str) -> Any:
-        """The deployment, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(
-            self._request("GET", _E, endpoint_name, "deployments", name), OnlineDeployment.from_rest
-        )
-
-    def list(self, endpoint_name: str, *, limit: int | None = None) -> Any:
-        """Every deployment of the endpoint."""
-        return self._x.paged(
-            self._request("GET", _E, endpoint_name, "deployments"), OnlineDeployment.from_rest, limit
-        )
-
-    def begin_delete(self, endpoint_name: str, name: str) -> Any:
-        """DELETE (202 + Location); the poller's result is None."""
-        return self._x.begin(
-            self._request("DELETE", _E, endpoint_name, "deployments", name), None, LOCATION_LRO
-        )
-
-    def start_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
-        """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
-        (status URL, resource as first answered); nothing polls. Wait by reading the resource's
-        ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
-        """
-        return self._x.start(
-            self._request("PUT", _E, endpoint_name, "deployments", name, body=body),
-            OnlineDeployment.from_rest,
-        )
-
-    def start_delete(self, endpoint_name: str, name: str) -> Any:
-        """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
-        polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
-        return self._x.start(self._request("DELETE", _E, endpoint_name, "deployments", name))
+    collection = _E
+    resource = OnlineDeployment
 
     def get_logs(
         self,
@@ -144,9 +73,3 @@ class OnlineDeploymentsOperations(OperationGroup):
         """GET ``skus``: the scale settings the deployment may use."""
         req = self._request("GET", _E, endpoint_name, "deployments", name, "skus", params={"count": count})
         return self._x.paged(req, SkuSetting.from_rest)
-
-    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
-        """A poller for an operation started earlier."""
-        if delete:
-            return self._x.resume(continuation_token, None, LOCATION_LRO)
-        return self._x.resume(continuation_token, OnlineDeployment.from_rest, PUT_LRO)
