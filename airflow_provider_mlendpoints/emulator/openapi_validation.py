@@ -11,7 +11,11 @@ maps the quirks:
 - ``additionalProperties: false`` next to ``allOf``: inherited property names
   count as known (a base used as a parent drops its own ``false``);
 - references into the common-types files (not shipped) become permissive
-  stubs that still name their properties (``id``, ``name``, ``type``...).
+  stubs that still name their properties (``id``, ``name``, ``type``...);
+- never stricter than the service: in requests, enum values match
+  case-insensitively (``aadToken``, ``info``, ``disabled``: the spec marks them
+  ``modelAsString`` and the service binds them so), and integers and numbers may also be numeric strings (``"4"``), as the
+  service binds them.
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ class _Converter:
                     props = out.setdefault("properties", {})
                     for name in self.inherited(top):
                         props.setdefault(name, {})
+        if self.request and "$ref" not in schema:
+            out = _lenient(out)
         if nullable:
             return {"anyOf": [{"type": "null"}, out]}
         return out
@@ -133,6 +139,20 @@ class _Converter:
             ]
             out[f"{base}__dispatch"] = {"allOf": [{"$ref": f"#/definitions/{base}"}, *branches]}
         return out
+
+
+_NUMERIC_TEXT = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def _lenient(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` relaxed as the service binds requests (enums and numbers, see the module docstring)."""
+    if "enum" in out and all(isinstance(v, str) for v in out["enum"]):
+        values = out.pop("enum")
+        out["pattern"] = "(?i)^(?:" + "|".join(re.escape(v) for v in values) + ")$"
+    if out.get("type") in ("integer", "number"):
+        text = {"type": "string", "pattern": _NUMERIC_TEXT}
+        return {"anyOf": [out, text]}
+    return out
 
 
 def convert_definitions(definitions: dict[str, Any], *, request: bool) -> dict[str, Any]:
@@ -197,6 +217,25 @@ class SpecValidator:
         if not files:
             raise ValueError(f"no OpenAPI document ({', '.join(SPEC_FILES)}) in {path}")
         return cls([json.loads(f.read_text()) for f in files])
+
+    def property_names(self) -> set[str]:
+        """Every property name the documents define (for case-insensitive binding)."""
+        names: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                props = node.get("properties")
+                if isinstance(props, dict):
+                    names.update(k for k in props if isinstance(k, str))
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        for doc in self.docs:
+            walk(doc.get("definitions", {}))
+        return names
 
     def find(self, method: str, path: str) -> Operation | None:
         """The operation serving ``method path`` (path without query), or None."""

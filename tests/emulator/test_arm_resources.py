@@ -50,21 +50,21 @@ def test_batch_endpoint_lifecycle(emulator_clean):
 def test_batch_deployment_defaults_refs_and_cascade_delete(emulator_clean):
     emu = emulator_clean
     with emu.client() as c:
-        put_and_wait(c, emu.arm_url("/batchEndpoints/ep"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
+        put_and_wait(c, emu.arm_url("/batchEndpoints/ep-1"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
         missing_parent = c.put(emu.arm_url("/batchEndpoints/nope/deployments/d"), json={"properties": {}})
         assert missing_parent.status_code == 404
         assert missing_parent.json()["error"]["code"] == "ResourceNotFound"
 
         # Unresolvable references: provisioning ends Failed with a clear message.
         bad = c.put(
-            emu.arm_url("/batchEndpoints/ep/deployments/bad"),
+            emu.arm_url("/batchEndpoints/ep-1/deployments/bad"),
             json={"location": "eastus", "properties": {"model": {"referenceType": "Id", "assetId": "azureml:nomodel:1"}, "compute": "nocluster"}},
         )
         assert bad.status_code == 201
         op = wait_async(c, bad.headers["Azure-AsyncOperation"])
         assert op["status"] == "Failed"
         assert "nomodel" in op["error"]["message"] and "nocluster" in op["error"]["message"]
-        assert c.get(emu.arm_url("/batchEndpoints/ep/deployments/bad")).json()["properties"]["provisioningState"] == "Failed"
+        assert c.get(emu.arm_url("/batchEndpoints/ep-1/deployments/bad")).json()["properties"]["provisioningState"] == "Failed"
 
         ws = emu.workspace_path
         c.put(emu.arm_url("/models/m/versions/1"), json={"properties": {"modelUri": "/tmp/model"}}).raise_for_status()
@@ -72,7 +72,7 @@ def test_batch_deployment_defaults_refs_and_cascade_delete(emulator_clean):
         put_and_wait(c, emu.arm_url("/computes/cpu"), {"location": "eastus", "properties": {"computeType": "AmlCompute", "properties": {"vmSize": "STANDARD_D2_V2"}}})
         good = put_and_wait(
             c,
-            emu.arm_url("/batchEndpoints/ep/deployments/good"),
+            emu.arm_url("/batchEndpoints/ep-1/deployments/good"),
             {
                 "location": "eastus",
                 "properties": {
@@ -87,55 +87,55 @@ def test_batch_deployment_defaults_refs_and_cascade_delete(emulator_clean):
         assert good["properties"]["miniBatchSize"] == 5
         assert good["properties"]["outputFileName"] == "predictions.csv"  # service default filled in
         # The first deployment becomes the endpoint's default.
-        assert c.get(emu.arm_url("/batchEndpoints/ep")).json()["properties"]["defaults"]["deploymentName"] == "bad"
+        assert c.get(emu.arm_url("/batchEndpoints/ep-1")).json()["properties"]["defaults"]["deploymentName"] == "bad"
 
-        patched = c.patch(emu.arm_url("/batchEndpoints/ep/deployments/good"), json={"properties": {"description": "d"}})
+        patched = c.patch(emu.arm_url("/batchEndpoints/ep-1/deployments/good"), json={"properties": {"description": "d"}})
         assert patched.status_code == 202
         assert wait_location(c, patched.headers["Location"]).json()["properties"]["description"] == "d"
-        assert len(c.get(emu.arm_url("/batchEndpoints/ep/deployments")).json()["value"]) == 2
+        assert len(c.get(emu.arm_url("/batchEndpoints/ep-1/deployments")).json()["value"]) == 2
 
-        deleted = c.delete(emu.arm_url("/batchEndpoints/ep"))
+        deleted = c.delete(emu.arm_url("/batchEndpoints/ep-1"))
         assert deleted.status_code == 202
-        assert c.get(emu.arm_url("/batchEndpoints/ep")).json()["properties"]["provisioningState"] == "Deleting"
+        assert c.get(emu.arm_url("/batchEndpoints/ep-1")).json()["properties"]["provisioningState"] == "Deleting"
         assert wait_location(c, deleted.headers["Location"]).status_code == 204
-        assert c.get(emu.arm_url("/batchEndpoints/ep")).status_code == 404
-        assert c.get(emu.arm_url("/batchEndpoints/ep/deployments/good")).status_code == 404
-        assert c.delete(emu.arm_url("/batchEndpoints/ep")).status_code == 204
+        assert c.get(emu.arm_url("/batchEndpoints/ep-1")).status_code == 404
+        assert c.get(emu.arm_url("/batchEndpoints/ep-1/deployments/good")).status_code == 404
+        assert c.delete(emu.arm_url("/batchEndpoints/ep-1")).status_code == 204
 
 
 def test_online_endpoint_keys_token_and_deployments(emulator_clean):
     emu = emulator_clean
     with emu.client() as c:
-        ep = put_and_wait(c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key"}})
-        assert ep["properties"]["scoringUri"].endswith(f"/online/{emu.subscription}/{emu.resource_group}/{emu.workspace}/oe/score")
+        ep = put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-1"), {"location": "eastus", "properties": {"authMode": "Key"}})
+        assert ep["properties"]["scoringUri"].endswith(f"/online/{emu.subscription}/{emu.resource_group}/{emu.workspace}/oe-1/score")
         assert ep["properties"]["traffic"] == {}
-        keys = c.post(emu.arm_url("/onlineEndpoints/oe/listKeys")).json()
-        regen = c.post(emu.arm_url("/onlineEndpoints/oe/regenerateKeys"), json={"keyType": "Primary"})
+        keys = c.post(emu.arm_url("/onlineEndpoints/oe-1/listKeys")).json()
+        regen = c.post(emu.arm_url("/onlineEndpoints/oe-1/regenerateKeys"), json={"keyType": "Primary"})
         assert regen.status_code == 202 and "Location" in regen.headers
-        new_keys = c.post(emu.arm_url("/onlineEndpoints/oe/listKeys")).json()
+        new_keys = c.post(emu.arm_url("/onlineEndpoints/oe-1/listKeys")).json()
         assert new_keys["primaryKey"] != keys["primaryKey"] and new_keys["secondaryKey"] == keys["secondaryKey"]
-        token = c.post(emu.arm_url("/onlineEndpoints/oe/token")).json()
+        token = c.post(emu.arm_url("/onlineEndpoints/oe-1/token")).json()
         assert token["accessToken"] and token["expiryTimeUtc"] > 0
 
         dep = put_and_wait(
             c,
-            emu.arm_url("/onlineEndpoints/oe/deployments/blue"),
+            emu.arm_url("/onlineEndpoints/oe-1/deployments/blue"),
             {"location": "eastus", "sku": {"name": "Default", "capacity": 1}, "properties": {"endpointComputeType": "Managed", "instanceType": "Standard_DS3_v2"}},
         )
         assert dep["properties"]["provisioningState"] == "Succeeded"
-        skus = c.get(emu.arm_url("/onlineEndpoints/oe/deployments/blue/skus")).json()
+        skus = c.get(emu.arm_url("/onlineEndpoints/oe-1/deployments/blue/skus")).json()
         assert skus["value"][0]["sku"]["name"] == "Default"
-        logs = c.post(emu.arm_url("/onlineEndpoints/oe/deployments/blue/getLogs"), json={"containerType": "StorageInitializer", "tail": 10})
+        logs = c.post(emu.arm_url("/onlineEndpoints/oe-1/deployments/blue/getLogs"), json={"containerType": "StorageInitializer", "tail": 10})
         assert logs.status_code == 200 and "content" in logs.json()
 
         # Traffic to a deployment that does not exist: provisioning fails.
-        bad = c.put(emu.arm_url("/onlineEndpoints/oe"), json={"location": "eastus", "properties": {"authMode": "Key", "traffic": {"green": 100}}})
+        bad = c.put(emu.arm_url("/onlineEndpoints/oe-1"), json={"location": "eastus", "properties": {"authMode": "Key", "traffic": {"green": 100}}})
         assert bad.status_code == 200
         assert wait_async(c, bad.headers["Azure-AsyncOperation"])["status"] == "Failed"
-        ok = put_and_wait(c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 100}}})
+        ok = put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-1"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 100}}})
         assert ok["properties"]["traffic"] == {"blue": 100} and ok["properties"]["provisioningState"] == "Succeeded"
         # A deployment with traffic cannot be deleted.
-        assert c.delete(emu.arm_url("/onlineEndpoints/oe/deployments/blue")).status_code == 400
+        assert c.delete(emu.arm_url("/onlineEndpoints/oe-1/deployments/blue")).status_code == 400
 
 
 def test_assets_datastores_computes_workspace(emulator_clean):
@@ -200,7 +200,7 @@ def test_errors_404_401_and_api_version(emulator_clean):
     assert no_version.status_code == 400
     assert no_version.json()["error"]["code"] == "MissingApiVersionParameter"
 
-    bad_json = httpx.put(emu.arm_url("/batchEndpoints/x"), content=b"{not json", headers=emu.headers)
+    bad_json = httpx.put(emu.arm_url("/batchEndpoints/ep-x"), content=b"{not json", headers=emu.headers)
     assert bad_json.status_code == 400 and "error" in bad_json.json()
 
 

@@ -113,10 +113,10 @@ def _online(emu, tmp_path, script: str, model_uri: str):
     with emu.client() as c:
         c.put(emu.arm_url("/codes/sf/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
         c.put(emu.arm_url("/models/single/versions/1"), json={"properties": {"modelUri": model_uri}}).raise_for_status()
-        put_and_wait(c, emu.arm_url("/onlineEndpoints/sf"), {"location": "eastus", "properties": {"authMode": "Key"}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/sf-1"), {"location": "eastus", "properties": {"authMode": "Key"}})
         dep = put_and_wait(
             c,
-            emu.arm_url("/onlineEndpoints/sf/deployments/one"),
+            emu.arm_url("/onlineEndpoints/sf-1/deployments/one"),
             {
                 "location": "eastus",
                 "properties": {
@@ -128,9 +128,9 @@ def _online(emu, tmp_path, script: str, model_uri: str):
         )
         assert dep["properties"]["provisioningState"] == "Succeeded"
         endpoint = put_and_wait(
-            c, emu.arm_url("/onlineEndpoints/sf"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"one": 100}}}
+            c, emu.arm_url("/onlineEndpoints/sf-1"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"one": 100}}}
         )
-        key = c.post(emu.arm_url("/onlineEndpoints/sf/listKeys")).json()["primaryKey"]
+        key = c.post(emu.arm_url("/onlineEndpoints/sf-1/listKeys")).json()["primaryKey"]
     answer = httpx.post(
         endpoint["properties"]["scoringUri"], json={"data": [1]}, headers={"Authorization": f"Bearer {key}"}, timeout=60
     )

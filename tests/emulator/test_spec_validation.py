@@ -120,9 +120,9 @@ def test_examples_are_valid_offline(validator):
 def test_invalid_body_is_a_400_naming_the_property(spec_emulator):
     emu = spec_emulator
     with emu.client() as c:
-        c.put(emu.arm_url("/batchEndpoints/v"), json={"location": "eastus", "properties": {"authMode": "AADToken"}}).raise_for_status()
+        c.put(emu.arm_url("/batchEndpoints/ep-v"), json={"location": "eastus", "properties": {"authMode": "AADToken"}}).raise_for_status()
         response = c.put(
-            emu.arm_url("/batchEndpoints/v/deployments/d"),
+            emu.arm_url("/batchEndpoints/ep-v/deployments/d"),
             json={"location": "eastus", "properties": {"miniBatchSize": "ten"}},
         )
         assert response.status_code == 400
@@ -131,18 +131,18 @@ def test_invalid_body_is_a_400_naming_the_property(spec_emulator):
         assert "property 'properties.miniBatchSize'" in error["message"]
         assert error["details"][0]["target"] == "properties.miniBatchSize"
 
-        unknown = c.put(emu.arm_url("/batchEndpoints/v"), json={"location": "eastus", "properties": {"authMode": "AADToken", "trafic": {}}})
+        unknown = c.put(emu.arm_url("/batchEndpoints/ep-v"), json={"location": "eastus", "properties": {"authMode": "AADToken", "trafic": {}}})
         assert unknown.status_code == 400 and "trafic" in unknown.json()["error"]["message"]
 
-        enum = c.put(emu.arm_url("/batchEndpoints/v"), json={"location": "eastus", "properties": {"authMode": "Password"}})
+        enum = c.put(emu.arm_url("/batchEndpoints/ep-v"), json={"location": "eastus", "properties": {"authMode": "Password"}})
         assert enum.status_code == 400 and "properties.authMode" in enum.json()["error"]["message"]
 
-        missing = c.put(emu.arm_url("/onlineEndpoints/o"), json={"location": "eastus", "properties": {}})
+        missing = c.put(emu.arm_url("/onlineEndpoints/oe-o"), json={"location": "eastus", "properties": {}})
         assert missing.status_code == 400 and "authMode" in missing.json()["error"]["message"]
 
         # Discriminated subtypes are validated by their discriminator value.
         bad_sub = c.put(
-            emu.arm_url("/onlineEndpoints/v2/deployments/d"),
+            emu.arm_url("/onlineEndpoints/oe-v2/deployments/d"),
             json={"location": "eastus", "properties": {"endpointComputeType": "Managed", "instanceType": 3}},
         )
         assert bad_sub.status_code == 400 and "properties.instanceType" in bad_sub.json()["error"]["message"]
@@ -154,25 +154,25 @@ def test_responses_of_a_populated_workspace_have_the_documented_shape(emulator_c
     emu = emulator_clean
     problems = []
     with emu.client() as c:
-        put_and_wait(c, emu.arm_url("/batchEndpoints/e"), {"location": "x", "properties": {"authMode": "AADToken"}})
-        put_and_wait(c, emu.arm_url("/batchEndpoints/e/deployments/d"), {"location": "x", "properties": {}})
-        put_and_wait(c, emu.arm_url("/onlineEndpoints/o"), {"location": "x", "properties": {"authMode": "Key", "keys": {"primaryKey": "p"}}})
-        put_and_wait(c, emu.arm_url("/onlineEndpoints/o/deployments/d"), {"location": "x", "properties": {"endpointComputeType": "Managed"}})
+        put_and_wait(c, emu.arm_url("/batchEndpoints/ep-e"), {"location": "x", "properties": {"authMode": "AADToken"}})
+        put_and_wait(c, emu.arm_url("/batchEndpoints/ep-e/deployments/d"), {"location": "x", "properties": {}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-o"), {"location": "x", "properties": {"authMode": "Key", "keys": {"primaryKey": "p"}}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-o/deployments/d"), {"location": "x", "properties": {"endpointComputeType": "Managed"}})
         put_and_wait(c, emu.arm_url("/computes/c"), {"location": "x", "properties": {"computeType": "AmlCompute", "properties": {"vmSize": "S"}}})
         for rel, body in (("/codes/k/versions/1", {"codeUri": "/x"}), ("/models/m/versions/1", {"modelUri": "/x"}),
                           ("/environments/en/versions/1", {"image": "img"})):
             response = c.put(emu.arm_url(rel), json={"properties": body})
             problems += validator.validate_response("PUT", httpx.URL(emu.arm_url(rel)).path, response.status_code, response.json())
         calls = [("GET", rel, None) for rel in (
-            "", "/batchEndpoints", "/batchEndpoints/e", "/batchEndpoints/e/deployments", "/onlineEndpoints",
-            "/onlineEndpoints/o", "/onlineEndpoints/o/deployments", "/onlineEndpoints/o/deployments/d",
-            "/onlineEndpoints/o/deployments/d/skus", "/computes/c", "/computes", "/datastores",
+            "", "/batchEndpoints", "/batchEndpoints/ep-e", "/batchEndpoints/ep-e/deployments", "/onlineEndpoints",
+            "/onlineEndpoints/oe-o", "/onlineEndpoints/oe-o/deployments", "/onlineEndpoints/oe-o/deployments/d",
+            "/onlineEndpoints/oe-o/deployments/d/skus", "/computes/c", "/computes", "/datastores",
             "/datastores/workspaceblobstore", "/codes", "/codes/k", "/codes/k/versions", "/models/m/versions/1",
             "/environments/en/versions/1", "/jobs",
         )] + [("POST", rel, None) for rel in (
-            "/batchEndpoints/e/listkeys", "/onlineEndpoints/o/listKeys", "/onlineEndpoints/o/token",
+            "/batchEndpoints/ep-e/listkeys", "/onlineEndpoints/oe-o/listKeys", "/onlineEndpoints/oe-o/token",
             "/datastores/workspaceblobstore/listSecrets",
-        )] + [("POST", "/onlineEndpoints/o/deployments/d/getLogs", {"tail": 3})]
+        )] + [("POST", "/onlineEndpoints/oe-o/deployments/d/getLogs", {"tail": 3})]
         for method, rel, body in calls:
             url = emu.arm_url(rel)
             response = c.request(method, url, json=body)
@@ -180,3 +180,41 @@ def test_responses_of_a_populated_workspace_have_the_documented_shape(emulator_c
             for problem in validator.validate_response(method, httpx.URL(url).path, 200, response.json()):
                 problems.append(f"{method} {rel or '(workspace)'}: {problem['message']}")
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_spec_validation_is_never_stricter_than_the_service(spec_emulator):
+    """What the service takes (modelAsString enums in any case, numbers as strings, trailing
+    commas, property names in another case) passes ``--spec``; a value outside the enum does not."""
+    emu = spec_emulator
+    ws = emu.workspace_path
+    with emu.client() as c:
+        online = c.put(
+            emu.arm_url("/onlineEndpoints/endpt-spec"),
+            content='{"identity": {"type": "systemAssigned"}, "location": "eastus",'
+            ' "properties": {"authMode": "aadToken", "publicNetworkAccess": "disabled",},}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert online.status_code in (200, 201), online.text
+        assert online.json()["properties"]["authMode"] == "AADToken"
+        assert online.json()["properties"]["publicNetworkAccess"] == "Disabled"
+        c.put(emu.arm_url("/batchEndpoints/endpt-spec"), json={"location": "eastus", "properties": {"authMode": "aadToken"}}).raise_for_status()
+        c.put(emu.arm_url("/codes/spec-code/versions/1"), json={"properties": {"codeUri": "https://a.blob.core.windows.net/c/score"}}).raise_for_status()
+        deployment = c.put(
+            emu.arm_url("/batchEndpoints/endpt-spec/deployments/spec-dep"),
+            json={
+                "location": "eastus",
+                "Properties": {
+                    "codeConfiguration": {"codeId": f"{ws}/codes/spec-code/versions/1", "scoringScript": "score.py"},
+                    "maxConcurrencyPerInstance": "4",
+                    "errorThreshold": "10",
+                    "loggingLevel": "info",
+                    "miniBatchSize": "5",
+                    "outputAction": "appendRow",
+                },
+            },
+        )
+        assert deployment.status_code in (200, 201), deployment.text
+        props = deployment.json()["properties"]
+        assert (props["maxConcurrencyPerInstance"], props["miniBatchSize"], props["loggingLevel"]) == (4, 5, "Info")
+        wrong = c.put(emu.arm_url("/batchEndpoints/endpt-spec"), json={"location": "eastus", "properties": {"authMode": "Password"}})
+        assert wrong.status_code == 400 and "properties.authMode" in wrong.json()["error"]["message"]
