@@ -1,7 +1,8 @@
 """The FastAPI application factory.
 
 Request flow (outermost first): faults and counters -> bearer-token check and
-``api-version`` check -> OpenAPI body validation (with a spec) -> routes.
+``api-version`` check -> the request gate (:mod:`.bodies`: size, lenient JSON,
+binding, names) -> OpenAPI body validation (with a spec) -> routes.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from .arm_errors import ArmError, arm_error_handler, error_response
+from .binding import Binder
+from .bodies import BodyMiddleware
 from .config import EmulatorConfig
 from .context import Emulator
 from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
 
-AUTH_EXEMPT = (ADMIN_PREFIX, "/online/")
+#: Paths served without the emulator's token: the readiness probe, and online scoring (endpoint keys).
+AUTH_EXEMPT = (ADMIN_PREFIX + "/health", "/online/")
 
 
 class EmulatorApp(FastAPI):
@@ -70,6 +74,8 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
         from .openapi_validation import ValidationMiddleware
 
         app.add_middleware(ValidationMiddleware, validator=emu.validator)
+    spec_names = emu.validator.property_names() if emu.validator is not None else ()
+    app.add_middleware(BodyMiddleware, binder=Binder(spec_names))
 
     @app.middleware("http")
     async def _auth(request: Request, call_next: Any) -> Any:

@@ -71,11 +71,40 @@ def data_asset_ref(uri: str) -> str | None:
     return uri if _SHORT.match(uri) else None
 
 
+_ASSET_ID = re.compile(
+    r"^azureml://(?:locations/(?P<loc>[^/]+)|subscriptions/[^/]+/resourcegroups/[^/]+)"
+    r"/workspaces/(?P<ws>[^/]+)/data/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+def _asset_id_ref(emu: Any, ws_key: str, uri: str) -> str | None:
+    """``azureml:name:version`` of a data asset id ``azureml://locations/<loc>/workspaces/<workspace id or
+    name>/data/<name>/versions/<v>`` (or the ``subscriptions/.../resourcegroups/...`` form) of this
+    workspace; None when ``uri`` has neither form. LookupError when it names another workspace."""
+    match = _ASSET_ID.match(uri.strip())
+    if match is None:
+        return None
+    record = emu.store.get(ws_key) or {"resource": {"name": "", "properties": {}}}
+    ws = record["resource"]
+    own = {str(ws.get("name", "")).lower(), str(ws.get("properties", {}).get("workspaceId", "")).lower()}
+    if match["ws"].lower() not in own:
+        raise LookupError(f"The data asset id '{uri}' names another workspace ('{match['ws']}').")
+    return f"azureml:{match['name']}:{match['version']}"
+
+
 def resolve_data_input(emu: Any, ws_key: str, uri: str) -> tuple[str, str] | None:
     """(dataUri, dataType) of the registered data asset ``uri`` names; None when ``uri`` is no data asset
-    reference. LookupError naming it when the workspace has no such data asset version."""
-    ref = data_asset_ref(uri)
+    reference. LookupError naming it when the workspace has no such data asset version, or when an
+    ``azureml://`` URI is neither a datastore path nor a data asset id."""
+    ref = _asset_id_ref(emu, ws_key, uri) or data_asset_ref(uri)
     if ref is None:
+        if uri.strip().lower().startswith("azureml://") and not _DATASTORE_URI.match(uri.strip()):
+            raise LookupError(
+                f"The input '{uri}' cannot be resolved: an azureml:// input is a datastore path "
+                "(azureml://datastores/<datastore>/paths/<path>) or a data asset id "
+                "(azureml://locations/<location>/workspaces/<workspace id>/data/<name>/versions/<version>)."
+            )
         return None
     record = find_ref(emu, ws_key, "data", ref)
     if record is None:
@@ -116,14 +145,17 @@ def resolve_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any] | None:
     match = _DATASTORE_URI.match(uri)
     if not match:
         return None
-    ds_name, path = match["ds"], match["path"]
+    ds_name, path = match["ds"], confined_path(uri, match["path"])
     record = emu.store.get(f"{ws_key}/datastores/{ds_name}")
     if record is None:
         raise LookupError(f"datastore '{ds_name}' not found")
     props = record["resource"]["properties"]
     meta = record["meta"]
     if meta.get("local_root"):
-        local = (emu.config.data_root / "datastores" / meta["local_root"] / path).resolve()
+        root = (emu.config.data_root / "datastores" / meta["local_root"]).resolve()
+        local = (root / path).resolve()
+        if local != root and root not in local.parents:  # a symbolic link out of the datastore
+            raise SandboxError(f"'{uri}' leads outside the datastore '{ds_name}'.")
         return {"uri": str(local), "storage_options": {}, "local": str(local), "blob": None}
     account, container = props.get("accountName"), props.get("containerName")
     options: dict[str, Any] = {}
@@ -142,6 +174,34 @@ def resolve_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any] | None:
     }
 
 
+class SandboxError(LookupError):
+    """A location the emulator refuses to touch: outside its datastore, or a local path without
+    ``--allow-local-paths``."""
+
+
+def confined_path(uri: str, path: str) -> str:
+    """``path`` inside a datastore, normalized; SandboxError when it climbs out of the datastore's root."""
+    from urllib.parse import unquote
+
+    parts: list[str] = []
+    for part in unquote(path).replace("\\", "/").split("/"):
+        if part == "..":
+            if not parts:
+                raise SandboxError(f"'{uri}' leads outside the datastore: paths are relative to the datastore's root.")
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts) + ("/" if path.endswith("/") and parts else "")
+
+
+def _local_allowed(emu: Any, uri: str) -> None:
+    if not getattr(emu.config, "allow_local_paths", False):
+        raise SandboxError(
+            f"'{uri}' is a path on the emulator's machine; the emulator reads and writes local paths only when "
+            "started with --allow-local-paths (use a datastore URI such as azureml://datastores/workspaceblobstore/paths/...)."
+        )
+
+
 def ws_key_of(sub: str, rg: str, ws: str) -> str:
     """The store key of a workspace."""
     return norm_key(workspace_id(sub, rg, ws))
@@ -150,8 +210,8 @@ def ws_key_of(sub: str, rg: str, ws: str) -> str:
 def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
     """Structured location of any storage URI a job or asset may carry.
 
-    Datastore URIs resolve through the datastore; ``file://`` and plain paths
-    are local; ``https://<account>.blob...`` and Azurite's path-style
+    Datastore URIs resolve through the datastore (confined to its root); ``file://``
+    and plain paths are local (only with ``--allow-local-paths``, else SandboxError); ``https://<account>.blob...`` and Azurite's path-style
     ``http://host:port/<account>/<container>/...`` are blobs, reached with the
     emulator's storage connection string.
     """
@@ -163,9 +223,11 @@ def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
     if loc is not None:
         return loc
     if uri.startswith("file://"):
+        _local_allowed(emu, uri)
         path = unquote(urlparse(uri).path)
         return {"uri": path, "storage_options": {}, "local": path, "blob": None}
     if "://" not in uri:
+        _local_allowed(emu, uri)
         return {"uri": uri, "storage_options": {}, "local": uri, "blob": None}
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https"):
@@ -177,6 +239,8 @@ def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
             container, prefix = (parts[0] if parts else ""), "/".join(parts[1:])
         else:  # path-style (Azurite): /<account>/<container>/<prefix>
             container, prefix = (parts[1] if len(parts) > 1 else ""), "/".join(parts[2:])
+        if ".." in parts:
+            raise SandboxError(f"'{uri}' climbs out of its container with '..'.")
         if conn and ".blob." not in host:
             account = parse_connection_string(conn).get("AccountName", emu.config.storage_account)
             uri = f"https://{account}.blob.core.windows.net/{container}/{prefix}"

@@ -12,6 +12,8 @@ from typing import Any
 PROVIDER = "Microsoft.MachineLearningServices"
 WS_PATH = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
 TYPE_PREFIX = f"{PROVIDER}/workspaces"
+#: The tenant the emulator's identities belong to.
+TENANT_ID = "00000000-0000-0000-0000-000000000000"
 
 _WS_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"

@@ -8,9 +8,11 @@ RESULT_JSON. Prints go to the job log (the parent redirects stdout).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -114,6 +116,26 @@ def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
     )
 
 
+def publish_outputs(staging: Path, output_uri: str, storage_options: dict[str, Any]) -> list[str]:
+    """Copy what the job wrote into ``staging`` (all but the engine's state folder) to the job's
+    output location; the keys copied."""
+    from ..engine.layout import STATE_DIR
+    from ..engine.storage import open_storage
+
+    if not staging.is_dir():
+        return []
+    target = open_storage(output_uri, storage_options)
+    copied = []
+    for path in sorted(staging.rglob("*")):
+        key = path.relative_to(staging).as_posix()
+        if not path.is_file() or key == STATE_DIR or key.startswith(STATE_DIR + "/"):
+            continue
+        with path.open("rb") as source, target.open_write(key) as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+        copied.append(key)
+    return copied
+
+
 def main(argv: list[str]) -> int:
     result_path = Path(argv[1])
     result: dict[str, Any]
@@ -127,12 +149,18 @@ def main(argv: list[str]) -> int:
             from ..engine import JobFailed, run_local
         except ImportError as exc:
             raise RuntimeError(f"the self-hosted engine is not available: {exc}") from exc
+        # Azure writes only the output file into the job's output folder: the engine keeps its state
+        # (plan, manifest, parts, report) in a private staging folder, and the outputs are copied over.
+        staging = workdir / "output"
+        output_uri, output_options = job.output_uri, dict(spec["output"].get("storage_options") or {})
+        job = dataclasses.replace(job, output_uri=str(staging))
         try:
             summary = run_local(job, workers=spec.get("workers"), log=lambda msg: print(msg, flush=True))
             result = {"status": "Completed", "summary": summary}
         except JobFailed as exc:
             summary = getattr(exc, "summary", None)
             result = {"status": "Failed", "error": str(exc), "summary": summary if isinstance(summary, dict) else None}
+        publish_outputs(staging, output_uri, output_options)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's message
         traceback.print_exc()
         result = {"status": "Failed", "error": f"{type(exc).__name__}: {exc}"}

@@ -1,8 +1,10 @@
 """Online deployments' scoring processes, traffic routing and logs.
 
-One child process per online deployment (:mod:`.online_worker`), started on
-the first scoring request: ``init()`` once, then ``run(body)`` per request,
-one request at a time. Its stderr (what the script prints or logs) is the
+One child process per online deployment (:mod:`.online_worker`), started while
+the deployment provisions, as on Azure (a crashing ``init()`` fails the
+deployment with its traceback; a process that died is started again on the next
+request): ``init()`` once, then ``run(body)`` per request, one request at a time.
+A ``run()`` that raises answers 424 with the ``ms-azureml-model-error-*`` headers. Its stderr (what the script prints or logs) is the
 deployment's log, served by getLogs.
 
 Like the service, ``requestSettings`` apply: at most
@@ -40,11 +42,22 @@ DEFAULT_REQUEST_TIMEOUT = 90.0
 
 
 class ScoringError(Exception):
-    """The scoring script failed (``status`` is the HTTP status to answer)."""
+    """The scoring script failed (``status`` is the HTTP status to answer; ``model_status`` the one the
+    scoring server gave, when the model itself failed: the endpoint then answers 424)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, model_status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.model_status = model_status
+
+
+class _Provisioning:
+    """A deployment's scoring process being started (``init()``) while the deployment provisions."""
+
+    def __init__(self, op: str | None) -> None:
+        self.op = op
+        self.done = threading.Event()
+        self.error: str | None = None
 
 
 def _seconds(value: Any, default: float) -> float:
@@ -79,6 +92,47 @@ class OnlineManager:
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()
         self._random = random.Random(emu.config.traffic_seed)
+        self._provisioning: dict[str, _Provisioning] = {}
+        #: Guards ``_provisioning`` only; taken under the store lock (by settle), so never with it held
+        #: is the store touched. Order: ``_lock`` before ``_prov_lock``.
+        self._prov_lock = threading.Lock()
+
+    def provision(self, record: dict[str, Any]) -> tuple[bool, str | None]:
+        """Start the deployment's scoring process, ``init()`` included, as Azure does while a
+        deployment provisions: (done, error). Not done yet the first calls (the process starts in the
+        background); then done, with the error (``init()``'s traceback and the log) when it failed.
+        Deployments without a scoring script have nothing to start."""
+        if not (record["resource"]["properties"].get("codeConfiguration") or {}).get("scoringScript"):
+            return True, None
+        key, op = record["meta"]["key"], record["meta"].get("op")
+        with self._prov_lock:
+            state = self._provisioning.get(key)
+            if state is None or state.op != op:
+                state = _Provisioning(op)
+                self._provisioning[key] = state
+                threading.Thread(target=self._provision, args=(record, state), daemon=True).start()
+        if not state.done.is_set():
+            return False, None
+        return True, state.error
+
+    def _provision(self, record: dict[str, Any], state: _Provisioning) -> None:
+        key = record["meta"]["key"]
+        try:
+            worker = self._start(record)
+        except Exception as exc:  # noqa: BLE001 - every failure fails the deployment, with its message
+            message = str(exc)
+            state.error = message if isinstance(exc, ScoringError) else f"{type(exc).__name__}: {message}"
+        else:
+            with self._lock, self._prov_lock:
+                current = self._provisioning.get(key)
+                old = self._workers.get(key)
+                if current is state:
+                    self._workers[key] = worker
+            if current is not state:  # replaced or deleted meanwhile
+                worker.proc.kill()
+            elif old is not None and old is not worker and old.proc.poll() is None:
+                old.proc.kill()
+        state.done.set()
 
     def seed(self, value: int | None) -> None:
         """Make the traffic choice deterministic (or random again with None)."""
@@ -159,7 +213,8 @@ class OnlineManager:
         ready = json.loads(proc.stdout.readline() or '{"ready": false, "error": "the scoring process exited"}')
         if not ready.get("ready"):
             proc.kill()
-            raise ScoringError(502, "init() of the scoring script failed: " + str(ready.get("error", ""))[-2000:])
+            proc.wait()
+            raise ScoringError(502, "init() of the scoring script failed: " + str(ready.get("error", ""))[-4000:])
         capacity = int((record["resource"].get("sku") or {}).get("capacity") or 1)
         return _Worker(proc, log_path, props.get("requestSettings") or {}, capacity)
 
@@ -183,7 +238,8 @@ class OnlineManager:
             raise ScoringError(502, "the scoring process exited while scoring")
         answer = json.loads(line)
         if not answer.get("ok"):
-            raise ScoringError(500, answer.get("error", "run() failed"))
+            # Managed online endpoints answer 424 when the model fails, with the scoring server's status.
+            raise ScoringError(424, answer.get("error", "run() failed"), model_status=500)
         return answer["result"]
 
     def _exchange(self, key: str, worker: _Worker, body: str) -> str:
@@ -229,6 +285,9 @@ class OnlineManager:
         with self._lock:
             keys = [k for k in self._workers if not prefix or k == prefix or k.startswith(prefix + "/")]
             workers = [self._workers.pop(k) for k in keys]
+            with self._prov_lock:
+                for k in [k for k in self._provisioning if not prefix or k == prefix or k.startswith(prefix + "/")]:
+                    del self._provisioning[k]
         for worker in workers:
             if worker.proc.poll() is None:
                 worker.proc.terminate()

@@ -49,6 +49,8 @@ def main() -> int:
     os.dup2(2, 1)  # the script's prints go to the log, not into the protocol
     sys.stdout = sys.stderr
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    # The log is the scoring container's: the storage SDK's HTTP lines (downloading code and model) stay out.
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     def answer(obj: dict[str, Any]) -> None:
         proto.write(json.dumps(obj, default=str) + "\n")

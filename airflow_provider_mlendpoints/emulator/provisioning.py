@@ -89,6 +89,10 @@ def settle(emu: Any, key: str) -> dict[str, Any] | None:
         if pending == "put":
             checker = CHECKERS.get(meta.get("kind", ""))
             problem = checker(emu, record) if checker else None
+            if problem is None and meta.get("kind") == "onlineDeployment":
+                done, problem = emu.online.provision(record)  # init() runs while the deployment provisions
+                if not done:
+                    return record
         state = "Failed" if problem else "Succeeded"
         props = record["resource"].setdefault("properties", {})
         props["provisioningState"] = state

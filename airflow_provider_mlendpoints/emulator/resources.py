@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from .arm_errors import ArmError, not_found
 from .assets import ws_key_of
-from .ids import TYPE_PREFIX, studio_url, system_data
+from .ids import TENANT_ID, TYPE_PREFIX, new_id, studio_url, system_data
 from .lro import accepted_headers, async_headers, finish_operation, new_operation
 from .provisioning import settle
 from .store import norm_key
@@ -102,7 +102,20 @@ def _base_resource(
     for field in TOP_LEVEL_OPTIONAL:
         if body.get(field) is not None:
             resource[field] = body[field]
+    if isinstance(resource.get("identity"), dict):
+        resource["identity"] = _identity(resource["identity"], (old or {}).get("resource", {}).get("identity"))
     return resource
+
+
+def _identity(identity: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    """A managed identity as the service answers it: a system-assigned one gets its principalId and
+    tenantId (kept across updates)."""
+    out = dict(identity)
+    if "systemassigned" in str(out.get("type", "")).lower():
+        old = old if isinstance(old, dict) else {}
+        out["principalId"] = old.get("principalId") or new_id()
+        out["tenantId"] = old.get("tenantId") or TENANT_ID
+    return out
 
 
 def put_resource(
@@ -145,6 +158,11 @@ def put_resource(
             op = new_operation(emu, sub, resource_key=key, kind="put")
             new_meta.update(pending="put", ready_at=ready_at, op=op, error=None)
             headers = async_headers(request, sub, op)
+            # The service also names the operation in the body; Microsoft's REST walkthroughs read it there.
+            inner = resource["properties"].get("properties")
+            inner = dict(inner) if isinstance(inner, dict) else {}
+            inner["AzureAsyncOperationUri"] = headers["Azure-AsyncOperation"]
+            resource["properties"]["properties"] = inner
         elif kind not in ("datastore", "dataVersion"):  # DataVersionBase has no provisioningState
             resource["properties"].setdefault("provisioningState", "Succeeded")
         record = {"resource": resource, "meta": new_meta}

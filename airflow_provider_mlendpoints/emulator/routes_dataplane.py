@@ -239,7 +239,10 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
         result = await asyncio.to_thread(emu.online.score, dep, raw)
     except ScoringError as exc:
         headers = {"azureml-model-deployment": dep_name}
-        code = {408: "RequestTimeout", 429: "TooManyRequests"}.get(exc.status, "ScoringError")
+        code = {408: "RequestTimeout", 429: "TooManyRequests", 424: "ModelError"}.get(exc.status, "ScoringError")
+        if exc.model_status is not None:
+            headers["ms-azureml-model-error-statuscode"] = str(exc.model_status)
+            headers["ms-azureml-model-error-reason"] = "model_error"
         if exc.status == 429:
             headers["Retry-After"] = "1"
         return error_response(exc.status, code, str(exc), headers=headers)

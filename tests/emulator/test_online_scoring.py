@@ -46,11 +46,11 @@ def online(emulator_clean, tmp_path):
     with emu.client() as c:
         c.put(emu.arm_url("/codes/s/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
         c.put(emu.arm_url("/models/f/versions/1"), json={"properties": {"modelUri": str(model)}}).raise_for_status()
-        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key"}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-1"), {"location": "eastus", "properties": {"authMode": "Key"}})
         for color in ("blue", "green"):
             dep = put_and_wait(
                 c,
-                emu.arm_url(f"/onlineEndpoints/oe/deployments/{color}"),
+                emu.arm_url(f"/onlineEndpoints/oe-1/deployments/{color}"),
                 {
                     "location": "eastus",
                     "properties": {
@@ -63,9 +63,9 @@ def online(emulator_clean, tmp_path):
             )
             assert dep["properties"]["provisioningState"] == "Succeeded"
         endpoint = put_and_wait(
-            c, emu.arm_url("/onlineEndpoints/oe"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 75, "green": 25}}}
+            c, emu.arm_url("/onlineEndpoints/oe-1"), {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 75, "green": 25}}}
         )
-        keys = c.post(emu.arm_url("/onlineEndpoints/oe/listKeys")).json()
+        keys = c.post(emu.arm_url("/onlineEndpoints/oe-1/listKeys")).json()
     return emu, endpoint["properties"]["scoringUri"], keys
 
 
@@ -74,7 +74,7 @@ def test_saturation_429_and_request_timeout_408(online):
     with emu.client() as c:
         put_and_wait(
             c,
-            emu.arm_url("/onlineEndpoints/oe/deployments/tight"),
+            emu.arm_url("/onlineEndpoints/oe-1/deployments/tight"),
             {
                 "location": "eastus",
                 "properties": {
@@ -133,25 +133,28 @@ def test_auth_token_errors_and_logs(online):
     assert httpx.post(uri, json={"data": [1]}).status_code == 401
     assert httpx.post(uri, json={"data": [1]}, headers={"Authorization": "Bearer nope"}).status_code == 401
     with emu.client() as c:
-        token = c.post(emu.arm_url("/onlineEndpoints/oe/token")).json()["accessToken"]
+        token = c.post(emu.arm_url("/onlineEndpoints/oe-1/token")).json()["accessToken"]
     ok = httpx.post(uri, json={"data": [5]}, headers={"Authorization": f"Bearer {token}", "azureml-model-deployment": "blue"}, timeout=60)
     assert ok.status_code == 200 and ok.json() == {"deployment": "blue", "result": [15]}
     failed = httpx.post(uri, json={"data": "boom"}, headers={"Authorization": f"Bearer {token}", "azureml-model-deployment": "blue"}, timeout=60)
-    assert failed.status_code == 500 and "cannot score boom" in failed.text
+    # Managed online endpoints answer 424 when the model fails, naming the scoring server's status.
+    assert failed.status_code == 424 and "cannot score boom" in failed.text
+    assert failed.headers["ms-azureml-model-error-statuscode"] == "500"
+    assert failed.headers["ms-azureml-model-error-reason"] == "model_error"
     with emu.client() as c:
-        logs = c.post(emu.arm_url("/onlineEndpoints/oe/deployments/blue/getLogs"), json={"containerType": "InferenceServer", "tail": 50}).json()
+        logs = c.post(emu.arm_url("/onlineEndpoints/oe-1/deployments/blue/getLogs"), json={"containerType": "InferenceServer", "tail": 50}).json()
         assert "init called in blue" in logs["content"]
         assert "scored 1 rows" in logs["content"]
         assert "cannot score boom" in logs["content"]
-        tail = c.post(emu.arm_url("/onlineEndpoints/oe/deployments/blue/getLogs"), json={"tail": 1}).json()["content"]
+        tail = c.post(emu.arm_url("/onlineEndpoints/oe-1/deployments/blue/getLogs"), json={"tail": 1}).json()["content"]
         assert len(tail.strip().splitlines()) == 1
-        missing = httpx.post(uri.replace("/oe/", "/nope/"), json={}, headers={"Authorization": f"Bearer {token}"})
+        missing = httpx.post(uri.replace("/oe-1/", "/nope/"), json={}, headers={"Authorization": f"Bearer {token}"})
         assert missing.status_code == 404
 
 
 def _scored_lines(client: httpx.Client, emu, deployment: str) -> int:
     logs = client.post(
-        emu.arm_url(f"/onlineEndpoints/oe/deployments/{deployment}/getLogs"), json={"containerType": "InferenceServer"}
+        emu.arm_url(f"/onlineEndpoints/oe-1/deployments/{deployment}/getLogs"), json={"containerType": "InferenceServer"}
     ).json()["content"]
     return sum("scored 1 rows" in line for line in logs.splitlines())
 
@@ -176,7 +179,7 @@ def test_mirror_traffic_copies_requests_to_the_shadow_deployment(online):
     with emu.client() as c:
         put_and_wait(
             c,
-            emu.arm_url("/onlineEndpoints/oe"),
+            emu.arm_url("/onlineEndpoints/oe-1"),
             {"location": "eastus", "properties": {"authMode": "Key", "traffic": {"blue": 100}, "mirrorTraffic": {"green": 50}}},
         )
         green_before = _settled_count(c, emu, "green")
