@@ -67,6 +67,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="how long PUT/DELETE stay Creating/Updating/Deleting (default 1)",
     )
     emulator.add_argument(
+        "--allow-local-paths",
+        action="store_true",
+        help="let jobs, code and models name paths on this machine (file:// or plain paths); "
+        "off by default: any caller could read, write or run local files",
+    )
+    emulator.add_argument(
         "--faults",
         default=None,
         metavar="JSON",

@@ -250,11 +250,11 @@ def emulator(
         _stop(proc)
 
 
-def admin(base: str, path: str, body: Any = None, method: str | None = None) -> Any:
+def admin(base: str, token: str, path: str, body: Any = None, method: str | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
         base + path, data=data, method=method or ("POST" if data is not None else "GET"),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )  # fmt: skip
     with urllib.request.urlopen(req, timeout=30) as response:
         return json.loads(response.read() or b"null")
@@ -356,15 +356,15 @@ def run_lifecycles(workdir: Path) -> dict[str, Any]:
             with MLEndpointsClient(cfg, StaticTokenCredential(token), transport=transport) as client:
                 for label, faults in (("lifecycle", None), ("faulty_lifecycle", FAULTS)):
                     jobs_before = {j.name for j in client.jobs.list()}
-                    admin(base, "/_emulator/requests", method="DELETE")
-                    admin(base, "/_emulator/faults", faults or {})
+                    admin(base, token, "/_emulator/requests", method="DELETE")
+                    admin(base, token, "/_emulator/faults", faults or {})
                     tally.reset()
                     started = time.monotonic()
                     job_name = lifecycle(client, conn, workdir)
                     seconds = time.monotonic() - started
                     sent, ra_waits, lost = tally.requests, tally.retry_after_waits, tally.transport_errors
-                    counters = admin(base, "/_emulator/requests")
-                    admin(base, "/_emulator/faults", {})
+                    counters = admin(base, token, "/_emulator/requests")
+                    admin(base, token, "/_emulator/faults", {})
                     created = [j.name for j in client.jobs.list() if j.name not in jobs_before]
                     out[f"{label}_requests"] = counters["total"]
                     out[f"{label}_requests_by_route"] = {
@@ -420,11 +420,11 @@ async def _waits(base: str, token: str, n: int, workdir: Path, poll: float) -> d
         names = await asyncio.gather(*(start(i) for i in range(n)))
         rss_before = _rss_mb()
         tally.reset()
-        admin(base, "/_emulator/requests", method="DELETE")
+        admin(base, token, "/_emulator/requests", method="DELETE")
         started = time.monotonic()
         jobs = await asyncio.gather(*(client.jobs.wait(name, timeout=600) for name in names))
         seconds = time.monotonic() - started
-        server = admin(base, "/_emulator/requests")["total"]
+        server = admin(base, token, "/_emulator/requests")["total"]
     await transport.really_close()
     return {
         "concurrent_waits": n,

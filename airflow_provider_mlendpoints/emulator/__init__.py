@@ -23,8 +23,15 @@ Data plane: ``POST /batch/{sub}/{rg}/{ws}/{endpoint}/jobs`` (a batch endpoint's
 process; ``POST /online/{sub}/{rg}/{ws}/{endpoint}/score`` runs an online
 deployment's scoring script.
 
-Admin (no auth, never faulted): ``/_emulator/health``, ``/_emulator/faults``,
-``/_emulator/requests``, ``/_emulator/config``, ``/_emulator/reset``.
+Admin (never faulted; the emulator's token required, but for the health probe):
+``/_emulator/health``, ``/_emulator/faults``, ``/_emulator/requests``,
+``/_emulator/config``, ``/_emulator/reset``.
+
+Safe to expose (:mod:`.bodies`, :mod:`.assets`): bodies are read as leniently as
+the service reads them but limited in size and depth; names follow Azure's
+rules; datastore paths stay inside their datastore; local paths and ``file://``
+(inputs, outputs, code, models) only with ``--allow-local-paths``; ``--state``
+records are mode 0600.
 
 Settings the command line does not carry come from the environment:
 ``MLENDPOINTS_EMULATOR_PROVISIONING_DELAY`` (seconds, default 1),
@@ -32,5 +39,6 @@ Settings the command line does not carry come from the environment:
 ``MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING`` /
 ``_STORAGE_ACCOUNT`` / ``_STORAGE_CONTAINER`` (the default datastore on blob
 storage, e.g. Azurite; without a connection string it is a local folder),
-``MLENDPOINTS_EMULATOR_TRAFFIC_SEED`` and ``MLENDPOINTS_EMULATOR_TOKEN``.
+``MLENDPOINTS_EMULATOR_TRAFFIC_SEED``, ``MLENDPOINTS_EMULATOR_TOKEN`` and
+``MLENDPOINTS_EMULATOR_ALLOW_LOCAL_PATHS`` (``1``: as ``--allow-local-paths``).
 """

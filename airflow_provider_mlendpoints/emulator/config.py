@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,12 +81,26 @@ class FaultSettings:
                 raise ValueError(f"script entry keys: fault, match, method, times; got {sorted(entry)}")
             if not isinstance(entry.get("times", 1), int) or entry.get("times", 1) < 1:
                 raise ValueError("script entry 'times' must be a positive integer")
+        for pattern in [settings.match, *(e.get("match") for e in settings.script)]:
+            _check_regex(pattern)
         if not isinstance(settings.latency_ms, int) or settings.latency_ms < 0:
             raise ValueError("latency_ms must be a non-negative integer")
         return settings
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _check_regex(pattern: Any) -> None:
+    """ValueError naming ``pattern`` when it is not a regular expression (the settings are refused whole)."""
+    if pattern is None:
+        return
+    if not isinstance(pattern, str):
+        raise ValueError(f"match must be a regular expression (a string), not {pattern!r}")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"match {pattern!r} is not a valid regular expression: {exc}") from exc
 
 
 #: Fault names a ``FaultSettings.script`` entry may force.
@@ -118,6 +133,9 @@ class EmulatorConfig:
     #: seconds, then end Completed with no output (for load tests of waiting
     #: clients; env ``MLENDPOINTS_EMULATOR_NOOP_JOB_SECONDS``).
     noop_job_seconds: float | None = None
+    #: Whether jobs, code and models may name paths on the emulator's machine (``file://`` or plain
+    #: paths); off by default, as any caller could otherwise read, write or run local files.
+    allow_local_paths: bool = False
 
     @property
     def data_root(self) -> Path:
@@ -140,10 +158,16 @@ class EmulatorConfig:
             token=getattr(args, "token", None) or env.get("MLENDPOINTS_EMULATOR_TOKEN") or DEV_TOKEN,
             state_dir=Path(args.state).resolve() if getattr(args, "state", None) else None,
             spec_path=Path(args.spec).resolve() if getattr(args, "spec", None) else None,
+            allow_local_paths=bool(getattr(args, "allow_local_paths", False))
+            or env.get("MLENDPOINTS_EMULATOR_ALLOW_LOCAL_PATHS", "").lower() in ("1", "true", "yes"),
         )
-        delay = getattr(args, "provisioning_delay", None) or env.get("MLENDPOINTS_EMULATOR_PROVISIONING_DELAY")
+        delay = getattr(args, "provisioning_delay", None)  # 0 is a delay too: never `or` it away
+        if delay is None:
+            delay = env.get("MLENDPOINTS_EMULATOR_PROVISIONING_DELAY")
         if delay not in (None, ""):
             config.provisioning_delay = float(delay)
+            if config.provisioning_delay < 0:
+                raise ValueError(f"the provisioning delay must be 0 or more seconds, not {delay}")
         faults = getattr(args, "faults", None) or env.get("MLENDPOINTS_EMULATOR_FAULTS")
         if faults:
             config.faults = FaultSettings.from_dict(json.loads(faults))

@@ -1,4 +1,4 @@
-"""Admin endpoints under ``/_emulator`` (no auth, never faulted).
+"""Admin endpoints under ``/_emulator`` (never faulted; all but ``health`` need the emulator's token).
 
 - ``GET /_emulator/health``: readiness probe.
 - ``GET|POST /_emulator/faults``: read / replace the fault settings (JSON of

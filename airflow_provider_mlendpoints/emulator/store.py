@@ -32,6 +32,7 @@ class Store:
         self._dir = state_dir / "records" if state_dir is not None else None
         if self._dir is not None:
             self._dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self._dir, 0o700)
             self._load()
 
     @property
@@ -60,7 +61,10 @@ class Store:
             path.unlink(missing_ok=True)
             return
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "record": record}))
+        # Records hold endpoint keys and storage account keys: readable by their owner only.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"key": key, "record": record}))
         os.replace(tmp, path)
 
     def get(self, key: str) -> dict[str, Any] | None:

@@ -51,11 +51,11 @@ def batch_setup(emulator_clean, tmp_path):
         c.put(emu.arm_url("/codes/score/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
         c.put(emu.arm_url("/models/m/versions/1"), json={"properties": {"modelUri": f"file://{model}"}}).raise_for_status()
         put_and_wait(c, emu.arm_url("/computes/cpu"), {"location": "eastus", "properties": {"computeType": "AmlCompute"}})
-        endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/be"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
+        endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/be-1"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
         for name, mode in (("ok", "ok"), ("failing", "fail"), ("slow", "slow")):
             dep = put_and_wait(
                 c,
-                emu.arm_url(f"/batchEndpoints/be/deployments/{name}"),
+                emu.arm_url(f"/batchEndpoints/be-1/deployments/{name}"),
                 {
                     "location": "eastus",
                     "properties": {
@@ -124,7 +124,7 @@ def test_2021_body_with_overrides_and_default_output(batch_setup):
         assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
         summary = json.loads(done["properties"]["properties"]["azureml.summary"])
         assert summary
-        root = Path(httpx.get(emu.url("/_emulator/config")).json()["data_root"])
+        root = Path(httpx.get(emu.url("/_emulator/config"), headers=emu.headers).json()["data_root"])
         written = root / "datastores" / emu.subscription / emu.resource_group / emu.workspace / "workspaceblobstore" / "scored" / "run1" / "out.csv"
         assert len(written.read_text().splitlines()) == 5
 
@@ -161,7 +161,7 @@ def test_failing_job_ends_failed_with_the_engine_message(batch_setup):
         done = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"))
         assert done["properties"]["status"] == "Failed"
         assert "batch scoring job failed" in done["properties"]["properties"]["azureml.error"]
-        log = httpx.get(emu.url(f"/_emulator/jobs/{job['name']}/log"))
+        log = httpx.get(emu.url(f"/_emulator/jobs/{job['name']}/log"), headers=emu.headers)
         assert log.status_code == 200 and "emulator job finished: Failed" in log.text
 
 

@@ -69,7 +69,7 @@ def test_latency_match_and_admin_routes_are_exempt(emulator_clean):
 
 
 def test_fault_settings_are_validated(emulator_clean):
-    bad = httpx.post(emulator_clean.url("/_emulator/faults"), json={"throttle_rate": 2})
+    bad = httpx.post(emulator_clean.url("/_emulator/faults"), json={"throttle_rate": 2}, headers=emulator_clean.headers)
     assert bad.status_code == 400
-    unknown = httpx.post(emulator_clean.url("/_emulator/faults"), json={"nonsense": 1})
+    unknown = httpx.post(emulator_clean.url("/_emulator/faults"), json={"nonsense": 1}, headers=emulator_clean.headers)
     assert unknown.status_code == 400

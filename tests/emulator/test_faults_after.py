@@ -69,9 +69,9 @@ def test_after_rates_and_validation(emulator_clean):
         assert c.put(emu.arm_url("/computes/c4"), json=_compute_body()).status_code == 500
         emu.clear_faults()
         assert c.get(emu.arm_url("/computes/c4")).status_code == 200
-    too_much = httpx.post(emu.url("/_emulator/faults"), json={"error_rate": 0.6, "after_error_rate": 0.6})
+    too_much = httpx.post(emu.url("/_emulator/faults"), json={"error_rate": 0.6, "after_error_rate": 0.6}, headers=emu.headers)
     assert too_much.status_code == 400
-    bad_script = httpx.post(emu.url("/_emulator/faults"), json={"script": [{"fault": "nope"}]})
+    bad_script = httpx.post(emu.url("/_emulator/faults"), json={"script": [{"fault": "nope"}]}, headers=emu.headers)
     assert bad_script.status_code == 400
 
 
