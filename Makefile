@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: demo test lint venv azurite clean stack stack-down
+.PHONY: demo test lint venv azurite rest-tools clean stack stack-down
 
 venv: $(STAMP)
 
@@ -21,6 +21,12 @@ $(AZURITE):
 	mkdir -p .tools
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error azurite@3
 
+## curl and jq for the REST walkthrough test (tests/emulator/test_rest_walkthrough.py skips, saying so, without them).
+rest-tools:
+	@command -v curl >/dev/null && command -v jq >/dev/null || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq curl jq >/dev/null; } || \
+	  echo "curl or jq missing and not installable here: the REST walkthrough test will be skipped"
+
 ## Sets up everything, generates sample inputs and runs the self-hosted example DAG on embedded SQLite.
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -29,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_mlendpoints tests dags bench scripts
 
 ## Sets up everything (virtualenv, Azurite) and runs the whole test suite.
-test: $(STAMP) $(AZURITE) lint
+test: $(STAMP) $(AZURITE) rest-tools lint
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Starts a real Airflow on 127.0.0.1 without Docker (PostgreSQL, Azurite, emulator; scripts/stack --help).
