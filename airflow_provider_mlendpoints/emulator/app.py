@@ -7,6 +7,7 @@ binding, names) -> OpenAPI body validation (with a spec) -> routes.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,6 +45,29 @@ def _unauthorized(message: str) -> JSONResponse:
     return error_response(401, code, message, headers=headers)
 
 
+_WORKSPACE_CHILD = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+/(?P<type>[^/]+)",
+    re.IGNORECASE,
+)
+#: Resource types below a workspace that the emulator serves.
+WORKSPACE_TYPES = frozenset(
+    {"batchendpoints", "onlineendpoints", "jobs", "codes", "models", "environments", "data", "datastores", "computes"}
+)
+
+
+def _unknown_resource_type(request: Request) -> str | None:
+    """ARM's message for a resource type the workspace does not have (``workspaces/datasets`` of the
+    2021 API, say), or None when the path names a known type."""
+    match = _WORKSPACE_CHILD.match(request.url.path)
+    if match is None or match["type"].lower() in WORKSPACE_TYPES:
+        return None
+    version = request.query_params.get("api-version", "")
+    return (
+        f"The resource type 'workspaces/{match['type']}' could not be found in the namespace "
+        f"'Microsoft.MachineLearningServices' for api version '{version}'."
+    )
+
+
 def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
     from . import lro, routes_admin, routes_assets, routes_dataplane, routes_endpoints, routes_jobs
@@ -56,8 +80,11 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     app.add_exception_handler(ArmError, arm_error_handler)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
+            unknown = _unknown_resource_type(request)
+            if unknown is not None:
+                return error_response(404, "InvalidResourceType", unknown)
             return error_response(404, "NotFound", "No route matches this path (check the path and its casing).")
         if exc.status_code == 405:
             return error_response(405, "MethodNotAllowed", "The method is not allowed on this path.")

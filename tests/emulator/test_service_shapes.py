@@ -190,3 +190,15 @@ def test_azure_mode_output_folder_logs_and_asset_ids(azurite, tmp_path):
                 assert http_line not in content, content
     finally:
         azurite.delete_container(container)
+
+
+def test_a_resource_type_the_workspace_lacks_is_arms_invalid_resource_type(emulator_clean):
+    emu = emulator_clean
+    with emu.client() as c:
+        # the 2021 `datasets` route, which the service no longer has
+        response = c.put(emu.arm_url("/datasets/mnist/versions/1"), json={"properties": {"paths": [{"folder": "x"}]}})
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["code"] == "InvalidResourceType" and "'workspaces/datasets'" in error["message"]
+        # a known type with a path the emulator does not serve stays a plain 404
+        assert c.get(emu.arm_url("/codes/a/b/c/d")).json()["error"]["code"] == "NotFound"
