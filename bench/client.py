@@ -233,7 +233,7 @@ def emulator(
     port = _free_port()
     script = Path(sys.executable).with_name("mlendpoints")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "airflow_provider_mlendpoints.cli"]
-    cmd += ["emulator", "--host", "127.0.0.1", "--port", str(port), f"--token={token}"]
+    cmd += ["emulator", "--host", "127.0.0.1", "--port", str(port), f"--token={token}", "--allow-local-paths"]
     child_env = {**os.environ, "MLENDPOINTS_EMULATOR_PROVISIONING_DELAY": str(provisioning_delay), **env}
     log_path = workdir / f"emulator-{port}.log"
     with open(log_path, "wb") as log:

@@ -60,9 +60,9 @@ def workspace(emulator_clean, tmp_path):
     data.mkdir()
     (data / "a.txt").write_text("x")
     with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
-        create_or_update_and_wait(c.batch_endpoints, "be", body={"location": "eastus", "properties": {}})
+        create_or_update_and_wait(c.batch_endpoints, "be-1", body={"location": "eastus", "properties": {}})
         create_or_update_and_wait(
-            c.batch_deployments, "be", "d", body={"location": "eastus", "properties": {}}
+            c.batch_deployments, "be-1", "d", body={"location": "eastus", "properties": {}}
         )
     emu.reset_counters()
     return emu, str(data)
@@ -78,7 +78,7 @@ def test_adopts_the_job_when_the_answer_is_dropped_after_processing(workspace, c
     emu.set_faults(script=[{"fault": "after_drop", "match": "^/batch/", "method": "POST"}])
     caplog.set_level(logging.WARNING, "airflow_provider_mlendpoints.client.invoke")
     with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
-        job = c.invoke_batch_endpoint("be", batch_invoke_body({"in": data}), reconcile_settings=FAST)
+        job = c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST)
     counters = emu.requests()
     assert counters["faults_by_route"][POST_ROUTE] == {"after_drop": 1}
     assert counters["by_route"][POST_ROUTE] == 1  # never sent twice
@@ -96,7 +96,7 @@ def test_async_adopts_the_job_after_a_500_after_processing(workspace):
     async def run():
         async with AsyncMLEndpointsClient(_config(emu), AsyncStaticTokenCredential(emu.token)) as c:
             return await c.invoke_batch_endpoint(
-                "be", batch_invoke_body({"in": data}), reconcile_settings=FAST, correlation_id="cid-1"
+                "be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST, correlation_id="cid-1"
             )
 
     job = asyncio.run(run())
@@ -110,7 +110,7 @@ def test_posts_again_when_the_connection_dropped_before_processing(workspace):
     emu, data = workspace
     emu.set_faults(script=[{"fault": "drop", "match": "^/batch/", "method": "POST"}])
     with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
-        job = c.invoke_batch_endpoint("be", batch_invoke_body({"in": data}), reconcile_settings=FAST)
+        job = c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST)
     counters = emu.requests()
     assert counters["by_route"][POST_ROUTE] == 2
     assert counters["by_route"][LIST_ROUTE] == 2  # looked twice (settle delay) before sending again
@@ -124,7 +124,7 @@ def test_gives_up_without_a_job_when_every_attempt_is_lost(workspace):
         MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c,
         pytest.raises(InvocationOutcomeUnknownError) as err,
     ):
-        c.invoke_batch_endpoint("be", batch_invoke_body({"in": data}), reconcile_settings=FAST)
+        c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST)
     assert err.value.attempts == 3 and err.value.correlation_id in str(err.value)
     assert emu.requests()["by_route"][POST_ROUTE] == 3
     assert _jobs(emu) == []
@@ -136,7 +136,7 @@ def test_a_4xx_raises_at_once_without_looking(workspace):
         MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c,
         pytest.raises(NotFoundError),
     ):
-        c.invoke_batch_endpoint("be", batch_invoke_body({"in": data}), deployment_name="nope")
+        c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), deployment_name="nope")
     counters = emu.requests()
     assert counters["by_route"][POST_ROUTE] == 1
     assert LIST_ROUTE not in counters["by_route"]
@@ -247,7 +247,7 @@ def test_async_transport_error_after_sending_is_never_replayed_by_the_pipeline(w
     async def run():
         async with AsyncMLEndpointsClient(_config(emu), AsyncStaticTokenCredential(emu.token)) as c:
             with pytest.raises(ServiceError):
-                await c.invoke_batch_endpoint("be", batch_invoke_body({"in": data}), reconcile=False)
+                await c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile=False)
 
     asyncio.run(run())
     assert emu.requests()["by_route"][POST_ROUTE] == 1
