@@ -117,8 +117,8 @@ def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
 
 
 def publish_outputs(staging: Path, output_uri: str, storage_options: dict[str, Any]) -> list[str]:
-    """Copy what the job wrote into ``staging`` (all but the engine's state folder) to the job's
-    output location; the keys copied."""
+    """Move what the job wrote into ``staging`` (all but the engine's state folder) to the job's
+    output location; the keys moved."""
     from ..engine.layout import STATE_DIR
     from ..engine.storage import open_storage
 
@@ -132,6 +132,7 @@ def publish_outputs(staging: Path, output_uri: str, storage_options: dict[str, A
             continue
         with path.open("rb") as source, target.open_write(key) as sink:
             shutil.copyfileobj(source, sink, 1024 * 1024)
+        path.unlink()  # published; the engine's state (report, parts) stays for the job's log
         copied.append(key)
     return copied
 
