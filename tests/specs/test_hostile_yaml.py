@@ -143,7 +143,7 @@ def hostile_inputs(folder: Path) -> list[Path]:
         "null-key.yml": HEAD + "tags:\n  ~: x\n",
     }
     valid = (
-        f"$schema: {BATCH_DEPLOYMENT_SCHEMA}\nname: scorer\nendpoint_name: ep\nmodel: azureml:m:1\n"
+        f"$schema: {BATCH_DEPLOYMENT_SCHEMA}\nname: scorer\nendpoint_name: ep1\nmodel: azureml:m:1\n"
         "code_configuration:\n  code: ./src\n  scoring_script: score.py\n"
         "environment:\n  image: python:3.11\n  conda_file: ./env.yml\n"
         "compute: azureml:cpu\nresources:\n  instance_count: 2\n"
