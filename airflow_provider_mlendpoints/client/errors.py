@@ -180,3 +180,28 @@ def error_from_azure(exc: Exception) -> MLEndpointsError:
             )
         return err
     return ServiceError(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+
+
+class DuplicateInvocationError(ConflictError):
+    """An invocation's answer was lost and several jobs could be the one it started.
+
+    :ivar job_names: the candidate jobs; none was adopted and no other job was started.
+    """
+
+    def __init__(self, message: str, *, job_names: list[str], correlation_id: str) -> None:
+        self.job_names = job_names
+        self.correlation_id = correlation_id
+        super().__init__(message, status=None, code="AmbiguousInvocation")
+
+
+class InvocationOutcomeUnknownError(ServiceError):
+    """An invocation's answer was lost and whether it started a job could not be settled.
+
+    Look for a job carrying ``correlation_id`` (tag or property ``mlendpoints.correlation_id``)
+    before invoking again. ``__cause__`` is the last failure.
+    """
+
+    def __init__(self, message: str, *, correlation_id: str, attempts: int) -> None:
+        self.correlation_id = correlation_id
+        self.attempts = attempts
+        super().__init__(message, code="InvocationOutcomeUnknown")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException
 
-from ..client.invoke import InvokeOverrides, batch_invoke_body
+from ..client.invoke_bodies import InvokeOverrides, batch_invoke_body
 from ..client.resources import JOB_TERMINAL_STATES
 from ..links import AzureMLEndpointLink, AzureMLJobLink, studio_endpoint_url, studio_job_url
 from ..triggers._common import failure_text, job_event
