@@ -35,7 +35,8 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..engine.job import OutputFormat, ScoringJob
-from ..engine.redact import location, redact, secret_parts
+from ..engine.redact import location, redact
+from ..masking import mask_location_credentials
 from ..specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
@@ -232,11 +233,7 @@ class _ScoringJobOperator(BaseOperator):
         token's signature...) with Airflow's secrets masker, so that logs and the rendered
         fields shown in the UI hide them."""
         super().render_template_fields(context, jinja_env)
-        from airflow.sdk.log import mask_secret
-
-        for value in (self.input_path, self.output_path):
-            for part in secret_parts(str(value)):
-                mask_secret(part)
+        mask_location_credentials(self.input_path, self.output_path)
 
     def _dag_file(self) -> str | None:
         try:

@@ -152,3 +152,21 @@ with DAG(dag_id="mlendpoints_sas", schedule=None, start_date=datetime(2026, 1, 1
     events = json.dumps([[d.namespace, d.name] for d in lineage.inputs + lineage.outputs])
     assert blob_container in events
     assert not [s for s in signatures if s in events]
+
+
+@pytest.mark.parametrize("mode", ["self_hosted", "azure"])
+def test_rendering_registers_the_signature_with_airflows_masker(airflow_db, mode: str) -> None:
+    from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+
+    from airflow_provider_mlendpoints.operators.batch_invoke import InvokeBatchEndpointOperator
+    from airflow_provider_mlendpoints.operators.self_hosted import PlanScoringOperator
+
+    url = SAS_URL.replace("AbCd", f"Zq{mode}")  # a signature this test alone registers
+    if mode == "self_hosted":
+        op = PlanScoringOperator(task_id="plan", deployment=str(DEPLOYMENT), input_path=url, output_path="/tmp/o")
+    else:
+        op = InvokeBatchEndpointOperator(task_id="invoke", endpoint_name="ep1", input=url)
+    assert "sig=***" not in airflow_redact(f"Planning {url}")
+    op.render_template_fields({})
+    shown = airflow_redact(f"Planning {url}")
+    assert f"Zq{mode}" not in shown and "Planning https://acct.blob.core.windows.net/c/in?" in shown
