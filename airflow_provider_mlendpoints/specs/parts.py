@@ -117,18 +117,23 @@ def code(reader: Reader, data: dict[str, Any], parent: str = "") -> CodeSpec | N
         reader.add(code_path, "a folder path or a code reference", raw_code)
     if local is not None and is_ref(local):
         ref, local = ref_or_none(reader, local, code_path), None
-    if local is not None and _too_broad(local):
-        reader.add(
-            code_path,
-            message=f"{local!r} is the file system root or a home folder; the code folder is uploaded "
-            "(Azure) or copied whole, so give the folder that holds the scoring script",
-        )
+    _check_code_location(reader, local, script, path)
     if script is None:
         return None
-    script_problem = _escapes(script, local)
-    if script_problem:
-        reader.add(join_path(path, "scoring_script"), message=script_problem)
     return CodeSpec(scoring_script=script, path=local, ref=ref)
+
+
+def _check_code_location(reader: Reader, folder: str | None, script: str | None, path: str) -> None:
+    """Record a code folder that is a root or a home, and a scoring script outside its folder."""
+    if folder is not None and _too_broad(folder):
+        reader.add(
+            join_path(path, "code"),
+            message=f"{folder!r} is the file system root or a home folder; the code folder is uploaded "
+            "(Azure) or copied whole, so give the folder that holds the scoring script",
+        )
+    problem = _escapes(script, folder) if script is not None else None
+    if problem:
+        reader.add(join_path(path, "scoring_script"), message=problem)
 
 
 def _too_broad(folder: str) -> bool:
