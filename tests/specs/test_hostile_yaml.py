@@ -229,3 +229,26 @@ def test_the_corpus_still_parses() -> None:
         pytest.skip("azureml-cli-yaml reference corpus is absent")
     out = io.StringIO()
     assert run_validate([str(p) for p in CORPUS], out) == 0, out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ["mini_batch_size=" + "9" * 5000, "retry_settings.timeout=PT0.4S", "retry_settings.timeout=" + "9" * 400,
+     "max_concurrency_per_instance=100000", "output_file_name=_mlendpoints", "mini_batch_size=1e999",
+     "error_threshold=nan", "nonsense", "=x", "output_file_name=" + "x" * 300],
+)  # fmt: skip
+def test_score_refuses_hostile_overrides_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], assignment: str
+) -> None:
+    from airflow_provider_mlendpoints.engine.local_cli import run_score
+
+    deployment = tmp_path / "deployment.yml"
+    deployment.write_text(HEAD + "code_configuration:\n  code: azureml:c:1\n  scoring_script: score.py\n")
+    args = argparse.Namespace(
+        deployment=str(deployment), input=str(tmp_path), output=str(tmp_path / "out"), overrides=[assignment],
+        workers=1, glob=None, input_type="auto", header=False, separator=None, output_format="csv",
+        storage_connection_string_env="", resume=False, overwrite=False,
+    )  # fmt: skip
+    assert run_score(args) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlendpoints score: error: overrides: ") and len(line) < 400
