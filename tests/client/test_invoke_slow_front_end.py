@@ -94,3 +94,31 @@ def test_one_live_job_behind_a_slow_front_end(slow_workspace, delay: int, caplog
         assert proxy.relayed == 1 and not caplog.messages  # answered in time: nothing to reconcile
     else:
         assert any(f"reattached to job {job.name}" in m for m in caplog.messages)
+
+
+def test_the_async_client_cancels_the_late_duplicate_too(slow_workspace, caplog) -> None:
+    import asyncio
+
+    from airflow_provider_mlendpoints.client import AsyncMLEndpointsClient, AsyncStaticTokenCredential
+
+    emu, data = slow_workspace
+    caplog.set_level(logging.WARNING, "airflow_provider_mlendpoints.client.reconcile")
+    cid = "slow-front-end-async"
+    port = int(emu.base_url.rsplit(":", 1)[1])
+
+    async def invoke(proxy_url: str):
+        client = AsyncMLEndpointsClient(
+            _config(emu, proxy_url), AsyncStaticTokenCredential(emu.token), read_timeout=READ_TIMEOUT
+        )
+        async with client:
+            return await client.invoke_batch_endpoint(
+                "be", batch_invoke_body({"in": data}), correlation_id=cid, reconcile_settings=SETTINGS
+            )
+
+    with delaying_proxy(("127.0.0.1", port), 12) as proxy:
+        job = asyncio.run(invoke(proxy.url))
+    with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
+        ours = [j for j in c.jobs.list() if (j.properties.get("tags") or {}).get(CORRELATION_KEY) == cid]
+    assert proxy.relayed == 2  # the read timeout struck twice: the second POST landed after the adoption
+    assert [j.name for j in ours if j.status not in ENDED] == [job.name]
+    assert any("cancelled job" in m and f"a duplicate of job {job.name}" in m for m in caplog.messages)
