@@ -123,6 +123,13 @@ with DAG(dag_id="mlendpoints_sas", schedule=None, start_date=datetime(2026, 1, 1
     home = Path(os.environ["AIRFLOW_HOME"])
     assert (home / "airflow.db").is_file()
     assert _files_holding(home, signatures) == []
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(RenderedTaskInstanceFields).filter_by(dag_id="mlendpoints_sas").all()
+        rendered = json.dumps([row.rendered_fields for row in rows])
+    assert f"{base}/in?***" in rendered  # the UI shows the place, not the SAS token
     summary = xcom_value(run, "scoring.collect")
     assert summary["status"] == "Completed"
     assert not [s for s in signatures if s in json.dumps(summary)]
