@@ -460,7 +460,8 @@ def reconciled_invocation(
                 endpoint_name, correlation_id, window,
             )  # fmt: skip
             continue
-        if state.open_attempts > 0:  # an earlier, lost attempt may have landed meanwhile
+        if state.open_attempts > 0 and getattr(job, "name", None):
+            # An earlier, lost attempt may have landed meanwhile: keep the answered job, cancel that one.
             jobs = yield from state.jobs(attempt, last)
             yield from state.cancel_duplicates(str(job.name), state.ours(jobs))
         return job
