@@ -10,6 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+#: ``code`` of the ServiceError raised when the request was sent and no answer came within the read timeout.
+RESPONSE_TIMEOUT = "ResponseTimeout"
+
 _REQUEST_ID_HEADERS = (
     "x-ms-request-id",
     "x-ms-correlation-request-id",
@@ -179,7 +182,10 @@ def error_from_azure(exc: Exception) -> MLEndpointsError:
                 request_id=err.request_id,
             )
         return err
-    return ServiceError(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+    from azure.core.exceptions import ServiceResponseTimeoutError
+
+    code = RESPONSE_TIMEOUT if isinstance(exc, ServiceResponseTimeoutError) else None
+    return ServiceError(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}", code=code)
 
 
 class DuplicateInvocationError(ConflictError):

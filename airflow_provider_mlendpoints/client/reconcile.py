@@ -20,11 +20,13 @@ the default) resolves an ambiguous failure instead of raising it:
    ``properties`` of the service's ``BatchJob`` model, which the Azure SDK
    sends the same way).
 2. After an ambiguous failure the client lists the workspace's jobs (ARM
-   ``GET jobs``) every ``settle_delay`` seconds for a *look window*: the
-   client's own read timeout plus ``look_margin`` (or ``look_for`` when
-   given). A request that outlived the client's read timeout may still be
-   on its way through a slow front end; the window gives it as long again,
-   plus the margin, to show up. A job carrying our correlation id is ours,
+   ``GET jobs``) every ``settle_delay`` seconds for a *look window*: after a
+   read timeout, or a 502/504 from a gateway that gave up waiting, the
+   client's own read timeout plus ``look_margin`` (a request that outlived
+   the read timeout may still be on its way through a slow front end: the
+   window gives it as long again, plus the margin, to show up); after an
+   immediate 5xx or a dropped connection, ``look_margin``. ``look_for``,
+   when given, replaces both. A job carrying our correlation id is ours,
    whatever else the service recorded. A job carrying *another* correlation
    id is someone else's invocation and is never a candidate. Jobs carrying
    none are candidates when they are batch-invocation jobs of this endpoint
@@ -87,6 +89,7 @@ from ._steps import Call, Procedure, Sleep
 from .config import RetrySettings
 from .datastore_blob import parse_datastore_uri
 from .errors import (
+    RESPONSE_TIMEOUT,
     DuplicateInvocationError,
     InvocationOutcomeUnknownError,
     MLEndpointsError,
@@ -109,8 +112,9 @@ class ReconcileSettings:
 
     :param max_attempts: POSTs at most (the first included).
     :param settle_delay: seconds between looks at the job list.
-    :param look_margin: seconds beyond the client's read timeout that the look window lasts.
-    :param look_for: the look window in seconds, instead of read timeout + ``look_margin``.
+    :param look_margin: seconds the look window lasts beyond the client's read timeout (after a
+        timeout), or in all (after an immediate 5xx or a dropped connection).
+    :param look_for: the look window in seconds, whatever the failure.
     :param clock_skew: seconds of tolerance between this machine's clock and the service's.
     :param max_listed: give up (outcome unknown) rather than read more jobs than this.
     """
@@ -122,9 +126,12 @@ class ReconcileSettings:
     clock_skew: float = 120.0
     max_listed: int = 10000
 
-    def window(self, read_timeout: float) -> float:
-        """Seconds to keep looking for the job after an ambiguous failure."""
-        return self.look_for if self.look_for is not None else read_timeout + self.look_margin
+    def window(self, read_timeout: float, *, slow: bool) -> float:
+        """Seconds to keep looking for the job after an ambiguous failure (``slow``: a read
+        timeout or a gateway timeout, when the request may still be held by a front end)."""
+        if self.look_for is not None:
+            return self.look_for
+        return read_timeout + self.look_margin if slow else self.look_margin
 
 
 def _norm_uri(uri: Any) -> str:
@@ -445,7 +452,8 @@ def reconciled_invocation(
                     yield Sleep(min(float(wait), retry.max_retry_after))
                 continue
             state.open_attempts += 1
-            window = settings.window(read_timeout)
+            slow = getattr(exc, "code", None) == RESPONSE_TIMEOUT or getattr(exc, "status", None) in (502, 504)
+            window = settings.window(read_timeout, slow=slow)
             LOG.warning(
                 "batch invocation of %s: no answer (%s); looking for the job it may have started for %g s "
                 "(correlation id %s)",

@@ -276,3 +276,16 @@ def test_job_wait_times_out(client, fake):
     fake.route("GET", f"{WS}/jobs/j2", (200, {}, {"name": "j2", "properties": {"status": "Running"}}))
     with pytest.raises(ServiceError, match="still Running"):
         client.jobs.wait("j2", timeout=0.1, poll_interval=0.02)
+
+
+def test_the_look_window_covers_the_read_timeout_after_a_timeout():
+    from azure.core.exceptions import ServiceResponseError, ServiceResponseTimeoutError
+
+    from airflow_provider_mlendpoints.client.errors import RESPONSE_TIMEOUT, error_from_azure
+
+    assert error_from_azure(ServiceResponseTimeoutError("Read timed out")).code == RESPONSE_TIMEOUT
+    assert error_from_azure(ServiceResponseError("Connection aborted")).code is None
+    settings = ReconcileSettings(look_margin=10)
+    assert settings.window(300, slow=True) == 310  # the request may still be held by a front end
+    assert settings.window(300, slow=False) == 10  # answered (5xx) or dropped at once
+    assert ReconcileSettings(look_for=1.5).window(300, slow=True) == 1.5
