@@ -100,7 +100,9 @@ def _account_of(storage_options: dict[str, Any] | None) -> str | None:
 def storage_dataset_name(uri: str, storage_options: dict[str, Any] | None = None) -> tuple[str, str]:
     """(namespace, name) of a self-hosted scoring location (a local path or any blob URI form the
     engine reads), by the same naming as :func:`dataset_name`."""
-    uri = str(uri).split("?", 1)[0]
+    from .engine.redact import location
+
+    uri = location(str(uri))
     parsed = urlparse(uri)
     scheme = parsed.scheme.lower()
     if scheme in ("abfs", "abfss", "wasb", "wasbs", "az") and parsed.netloc:

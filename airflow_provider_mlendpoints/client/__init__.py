@@ -13,21 +13,17 @@ from .credentials import AsyncStaticTokenCredential, StaticTokenCredential
 from .errors import (
     AuthError,
     ConflictError,
+    DuplicateInvocationError,
+    InvocationOutcomeUnknownError,
     MLEndpointsError,
     NotFoundError,
     ServiceError,
     ThrottledError,
     ValidationError,
 )
-from .invoke import (
-    DuplicateInvocationError,
-    InvocationOutcomeUnknownError,
-    InvokeOverrides,
-    ReconcileSettings,
-    batch_invoke_body,
-    batch_invoke_body_2021,
-)
+from .invoke_bodies import InvokeOverrides, batch_invoke_body, batch_invoke_body_2021
 from .operation_status import OperationHandle, OperationStatus
+from .reconcile import ReconcileSettings
 from .resources import (
     AssetVersion,
     BatchDeployment,

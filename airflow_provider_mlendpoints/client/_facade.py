@@ -15,13 +15,16 @@ from .jobs import JobsOperations
 from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
 from .operations import OperationsOperations
 from .pipeline import build_async_pipeline_client, build_pipeline_client
+from .reconcile import DEFAULT_READ_TIMEOUT
 from .workspace import WorkspaceOperations
 
 
 class _ClientBase:
     config: WorkspaceConfig
 
-    def _compose(self, arm: Any, dp: Any, score: Any, credential: Any, on_secret: Any) -> None:
+    def _compose(
+        self, arm: Any, dp: Any, score: Any, credential: Any, on_secret: Any, read_timeout: float | None = None
+    ) -> None:
         cfg = self.config
         self._executors = (arm, dp, score)
         self.batch_endpoints = BatchEndpointsOperations(arm, cfg, on_secret)
@@ -37,7 +40,15 @@ class _ClientBase:
         self.workspace = WorkspaceOperations(arm, cfg, on_secret)
         self.operations = OperationsOperations(arm, cfg, on_secret)
         self._invoke = InvokeOperations(
-            arm, dp, score, cfg, credential, self.batch_endpoints, self.online_endpoints
+            arm,
+            dp,
+            score,
+            cfg,
+            credential,
+            self.batch_endpoints,
+            self.online_endpoints,
+            jobs=self.jobs,
+            read_timeout=DEFAULT_READ_TIMEOUT if read_timeout is None else float(read_timeout),
         )
         self.invoke_batch_endpoint = self._invoke.invoke_batch_endpoint
         self.get_batch_job = self._invoke.get_batch_job
@@ -91,7 +102,7 @@ class MLEndpointsClient(_ClientBase):
             build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
         )
         score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._compose(arm, dp, score, credential, on_secret)
+        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     def close(self) -> None:
         """Close the HTTP sessions."""
@@ -134,7 +145,7 @@ class AsyncMLEndpointsClient(_ClientBase):
             config,
         )
         score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._compose(arm, dp, score, credential, on_secret)
+        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     async def close(self) -> None:
         """Close the HTTP sessions."""

@@ -10,6 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+#: ``code`` of the ServiceError raised when the request was sent and no answer came within the read timeout.
+RESPONSE_TIMEOUT = "ResponseTimeout"
+
 _REQUEST_ID_HEADERS = (
     "x-ms-request-id",
     "x-ms-correlation-request-id",
@@ -179,4 +182,32 @@ def error_from_azure(exc: Exception) -> MLEndpointsError:
                 request_id=err.request_id,
             )
         return err
-    return ServiceError(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+    from azure.core.exceptions import ServiceResponseTimeoutError
+
+    code = RESPONSE_TIMEOUT if isinstance(exc, ServiceResponseTimeoutError) else None
+    return ServiceError(f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}", code=code)
+
+
+class DuplicateInvocationError(ConflictError):
+    """An invocation's answer was lost and several jobs could be the one it started.
+
+    :ivar job_names: the candidate jobs; none was adopted and no other job was started.
+    """
+
+    def __init__(self, message: str, *, job_names: list[str], correlation_id: str) -> None:
+        self.job_names = job_names
+        self.correlation_id = correlation_id
+        super().__init__(message, status=None, code="AmbiguousInvocation")
+
+
+class InvocationOutcomeUnknownError(ServiceError):
+    """An invocation's answer was lost and whether it started a job could not be settled.
+
+    Look for a job carrying ``correlation_id`` (tag or property ``mlendpoints.correlation_id``)
+    before invoking again. ``__cause__`` is the last failure.
+    """
+
+    def __init__(self, message: str, *, correlation_id: str, attempts: int) -> None:
+        self.correlation_id = correlation_id
+        self.attempts = attempts
+        super().__init__(message, code="InvocationOutcomeUnknown")

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from .redact import location
+
 STATE_DIR = "_mlendpoints"
 PLAN_KEY = f"{STATE_DIR}/plan.json"
 MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
@@ -37,4 +39,4 @@ def part_key(mb_id: str) -> str:
 
 def join_uri(root: str, key: str) -> str:
     """A display location for ``key`` below ``root`` (query strings, which may hold secrets, dropped)."""
-    return root.split("?", 1)[0].rstrip("/") + "/" + key
+    return location(root).rstrip("/") + "/" + key

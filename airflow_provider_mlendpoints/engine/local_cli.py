@@ -15,13 +15,14 @@ from typing import Any
 
 from .errors import EngineError, InputError, JobFailed
 from .job import OutputFormat, ScoringJob
+from .redact import redact
 from .storage import is_remote
 from .storage.base import StorageError
 
 
 def _err(message: str) -> int:
     """Print a bad-input error on one line (several problems joined by '; ') and return 2."""
-    text = "; ".join(" ".join(line.split()) for line in str(message).splitlines() if line.strip())
+    text = "; ".join(" ".join(line.split()) for line in redact(message).splitlines() if line.strip())
     print(f"mlendpoints score: error: {text}", file=sys.stderr)
     return 2
 

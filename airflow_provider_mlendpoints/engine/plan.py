@@ -33,6 +33,7 @@ from .layout import (
     mini_batch_id,
 )
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
+from .redact import location
 from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError
 from .tabular import tabular_kind, tabular_slices
@@ -127,11 +128,11 @@ def _output_keys_in_input(job: ScoringJob, input_root: str) -> tuple[str, ...]:
 def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo]]:
     """Open the input and return (storage, single-file key or None, a fresh sorted iterator of inputs)."""
     if not is_remote(job.input_uri) and not os.path.exists(absolute_uri(job.input_uri).removeprefix("file://")):
-        raise InputError(f"input {job.input_uri!r}: no such file or folder")
+        raise InputError(f"input {location(job.input_uri)!r}: no such file or folder")
     try:
         storage, root, single = open_input(job.input_uri, job.storage_options)
     except StorageError as exc:
-        raise InputError(f"input {job.input_uri.split('?')[0]!r}: {exc}") from exc
+        raise InputError(f"input {location(job.input_uri)!r}: {exc}") from exc
     skip = _output_keys_in_input(job, root)
     matches = glob_matcher(job.input_glob)
 
@@ -208,7 +209,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     _, _, peek = list_inputs(job)
     if next(peek, None) is None:  # before any existing output is touched
         glob = f" matching {job.input_glob!r}" if job.input_glob else ""
-        raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
+        raise InputError(f"input {location(job.input_uri)!r}: no input files found{glob}")
     old_plan = _check_existing(job, out)
     out.delete_prefix(CLAIMS_PREFIX)
     kind = input_kind(job)
@@ -248,7 +249,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         manifest.write(b"".join(buffer))
         input_hash = digest.hexdigest()
         if counts["mini_batches"] == 0:
-            raise InputError(f"input {job.input_uri.split('?')[0]!r}: the tabular input files hold no rows")
+            raise InputError(f"input {location(job.input_uri)!r}: the tabular input files hold no rows")
         if old_plan is not None:
             _compare_plans(job, old_plan, input_hash, settings_hash, settings)
 
@@ -261,7 +262,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     plan = {
         "version": PLAN_VERSION,
         "plan_id": plan_id,
-        "input": absolute_uri(job.input_uri).split("?", 1)[0],
+        "input": location(absolute_uri(job.input_uri)),
         "single_file": single,
         "input_kind": kind,
         **counts,
@@ -293,7 +294,7 @@ def _compare_plans(
         changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
         what = f"settings changed since the previous run: {', '.join(changed)}"
     cls = PlanMismatchError if job.existing_output == "resume" else OutputExistsError
-    raise cls(f"output {job.output_uri.split('?')[0]}: {what}; cannot resume, use overwrite to start over")
+    raise cls(f"output {location(job.output_uri)}: {what}; cannot resume, use overwrite to start over")
 
 
 def iter_manifest(out: Storage, first: int = 0, last: int | None = None) -> Iterator[dict[str, Any]]:

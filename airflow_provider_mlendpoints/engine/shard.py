@@ -19,6 +19,7 @@ from .layout import PARTS_PREFIX, part_key
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
+from .redact import location
 from .storage.base import Storage
 from .tally import Tally
 from .worker import ScoringPool, child_setup
@@ -229,7 +230,7 @@ def score_shard(
     run = ShardRun(job, number, first, last, log)
     if shard.get("plan") and shard["plan"] != run.plan.get("plan_id"):
         raise InputError(
-            f"shard reference {shard!r} belongs to another plan than the one in {job.output_uri.split('?')[0]} "
+            f"shard reference {shard!r} belongs to another plan than the one in {location(job.output_uri)} "
             f"(plan {run.plan.get('plan_id')}); plan the job again"
         )
     plan_shards = run.plan.get("shards") or []

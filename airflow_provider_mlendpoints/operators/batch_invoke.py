@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowException
 
-from ..client.invoke import InvokeOverrides, batch_invoke_body
+from ..client.invoke_bodies import InvokeOverrides, batch_invoke_body
 from ..client.resources import JOB_TERMINAL_STATES
 from ..links import AzureMLEndpointLink, AzureMLJobLink, studio_endpoint_url, studio_job_url
+from ..masking import mask_location_credentials
 from ..triggers._common import failure_text, job_event
 from ._base import MLEndpointsBaseOperator
 
@@ -164,6 +165,11 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         self._job_name: str | None = None
         self._job: Any = None
         self._resolved_input: str | None = None
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Render as usual, then register credentials in the rendered locations with the masker."""
+        super().render_template_fields(context, jinja_env)
+        mask_location_credentials(self.input, self.output_path)
 
     # -- execute ----------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:

@@ -35,6 +35,8 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..engine.job import OutputFormat, ScoringJob
+from ..engine.redact import location, redact
+from ..masking import mask_location_credentials
 from ..specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
@@ -116,10 +118,10 @@ def output_asset(output_path: str) -> Asset:
     Its URI without any query string (a SAS token never goes into an asset);
     local paths become ``file://`` URIs.
     """
-    location = str(output_path).split("?", 1)[0].rstrip("/")
-    if "://" in location:
-        return Asset(location)
-    return Asset("file://" + os.path.abspath(os.path.expanduser(location)))
+    place = location(str(output_path)).rstrip("/")
+    if "://" in place:
+        return Asset(place)
+    return Asset("file://" + os.path.abspath(os.path.expanduser(place)))
 
 
 def _small(value: Any) -> Any:
@@ -130,9 +132,9 @@ def _small(value: Any) -> Any:
     too large becomes a note. The full summary is in the report.
     """
     try:
-        value = json.loads(json.dumps(value, default=str))
+        value = json.loads(redact(json.dumps(value, default=str)))
     except (TypeError, ValueError):
-        return str(value)[:_MAX_XCOM_VALUE_CHARS]
+        return redact(value)[:_MAX_XCOM_VALUE_CHARS]
     if len(json.dumps(value)) <= _MAX_XCOM_VALUE_CHARS:
         return value
     if isinstance(value, dict):
@@ -147,7 +149,7 @@ def _small(value: Any) -> Any:
 def _failure_message(exc: Exception, job: ScoringJob) -> str:
     """One clear line for the task log and the UI: which deployment failed, why, and where to look."""
     where = job.deployment.source or job.deployment.name
-    return f"{exc} [deployment {where}, output {job.output_uri.split('?', 1)[0]}]"
+    return redact(f"{exc} [deployment {where}, output {location(job.output_uri)}]")
 
 
 def _fail_on_input_error(func):
@@ -166,7 +168,7 @@ def _fail_on_input_error(func):
         try:
             return func(self, context)
         except (InputError, SpecError) as exc:
-            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+            raise AirflowFailException(redact(f"{type(exc).__name__}: {exc}")) from exc
 
     return wrapper
 
@@ -226,6 +228,13 @@ class _ScoringJobOperator(BaseOperator):
         self.input_type = input_type
         self.output_format = normalize_output_format(output_format)
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Render as usual, then register the credentials in the rendered locations (a SAS
+        token's signature...) with Airflow's secrets masker, so that logs and the rendered
+        fields shown in the UI hide them."""
+        super().render_template_fields(context, jinja_env)
+        mask_location_credentials(self.input_path, self.output_path)
+
     def _dag_file(self) -> str | None:
         try:
             return self.dag.fileloc
@@ -252,7 +261,7 @@ class _ScoringJobOperator(BaseOperator):
         )
 
     def _log_line(self, line: str) -> None:
-        self.log.info("%s", line)
+        self.log.info("%s", redact(line))
 
 
 class PlanScoringOperator(_ScoringJobOperator):
@@ -306,10 +315,10 @@ class PlanScoringOperator(_ScoringJobOperator):
             planned = store.get(_PLANNED_OUTPUT_KEY)
         except Exception:  # a store that cannot answer must not hide the user's choice
             return "error"
-        if planned == str(self.output_path):
+        if planned == location(str(self.output_path)):
             self.log.info(
                 "This task planned %s in an earlier try; resuming it instead of failing on its own output",
-                self.output_path,
+                location(str(self.output_path)),
             )
             return "resume"
         return "error"
@@ -319,7 +328,7 @@ class PlanScoringOperator(_ScoringJobOperator):
         if store is None:
             return
         try:
-            store.set(_PLANNED_OUTPUT_KEY, str(self.output_path))
+            store.set(_PLANNED_OUTPUT_KEY, location(str(self.output_path)))  # never a SAS token
         except Exception as exc:
             self.log.warning("Could not record the planned output in the task state store: %s", exc)
 
@@ -341,8 +350,8 @@ class PlanScoringOperator(_ScoringJobOperator):
         self.log.info(
             "Planning %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
             "max_concurrency_per_instance=%d, existing output: %s, at most %d shards)",
-            job.input_uri,
-            job.output_uri,
+            location(job.input_uri),
+            location(job.output_uri),
             spec.name,
             spec.mini_batch_size,
             spec.instance_count,
@@ -352,7 +361,7 @@ class PlanScoringOperator(_ScoringJobOperator):
         )
         shards = plan_job(job, max_shards=cap)
         self._remember_planned_output(context)
-        self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), job.output_uri)
+        self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), location(job.output_uri))
         return shards
 
 

@@ -21,14 +21,14 @@ SETTING_KEYS = (
 
 def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None) -> BatchEndpointSpec | None:
     """A :class:`BatchEndpointSpec` from a raw document (problems go to ``reader``)."""
-    name = reader.field(doc, "name", "", coerce.text, required=True)
+    name = reader.field(doc, "name", "", coerce.endpoint_name, required=True)
     auth = reader.field(doc, "auth_mode", "", coerce.auth_mode, "aad_token")
     if auth != "aad_token":
         reader.add(
             "auth_mode", "aad_token (batch endpoints only support Microsoft Entra tokens)", doc["auth_mode"]
         )
     defaults = reader.mapping(doc, "defaults", "") or {}
-    default_deployment = reader.field(defaults, "deployment_name", "defaults", coerce.text)
+    default_deployment = reader.field(defaults, "deployment_name", "defaults", coerce.deployment_name)
     fields = dict(
         name=name,
         description=reader.field(doc, "description", "", coerce.text),
@@ -61,7 +61,7 @@ def build_batch_deployment(
     reader: Reader, doc: dict[str, Any], source: str | None
 ) -> BatchDeploymentSpec | None:
     """A :class:`BatchDeploymentSpec` from a raw document (problems go to ``reader``)."""
-    name = reader.field(doc, "name", "", coerce.text, required=True)
+    name = reader.field(doc, "name", "", coerce.deployment_name, required=True)
     doc_type = doc.get("type")
     if doc_type is not None and str(doc_type).lower() != "model":
         reader.add("type", "model (pipeline component deployments are not supported)", doc_type)
@@ -87,7 +87,7 @@ def build_batch_deployment(
         reader.add("model", message="required field is missing (a batch deployment scores a model)")
     fields = dict(
         name=name,
-        endpoint_name=reader.field(doc, "endpoint_name", "", coerce.text),
+        endpoint_name=reader.field(doc, "endpoint_name", "", coerce.endpoint_name),
         description=reader.field(doc, "description", "", coerce.text),
         tags=parts.string_map(reader, doc, "tags", ""),
         model=model,
@@ -95,7 +95,7 @@ def build_batch_deployment(
         environment=parts.environment(reader, doc),
         compute=parts.compute(reader, doc),
         instance_count=reader.field(resources, "instance_count", "resources", coerce.positive_int, 1),
-        max_concurrency_per_instance=setting("max_concurrency_per_instance", coerce.positive_int, 1),
+        max_concurrency_per_instance=setting("max_concurrency_per_instance", coerce.concurrency, 1),
         mini_batch_size=setting("mini_batch_size", coerce.mini_batch_size, 10),
         output_action=setting("output_action", coerce.output_action, "append_row"),
         output_file_name=setting("output_file_name", coerce.file_name, "predictions.csv"),

@@ -18,7 +18,8 @@ def describe(value: Any) -> str:
         text = value if len(value) <= 60 else value[:57] + "..."
         return json.dumps(text)
     if isinstance(value, int | float):
-        return repr(value)
+        text = repr(value)
+        return text if len(text) <= 30 else f"{text[:12]}... ({len(text)} digits)"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):

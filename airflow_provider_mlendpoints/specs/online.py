@@ -69,7 +69,7 @@ def build_online_deployment(
     endpoint_name: str | None = None,
 ) -> OnlineDeploymentSpec | None:
     """An :class:`OnlineDeploymentSpec` from a raw document or an inline ``deployments[i]`` item."""
-    name = reader.field(doc, "name", parent, coerce.text, required=True)
+    name = reader.field(doc, "name", parent, coerce.deployment_name, required=True)
     doc_type = doc.get("type")
     if doc_type is not None:
         lowered = str(doc_type).lower()
@@ -91,7 +91,7 @@ def build_online_deployment(
     egress = reader.field(doc, "egress_public_network_access", parent, _enabled_disabled)
     fields = dict(
         name=name,
-        endpoint_name=reader.field(doc, "endpoint_name", parent, coerce.text, endpoint_name),
+        endpoint_name=reader.field(doc, "endpoint_name", parent, coerce.endpoint_name, endpoint_name),
         description=reader.field(doc, "description", parent, coerce.text),
         tags=parts.string_map(reader, doc, "tags", parent),
         endpoint_compute_type=compute_type or "managed",  # type: ignore[arg-type]
@@ -142,7 +142,7 @@ def build_online_endpoint(
     reader: Reader, doc: dict[str, Any], source: str | None, *, compute_type: str | None = None
 ) -> OnlineEndpointSpec | None:
     """An :class:`OnlineEndpointSpec`; 2021-05 inline deployments become ``deployments``."""
-    name = reader.field(doc, "name", "", coerce.text, required=True)
+    name = reader.field(doc, "name", "", coerce.endpoint_name, required=True)
     doc_type = doc.get("type")
     if doc_type is not None and str(doc_type).lower() != "online":
         reader.add("type", "online", doc_type)

@@ -43,7 +43,7 @@ _COMMON: dict[str, Setter] = {"description": _set("description", _text_or_none)}
 _BATCH_DEPLOYMENT: dict[str, Setter] = {
     **_COMMON,
     "mini_batch_size": _set("mini_batch_size", coerce.mini_batch_size),
-    "max_concurrency_per_instance": _set("max_concurrency_per_instance", coerce.positive_int),
+    "max_concurrency_per_instance": _set("max_concurrency_per_instance", coerce.concurrency),
     "instance_count": _set("instance_count", coerce.positive_int),
     "resources.instance_count": _set("instance_count", coerce.positive_int),
     "error_threshold": _set("error_threshold", coerce.error_threshold),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from . import coerce
@@ -116,9 +117,54 @@ def code(reader: Reader, data: dict[str, Any], parent: str = "") -> CodeSpec | N
         reader.add(code_path, "a folder path or a code reference", raw_code)
     if local is not None and is_ref(local):
         ref, local = ref_or_none(reader, local, code_path), None
+    _check_code_location(reader, local, script, path)
     if script is None:
         return None
     return CodeSpec(scoring_script=script, path=local, ref=ref)
+
+
+def _check_code_location(reader: Reader, folder: str | None, script: str | None, path: str) -> None:
+    """Record a code folder that is a root or a home, and a scoring script outside its folder."""
+    if folder is not None and _too_broad(folder):
+        reader.add(
+            join_path(path, "code"),
+            message=f"{folder!r} is the file system root or a home folder; the code folder is uploaded "
+            "(Azure) or copied whole, so give the folder that holds the scoring script",
+        )
+    problem = _escapes(script, folder) if script is not None else None
+    if problem:
+        reader.add(join_path(path, "scoring_script"), message=problem)
+
+
+def _too_broad(folder: str) -> bool:
+    """Whether ``folder`` (absolute, normalized) is a file system root or somebody's home folder."""
+    real = os.path.realpath(folder)
+    homes = {os.path.realpath(os.path.expanduser("~")), "/root"}
+    parent = os.path.dirname(real)
+    return (
+        os.path.dirname(real) == real  # "/" (or a drive root)
+        or real in homes
+        or real in ("/home", "/Users")
+        or parent in ("/home", "/Users")  # /home/<user>, /Users/<user>
+    )
+
+
+def _escapes(script: str, folder: str | None) -> str | None:
+    """Why ``script`` does not lie inside the code ``folder`` (absolute, ``..`` or a symlink out), or None."""
+    if os.path.isabs(script) or script.startswith(("~", "\\")) or (len(script) > 1 and script[1] == ":"):
+        return f"expected a path relative to the code folder, found the absolute path {script!r}"
+    parts = script.replace("\\", "/").split("/")
+    depth = 0
+    for part in parts:
+        depth += -1 if part == ".." else 0 if part in ("", ".") else 1
+        if depth < 0:
+            return f"{script!r} points outside the code folder (through '..')"
+    if folder is not None and os.path.isdir(folder):
+        root = os.path.realpath(folder)
+        target = os.path.realpath(os.path.join(folder, script))
+        if os.path.commonpath([root, target]) != root:
+            return f"{script!r} points outside the code folder (through a symbolic link to {target!r})"
+    return None
 
 
 def environment(reader: Reader, data: dict[str, Any], parent: str = "") -> EnvironmentSpec | None:

@@ -282,7 +282,7 @@ def test_2021_invoke_with_overrides_and_async_client(client, emu, azurite, tmp_p
         AsyncStaticTokenCredential,
         InvokeOverrides,
     )
-    from airflow_provider_mlendpoints.client.invoke import batch_invoke_body_2021
+    from airflow_provider_mlendpoints.client.invoke_bodies import batch_invoke_body_2021
 
     ep_name = f"be-{uuid.uuid4().hex[:8]}"
     code = tmp_path / "code"

@@ -23,10 +23,9 @@ from airflow_provider_mlendpoints.client import (
     batch_invoke_body,
 )
 from airflow_provider_mlendpoints.client.converge import create_or_update_and_wait
-from airflow_provider_mlendpoints.client.invoke import (
+from airflow_provider_mlendpoints.client.errors import DuplicateInvocationError, InvocationOutcomeUnknownError
+from airflow_provider_mlendpoints.client.reconcile import (
     CORRELATION_KEY,
-    DuplicateInvocationError,
-    InvocationOutcomeUnknownError,
     ReconcileSettings,
     matching_jobs,
     request_uris,
@@ -34,7 +33,7 @@ from airflow_provider_mlendpoints.client.invoke import (
 
 from .conftest import WS
 
-FAST = ReconcileSettings(settle_delay=0.2)
+FAST = ReconcileSettings(settle_delay=0.2, look_for=0.3)  # two looks
 POST_ROUTE = "POST /batch/{sub}/{rg}/{ws}/{endpoint}/jobs"
 LIST_ROUTE = "GET /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}/jobs"
 
@@ -76,7 +75,7 @@ def _jobs(emu) -> list[Job]:
 def test_adopts_the_job_when_the_answer_is_dropped_after_processing(workspace, caplog):
     emu, data = workspace
     emu.set_faults(script=[{"fault": "after_drop", "match": "^/batch/", "method": "POST"}])
-    caplog.set_level(logging.WARNING, "airflow_provider_mlendpoints.client.invoke")
+    caplog.set_level(logging.WARNING, "airflow_provider_mlendpoints.client.reconcile")
     with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
         job = c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST)
     counters = emu.requests()
@@ -113,7 +112,8 @@ def test_posts_again_when_the_connection_dropped_before_processing(workspace):
         job = c.invoke_batch_endpoint("be-1", batch_invoke_body({"in": data}), reconcile_settings=FAST)
     counters = emu.requests()
     assert counters["by_route"][POST_ROUTE] == 2
-    assert counters["by_route"][LIST_ROUTE] == 2  # looked twice (settle delay) before sending again
+    # looked twice (settle delay) before sending again, and once after the answer, for a late duplicate
+    assert counters["by_route"][LIST_ROUTE] == 3
     assert [j.name for j in _jobs(emu)] == [job.name]
 
 
@@ -276,3 +276,16 @@ def test_job_wait_times_out(client, fake):
     fake.route("GET", f"{WS}/jobs/j2", (200, {}, {"name": "j2", "properties": {"status": "Running"}}))
     with pytest.raises(ServiceError, match="still Running"):
         client.jobs.wait("j2", timeout=0.1, poll_interval=0.02)
+
+
+def test_the_look_window_covers_the_read_timeout_after_a_timeout():
+    from azure.core.exceptions import ServiceResponseError, ServiceResponseTimeoutError
+
+    from airflow_provider_mlendpoints.client.errors import RESPONSE_TIMEOUT, error_from_azure
+
+    assert error_from_azure(ServiceResponseTimeoutError("Read timed out")).code == RESPONSE_TIMEOUT
+    assert error_from_azure(ServiceResponseError("Connection aborted")).code is None
+    settings = ReconcileSettings(look_margin=10)
+    assert settings.window(300, slow=True) == 310  # the request may still be held by a front end
+    assert settings.window(300, slow=False) == 10  # answered (5xx) or dropped at once
+    assert ReconcileSettings(look_for=1.5).window(300, slow=True) == 1.5

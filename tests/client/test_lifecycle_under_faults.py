@@ -35,7 +35,7 @@ from airflow_provider_mlendpoints.client import (
 )
 from airflow_provider_mlendpoints.client.asset_upload import AssetResolver, content_hash
 from airflow_provider_mlendpoints.client.converge import create_or_update_and_wait, delete_and_wait
-from airflow_provider_mlendpoints.client.invoke import ReconcileSettings
+from airflow_provider_mlendpoints.client.reconcile import ReconcileSettings
 from airflow_provider_mlendpoints.client.results import download_job_output
 from airflow_provider_mlendpoints.specs.model import (
     BatchDeploymentSpec,
@@ -181,7 +181,7 @@ def test_sync_lifecycle_under_faults(emu, azurite, tmp_path):
         job = c.invoke_batch_endpoint(
             ep_name,
             batch_invoke_body({"input_data": inp}),
-            reconcile_settings=ReconcileSettings(settle_delay=0.5),
+            reconcile_settings=ReconcileSettings(settle_delay=0.5, look_for=1.0),
         )
         done = c.jobs.wait(job.name, timeout=300)
         assert done.status == "Completed", done.raw
@@ -220,7 +220,7 @@ def test_async_lifecycle_under_faults(emu, azurite, tmp_path):
             job = await c.invoke_batch_endpoint(
                 ep_name,
                 batch_invoke_body({"input_data": inp}),
-                reconcile_settings=ReconcileSettings(settle_delay=0.5),
+                reconcile_settings=ReconcileSettings(settle_delay=0.5, look_for=1.0),
             )
             done = await c.jobs.wait(job.name, timeout=300)
             assert done.status == "Completed", done.raw

@@ -39,7 +39,7 @@ def test_all_problems_in_a_file_are_collected(write_yaml) -> None:
     path = write_yaml(
         HEADER
         + """
-        endpoint_name: e
+        endpoint_name: ep1
         colour: red
         model: azureml:m:1
         code_configuration:
@@ -110,10 +110,10 @@ def test_unknown_kind_from_schema(write_yaml) -> None:
 
 
 def test_unknown_kind_from_content_and_forced_kind(write_yaml) -> None:
-    path = write_yaml("name: x\n")
+    path = write_yaml("name: xyz\n")
     [problem] = problems_of(path)
     assert "unknown kind" in problem.message and "$schema" in problem.message
-    assert load_spec(path, kind="batch_endpoint").name == "x"
+    assert load_spec(path, kind="batch_endpoint").name == "xyz"
     [bad] = problems_of(path, kind="job")
     assert "unknown kind 'job'" in bad.message
 
@@ -157,7 +157,7 @@ def test_bad_references(write_yaml) -> None:
 def test_online_traffic_must_sum_to_100(write_yaml) -> None:
     path = write_yaml(
         "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json\n"
-        "name: e\nauth_mode: token\ntraffic: {blue: 60, green: 30}\n",
+        "name: ep1\nauth_mode: token\ntraffic: {blue: 60, green: 30}\n",
         name="endpoint.yml",
     )
     found = by_path(problems_of(path))
@@ -169,7 +169,7 @@ def test_traffic_names_inline_deployments(write_yaml) -> None:
     path = write_yaml(
         """
         $schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json
-        name: e
+        name: ep1
         traffic: {blue: 100}
         deployments:
           - name: green
@@ -209,7 +209,7 @@ def test_online_deployment_problems(write_yaml) -> None:
 
 def test_batch_endpoint_rejects_key_auth(write_yaml) -> None:
     path = write_yaml(
-        "$schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json\nname: b\nauth_mode: key\n",
+        "$schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json\nname: bep\nauth_mode: key\n",
         name="endpoint.yml",
     )
     [problem] = problems_of(path)

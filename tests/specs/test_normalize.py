@@ -58,7 +58,7 @@ def test_enum_normalization(write_yaml, written: str, action: str, level: str) -
     ("written", "mode"), [("Key", "key"), ("AMLToken", "aml_token"), ("aad_token", "aad_token")]
 )
 def test_auth_mode_normalization(write_yaml, written: str, mode: str) -> None:
-    spec = load_spec(write_yaml(f"name: e\ntype: online\nauth_mode: {written}\n", name="e.yml"))
+    spec = load_spec(write_yaml(f"name: ep1\ntype: online\nauth_mode: {written}\n", name="e.yml"))
     assert isinstance(spec, OnlineEndpointSpec) and spec.auth_mode == mode
 
 
@@ -155,8 +155,8 @@ def test_content_detection_without_schema(write_yaml) -> None:
     assert isinstance(
         load_spec(write_yaml("name: d\nmodel: {path: m}\ncompute: azureml:c\n")), BatchDeploymentSpec
     )
-    assert type(load_spec(write_yaml("name: e\nauth_mode: aad_token\n"))).__name__ == "BatchEndpointSpec"
-    assert isinstance(load_spec(write_yaml("name: e\ntraffic: {blue: 100}\n")), OnlineEndpointSpec)
+    assert type(load_spec(write_yaml("name: ep1\nauth_mode: aad_token\n"))).__name__ == "BatchEndpointSpec"
+    assert isinstance(load_spec(write_yaml("name: ep1\ntraffic: {blue: 100}\n")), OnlineEndpointSpec)
 
 
 def test_forced_kinds_by_azure_schema_name(write_yaml) -> None:
@@ -167,14 +167,14 @@ def test_forced_kinds_by_azure_schema_name(write_yaml) -> None:
 
 
 def test_multi_document_files(write_yaml) -> None:
-    path = write_yaml("name: e\ntype: online\n---\nname: d\nmodel: {path: m}\ninstance_count: 2\n")
+    path = write_yaml("name: ep1\ntype: online\n---\nname: d\nmodel: {path: m}\ninstance_count: 2\n")
     endpoint, deployment = load_specs(path)
     assert isinstance(endpoint, OnlineEndpointSpec) and isinstance(deployment, OnlineDeploymentSpec)
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert "expected one YAML document, found 2" in str(info.value)
     bad = write_yaml(
-        "name: e\ntype: online\n---\nname: d\nmodel: {path: m}\ninstance_count: -1\n", name="multi.yml"
+        "name: ep1\ntype: online\n---\nname: d\nmodel: {path: m}\ninstance_count: -1\n", name="multi.yml"
     )
     with pytest.raises(SpecError) as info:
         load_specs(bad)

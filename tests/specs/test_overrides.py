@@ -89,7 +89,7 @@ def test_unknown_key_lists_valid_keys(deployment: BatchDeploymentSpec) -> None:
 
 
 def test_online_endpoint_traffic(write_yaml) -> None:
-    endpoint = load_spec(write_yaml("name: e\ntype: online\ntraffic: {blue: 100, green: 0}\n", name="e.yml"))
+    endpoint = load_spec(write_yaml("name: ep1\ntype: online\ntraffic: {blue: 100, green: 0}\n", name="e.yml"))
     assert isinstance(endpoint, OnlineEndpointSpec)
     flipped = apply_overrides(endpoint, {"traffic.blue": "0", "traffic.green": "100"})
     assert flipped.traffic == {"blue": 0, "green": 100}

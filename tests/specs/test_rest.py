@@ -152,7 +152,7 @@ def test_online_bodies(mfe: dict[str, Any]) -> None:
 
 
 def test_batch_endpoint_body(mfe: dict[str, Any]) -> None:
-    spec = load_spec({"name": "b", "defaults": {"deployment_name": "blue"}}, kind="batch_endpoint")
+    spec = load_spec({"name": "bep", "defaults": {"deployment_name": "blue"}}, kind="batch_endpoint")
     body = spec.to_rest("westeurope")
     assert body == {
         "location": "westeurope",

@@ -24,18 +24,18 @@ def test_valid_files_exit_0_with_ok_lines(repo_root: Path, write_yaml) -> None:
         "$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
         "name: scorer\nmodel: azureml:m:1\n"
     )
-    endpoint = write_yaml("name: ep\ntype: online\ntraffic: {blue: 100}\n", name="endpoint.yml")
+    endpoint = write_yaml("name: ep1\ntype: online\ntraffic: {blue: 100}\n", name="endpoint.yml")
     result = run_validate(repo_root, deployment, endpoint)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         f'{deployment}: ok: batch_deployment "scorer"',
-        f'{endpoint}: ok: online_endpoint (managed) "ep"',
+        f'{endpoint}: ok: online_endpoint (managed) "ep1"',
     ]
     assert result.stderr == ""
 
 
 def test_problems_exit_1_one_line_each(repo_root: Path, write_yaml, tmp_path: Path) -> None:
-    good = write_yaml("name: ep\nauth_mode: aad_token\n", name="good.yml")
+    good = write_yaml("name: ep1\nauth_mode: aad_token\n", name="good.yml")
     bad = write_yaml(
         "$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
         "name: d\nmodel: azureml:m:1\nsettings:\n  mini_batch_size: ten\n  logging_level: loud\n",
@@ -46,7 +46,7 @@ def test_problems_exit_1_one_line_each(repo_root: Path, write_yaml, tmp_path: Pa
     result = run_validate(repo_root, good, bad, broken, missing, tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == f'{good}: ok: batch_endpoint "ep"'
+    assert lines[0] == f'{good}: ok: batch_endpoint "ep1"'
     assert (
         lines[1]
         == f'{bad}: settings.mini_batch_size: expected a positive integer or a size like "10MB", found "ten"'

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NoReturn
 from urllib.parse import unquote, urlsplit
 
+from ..redact import location
 from .base import FileInfo, Storage, StorageError
 
 SCHEMES = ("abfs", "abfss", "wasb", "wasbs", "az", "https", "http")
@@ -87,9 +88,9 @@ def parse_blob_uri(uri: str) -> BlobLocation:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise StorageError(
-            f"not an Azure Blob location (scheme {scheme or 'missing'!r}): {_strip_query(uri)}"
+            f"not an Azure Blob location (scheme {scheme or 'missing'!r}): {location(uri)}"
         )
-    clean = _strip_query(uri)
+    clean = location(uri)
     sas = parts.query or None
     path = parts.path.strip("/")
     account_name = account_url = None
@@ -116,15 +117,6 @@ def parse_blob_uri(uri: str) -> BlobLocation:
     if not container:
         raise StorageError(f"no container in blob location {clean}")
     return BlobLocation(clean, container, path.strip("/"), account_name, account_url, sas)
-
-
-def _strip_query(uri: str) -> str:
-    """The URI without query string, fragment or user info (where SAS tokens and keys would hide)."""
-    parts = urlsplit(uri)
-    netloc = parts.netloc
-    if parts.scheme.lower() in ("http", "https"):
-        netloc = netloc.rsplit("@", 1)[-1]
-    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 def _join(*parts: str) -> str:
