@@ -54,7 +54,7 @@ def _config(emu: EmulatorHandle, data_plane_url: str | None = None) -> Workspace
 
 @pytest.fixture(scope="module")
 def slow_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmulatorHandle, str]]:
-    """An emulator whose jobs run (as no-ops) for ten minutes, with batch endpoint ``be``."""
+    """An emulator whose jobs run (as no-ops) for ten minutes, with batch endpoint ``be-1``."""
     data: Path = tmp_path_factory.mktemp("slow-in")
     (data / "a.txt").write_text("x")
     with start_emulator(
@@ -63,8 +63,8 @@ def slow_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[E
         log_dir=tmp_path_factory.mktemp("slow-emulator-log"),
     ) as emu:
         with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
-            create_or_update_and_wait(c.batch_endpoints, "be", body={"location": "eastus", "properties": {}})
-            create_or_update_and_wait(c.batch_deployments, "be", "d", body={"location": "eastus", "properties": {}})
+            create_or_update_and_wait(c.batch_endpoints, "be-1", body={"location": "eastus", "properties": {}})
+            create_or_update_and_wait(c.batch_deployments, "be-1", "d", body={"location": "eastus", "properties": {}})
         yield emu, str(data)
 
 
@@ -78,7 +78,7 @@ def test_one_live_job_behind_a_slow_front_end(slow_workspace, delay: int, caplog
         client = MLEndpointsClient(_config(emu, proxy.url), StaticTokenCredential(emu.token), read_timeout=READ_TIMEOUT)
         with client:
             job = client.invoke_batch_endpoint(
-                "be", batch_invoke_body({"in": data}), correlation_id=cid, reconcile_settings=SETTINGS
+                "be-1", batch_invoke_body({"in": data}), correlation_id=cid, reconcile_settings=SETTINGS
             )
     # The proxy has now relayed every request it held: every job any attempt could start exists.
     with MLEndpointsClient(_config(emu), StaticTokenCredential(emu.token)) as c:
@@ -112,7 +112,7 @@ def test_the_async_client_cancels_the_late_duplicate_too(slow_workspace, caplog)
         )
         async with client:
             return await client.invoke_batch_endpoint(
-                "be", batch_invoke_body({"in": data}), correlation_id=cid, reconcile_settings=SETTINGS
+                "be-1", batch_invoke_body({"in": data}), correlation_id=cid, reconcile_settings=SETTINGS
             )
 
     with delaying_proxy(("127.0.0.1", port), 12) as proxy:
