@@ -36,7 +36,13 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--workers", type=int, default=None, metavar="N", help="scoring processes")
     score.add_argument("--glob", default=None, help="only score input files matching this pattern")
     score.add_argument(
-        "--input-type", choices=["auto", "file", "tabular"], default="auto", help="how to read the input"
+        "--input-type",
+        choices=["auto", "file", "tabular"],
+        default="auto",
+        help="auto (Azure's rule): run() gets file paths; a folder holding an MLTable file gives DataFrames",
+    )
+    score.add_argument(
+        "--recursive", action="store_true", help="also score files in nested folders (Azure scores the top level)"
     )
     score.add_argument("--header", action="store_true", help="write a header row to the output")
     score.add_argument("--separator", default=None, help="column separator of the output (default: space)")

@@ -95,6 +95,7 @@ def self_hosted_batch_scoring(
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
     input_type: str = "auto",
+    recursive: bool = False,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -125,7 +126,9 @@ def self_hosted_batch_scoring(
         "parquet"; ``None`` writes Azure's format.
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
-    :param input_type: "auto", "file" or "tabular".
+    :param input_type: "auto" (Azure's rule: run() gets file paths and mini_batch_size counts
+        files; only a folder holding an MLTable file gives DataFrames of rows), "file" or "tabular".
+    :param recursive: also score files in nested folders (Azure scores the top level only).
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -144,6 +147,7 @@ def self_hosted_batch_scoring(
         "conn_id": conn_id,
         "input_glob": input_glob,
         "input_type": input_type,
+        "recursive": recursive,
         "output_format": normalized_format,
         **task_kwargs,
     }

@@ -39,6 +39,12 @@ class ScoringJob:
     ``storage_options`` carries how to reach blob storage (for example
     ``{"connection_string": ...}`` or ``{"account_url": ..., "credential": ...}``);
     it is never logged or written anywhere.
+
+    ``input_type`` follows Azure by default (``auto``): run() gets a list of file paths and
+    ``mini_batch_size`` / ``error_threshold`` count files, whatever the files are; only a
+    folder holding an ``MLTable`` file (or ``input_type="tabular"``) gives DataFrames of rows.
+    ``recursive=False`` (Azure's behaviour) scores the folder's top-level files only; nested
+    folders are left out and named in the log and the plan.
     """
 
     deployment: BatchDeploymentSpec
@@ -46,6 +52,7 @@ class ScoringJob:
     output_uri: str
     input_glob: str | None = None
     input_type: Literal["auto", "file", "tabular"] = "auto"
+    recursive: bool = False
     existing_output: ExistingOutput = "error"
     output_format: OutputFormat = field(default_factory=OutputFormat)
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -59,6 +59,7 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         output_uri=args.output,
         input_glob=args.glob,
         input_type=args.input_type,
+        recursive=bool(getattr(args, "recursive", False)),
         existing_output=existing,
         output_format=OutputFormat(header=bool(args.header), separator=separator, format=args.output_format),
         storage_options=storage_options,

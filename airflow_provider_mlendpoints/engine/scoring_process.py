@@ -101,7 +101,7 @@ class _Scorer:
                 from .tabular import read_slice
 
                 names = [mb["file"]]
-                batch = read_slice(self.table_path(mb["file"]), mb)
+                batch = read_slice(self.table_path(mb["file"]), mb, self.setup.get("reader"))
             result = check_result(self.module.run(batch))
         seconds = time.perf_counter() - t0
         items = mb["n"]

@@ -137,7 +137,7 @@ class ShardRun:
     # -- running ------------------------------------------------------------------------------
 
     def _pool(self) -> ScoringPool:
-        pool = ScoringPool(self.job, child_setup(self.job, self.plan["input_kind"]), self.out, self.log, self.outcome)
+        pool = ScoringPool(self.job, child_setup(self.job, self.plan), self.out, self.log, self.outcome)
         pool.on_tick = self.claims.heartbeat
         return pool
 

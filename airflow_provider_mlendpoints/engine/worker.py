@@ -69,8 +69,8 @@ def model_path(job: ScoringJob) -> str | None:
     return os.path.abspath(model.path)
 
 
-def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
-    """Everything a scoring child needs (picklable; holds storage_options, never logged)."""
+def child_setup(job: ScoringJob, plan: dict[str, Any]) -> dict[str, Any]:
+    """Everything a scoring child of the planned job needs (picklable; holds storage_options, never logged)."""
     script, code_dir = scoring_script(job)
     env = {str(k): str(v) for k, v in job.deployment.environment_variables.items()}
     _, input_root, _ = open_input(job.input_uri, job.storage_options)
@@ -83,7 +83,8 @@ def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
         "input_uri": absolute_uri(input_root),
         "output_uri": absolute_uri(job.output_uri),
         "storage_options": dict(job.storage_options),
-        "kind": input_kind,
+        "kind": plan["input_kind"],
+        "reader": (plan.get("settings") or {}).get("table_reader"),
         "payload": None if summary_only else ("arrow" if job.output_format.format == "parquet" else "csv"),
         "separator": job.output_format.separator,
     }

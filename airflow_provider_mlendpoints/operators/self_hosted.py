@@ -185,7 +185,10 @@ class _ScoringJobOperator(BaseOperator):
     :param conn_id: an Airflow Azure Blob Storage (wasb) connection for blob
         URLs (templated); ``None`` for local paths.
     :param input_glob: only score input files matching this pattern (templated).
-    :param input_type: "auto", "file" or "tabular".
+    :param input_type: "auto" (Azure's rule: run() gets file paths; a folder holding an
+        MLTable file gives DataFrames), "file" or "tabular".
+    :param recursive: also score the files of nested folders (Azure does not explore them;
+        the relative path is kept in the keys run() and the report see).
     :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
         "parquet"; ``None`` writes Azure's format (no header, space-separated).
     """
@@ -211,6 +214,7 @@ class _ScoringJobOperator(BaseOperator):
         conn_id: str | None = None,
         input_glob: str | None = None,
         input_type: str = "auto",
+        recursive: bool = False,
         output_format: OutputFormat | dict[str, Any] | str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -224,6 +228,7 @@ class _ScoringJobOperator(BaseOperator):
         if input_type not in ("auto", "file", "tabular"):
             raise ValueError(f"input_type must be 'auto', 'file' or 'tabular', not {input_type!r}")
         self.input_type = input_type
+        self.recursive = bool(recursive)
         self.output_format = normalize_output_format(output_format)
 
     def _dag_file(self) -> str | None:
@@ -246,6 +251,7 @@ class _ScoringJobOperator(BaseOperator):
             output_uri=str(self.output_path),
             input_glob=self.input_glob or None,
             input_type=self.input_type,  # type: ignore[arg-type]
+            recursive=self.recursive,
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,
@@ -326,6 +332,7 @@ class PlanScoringOperator(_ScoringJobOperator):
     @_fail_on_input_error
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from ..engine import plan_job
+        from ..engine.plan import describe_plan, output_storage, read_plan
 
         job = self.build_job(self._existing_output_for_this_try(context))
         spec = job.deployment
@@ -353,6 +360,8 @@ class PlanScoringOperator(_ScoringJobOperator):
         shards = plan_job(job, max_shards=cap)
         self._remember_planned_output(context)
         self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), job.output_uri)
+        for line in describe_plan(read_plan(output_storage(job)) or {}, len(shards)):
+            self.log.info("%s", line)
         return shards
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_mlendpoints.engine import run_local
+from airflow_provider_mlendpoints.engine import InputError, plan_job, run_local
 from airflow_provider_mlendpoints.engine.job import OutputFormat
 from airflow_provider_mlendpoints.engine.storage import open_storage
 
@@ -25,8 +25,11 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
     store.write_bytes("tables/t.csv", b"id,x\n" + b"".join(f"{i},{i}\n".encode() for i in range(30)))
     code = write_script(tmp_path, ECHO_SCRIPT)
 
+    top_level = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", job_kw={"storage_options": options})
+    with pytest.raises(InputError, match=r"no input files found \(2 left out: sub0/: nested folder.*; sub1/: nested"):
+        plan_job(top_level)  # Azure does not explore nested folders
     job = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", mini_batch_size=2,
-                   job_kw={"storage_options": options})
+                   job_kw={"storage_options": options, "recursive": True})
     summary = run_local(job, workers=2, **quiet)
     assert summary["items"] == {"total": 5, "succeeded": 5, "failed": 0}
     lines = store.read_bytes("out/predictions.csv").decode().splitlines()
@@ -41,13 +44,14 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
 
     tab_code = write_script(tmp_path / "tab", "def run(df):\n    return (df['x'] * 10).tolist()\n")
     tabular = make_job(tmp_path, tab_code, f"{root}/tables", output=f"{root}/tab-out", mini_batch_size=7,
-                       job_kw={"storage_options": options})
+                       job_kw={"storage_options": options, "input_type": "tabular"})
     summary = run_local(tabular, workers=2, **quiet)
     assert summary["mini_batches"]["total"] == 5
     assert store.read_bytes("tab-out/predictions.csv").decode().splitlines() == [str(i * 10) for i in range(30)]
 
     parquet = make_job(tmp_path, code, f"{root}/in", output=f"{root}/pq-out", output_file_name="p.parquet",
-                       output_format=OutputFormat(format="parquet"), job_kw={"storage_options": options})
+                       output_format=OutputFormat(format="parquet"),
+                      job_kw={"storage_options": options, "recursive": True})
     run_local(parquet, workers=1, **quiet)
     with store.local_path("pq-out/p.parquet") as path:
         assert pq.read_table(path).column("prediction").to_pylist()[0] == "f000.txt 0"

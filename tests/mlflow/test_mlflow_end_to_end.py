@@ -58,7 +58,7 @@ def test_run_local_with_the_mlflow_driver(mlflow_model, tmp_path, registered):
     assert lines == expected
 
 
-@pytest.mark.parametrize("input_type", ["file", "auto"])  # auto: CSV inputs are scored as tabular slices
+@pytest.mark.parametrize("input_type", ["auto", "tabular"])  # auto: files predicted whole; tabular: row slices
 def test_run_local_with_the_mlflow_driver_and_a_header(mlflow_model, tmp_path, input_type):
     model_dir, model = mlflow_model
     frames = _inputs(tmp_path / "inputs", count=2)

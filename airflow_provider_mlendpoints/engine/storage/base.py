@@ -9,7 +9,7 @@ with ``open_storage(uri, storage_options)``. Pure Python: no airflow imports.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -23,6 +23,17 @@ class FileInfo:
     size: int
 
 
+#: Called by a listing for each entry it leaves out: ``(key, reason)``; a folder's key ends with '/'.
+SkipCallback = Callable[[str, str], None]
+
+NESTED_FOLDER = "nested folder (Azure does not explore nested folders; recursive=True / --recursive includes it)"
+
+
+def display_key(key: str) -> str:
+    """A key as text that prints and encodes anywhere: bytes of a name that is not UTF-8 as ``\\xNN``."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class StorageError(Exception):
     """A storage operation failed; the message names the location and never a secret."""
 
@@ -34,8 +45,15 @@ class Storage(abc.ABC):
     uri: str
 
     @abc.abstractmethod
-    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
-        """Yield every file below ``prefix`` (recursively), sorted by key."""
+    def list_files(
+        self, prefix: str = "", *, recursive: bool = True, on_skip: SkipCallback | None = None
+    ) -> Iterator[FileInfo]:
+        """Yield every file below ``prefix``, sorted by key.
+
+        ``recursive=False`` lists the files directly below ``prefix`` only; each nested folder
+        is then reported once to ``on_skip`` (with :data:`NESTED_FOLDER`), as is every entry the
+        listing cannot use (a dangling link, a symlink loop, an unreadable entry).
+        """
 
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
