@@ -44,6 +44,23 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--recursive", action="store_true", help="also score files in nested folders (Azure scores the top level)"
     )
+    score.add_argument(
+        "--model",
+        default=None,
+        metavar="PATH",
+        help="a local copy of the deployment's registered model (or models:/NAME/VERSION with mlflow)",
+    )
+    score.add_argument(
+        "--workspace-config",
+        default=None,
+        metavar="FILE",
+        help="an Azure ML workspace config.json (subscription_id, resource_group, workspace_name[, "
+        "management_url]) to download registered models, code and data assets from; token from $MLENDPOINTS_TOKEN "
+        "or the Azure default credential",
+    )
+    score.add_argument(
+        "--asset-cache", default=None, metavar="DIR", help="where downloaded registered assets are kept"
+    )
     score.add_argument("--header", action="store_true", help="write a header row to the output")
     score.add_argument("--separator", default=None, help="column separator of the output (default: space)")
     score.add_argument(

@@ -96,6 +96,9 @@ def self_hosted_batch_scoring(
     max_shards: int | None = None,
     input_type: str = "auto",
     recursive: bool = False,
+    model_path: str | None = None,
+    ml_endpoints_conn_id: str | None = None,
+    asset_cache: str | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -129,6 +132,13 @@ def self_hosted_batch_scoring(
     :param input_type: "auto" (Azure's rule: run() gets file paths and mini_batch_size counts
         files; only a folder holding an MLTable file gives DataFrames of rows), "file" or "tabular".
     :param recursive: also score files in nested folders (Azure scores the top level only).
+    :param model_path: a local copy of a registered model (``model: azureml:NAME@latest``), or
+        ``models:/NAME/VERSION`` with the mlflow extra (templated).
+    :param ml_endpoints_conn_id: an Azure ML connection (workspace or emulator) that registered
+        models, code and data assets (``input_path="azureml:NAME:VERSION"``) are downloaded from,
+        once per version, into ``asset_cache``.
+    :param asset_cache: the download cache folder (default ``$MLENDPOINTS_CACHE_DIR`` or
+        ``~/.cache/mlendpoints/assets``).
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -148,6 +158,9 @@ def self_hosted_batch_scoring(
         "input_glob": input_glob,
         "input_type": input_type,
         "recursive": recursive,
+        "model_path": model_path,
+        "ml_endpoints_conn_id": ml_endpoints_conn_id,
+        "asset_cache": asset_cache,
         "output_format": normalized_format,
         **task_kwargs,
     }

@@ -7,6 +7,7 @@ travel through XCom. Pure Python: no airflow imports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -45,6 +46,12 @@ class ScoringJob:
     folder holding an ``MLTable`` file (or ``input_type="tabular"``) gives DataFrames of rows.
     ``recursive=False`` (Azure's behaviour) scores the folder's top-level files only; nested
     folders are left out and named in the log and the plan.
+
+    Registered assets (``model: azureml:NAME@latest``, an ``azureml:`` code asset, an
+    ``azureml:NAME:VERSION`` data asset as ``input_uri``) are resolved by
+    :mod:`.registered`: ``model_path`` (a local copy, or ``models:/NAME/VERSION`` with mlflow),
+    else ``workspace`` (a callable returning the project's sync ``MLEndpointsClient``; files
+    cached under ``asset_cache``).
     """
 
     deployment: BatchDeploymentSpec
@@ -56,6 +63,9 @@ class ScoringJob:
     existing_output: ExistingOutput = "error"
     output_format: OutputFormat = field(default_factory=OutputFormat)
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    model_path: str | None = None
+    workspace: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    asset_cache: str | None = None
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

@@ -63,7 +63,46 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         existing_output=existing,
         output_format=OutputFormat(header=bool(args.header), separator=separator, format=args.output_format),
         storage_options=storage_options,
+        model_path=getattr(args, "model", None),
+        workspace=workspace_client_factory(args.workspace_config) if getattr(args, "workspace_config", None) else None,
+        asset_cache=getattr(args, "asset_cache", None),
     )
+
+
+TOKEN_ENV = "MLENDPOINTS_TOKEN"
+
+
+def workspace_client_factory(config_file: str) -> Any:
+    """A callable returning a sync client for the workspace an Azure ML ``config.json`` names.
+
+    Besides Azure's keys (``subscription_id``, ``resource_group``, ``workspace_name``) the file may
+    give ``management_url`` (the emulator) and ``storage_urls``. The token comes from
+    ``$MLENDPOINTS_TOKEN`` when set, else from azure-identity's ``DefaultAzureCredential``.
+    """
+    from ..client import MLEndpointsClient, StaticTokenCredential, WorkspaceConfig
+
+    try:
+        with open(config_file, encoding="utf-8") as f:
+            data = json.load(f)
+        known = ("subscription_id", "resource_group", "workspace_name", "management_url", "storage_urls")
+        config = WorkspaceConfig(**{k: data[k] for k in known if data.get(k)})
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"--workspace-config {config_file}: expected a JSON file with subscription_id, resource_group and "
+            f"workspace_name: {exc}"
+        ) from exc
+
+    def connect() -> Any:
+        token = os.environ.get(TOKEN_ENV)
+        if token:
+            credential: Any = StaticTokenCredential(token)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        return MLEndpointsClient(config, credential)
+
+    return connect
 
 
 def run_score(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from .layout import (
 )
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
 from .mltable import MLTableSpec, has_mltable, load_mltable, mltable_files
+from .registered import resolve_registered
 from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError, display_key
 from .tabular import tabular_slices
@@ -266,6 +267,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """
+    job = resolve_registered(job)
     size = validate_job(job)
     where = job_where(job)
     out = output_storage(job)

@@ -32,6 +32,7 @@ from .layout import part_key
 from .log import EngineLog
 from .parts import encode_part, read_status
 from .plan import job_where
+from .registered import resolve_registered
 from .storage import absolute_uri, open_input
 from .storage.base import Storage
 
@@ -71,6 +72,7 @@ def model_path(job: ScoringJob) -> str | None:
 
 def child_setup(job: ScoringJob, plan: dict[str, Any]) -> dict[str, Any]:
     """Everything a scoring child of the planned job needs (picklable; holds storage_options, never logged)."""
+    job = resolve_registered(job)  # registered model / code / data asset: local (cached) files
     script, code_dir = scoring_script(job)
     env = {str(k): str(v) for k, v in job.deployment.environment_variables.items()}
     _, input_root, _ = open_input(job.input_uri, job.storage_options)

@@ -191,6 +191,12 @@ class _ScoringJobOperator(BaseOperator):
         the relative path is kept in the keys run() and the report see).
     :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
         "parquet"; ``None`` writes Azure's format (no header, space-separated).
+    :param model_path: a local copy of the deployment's registered model, or an MLflow
+        registry URI ``models:/NAME/VERSION`` (templated); replaces ``model:``.
+    :param ml_endpoints_conn_id: an Azure ML connection (a workspace or the emulator) to
+        download registered models, code and data assets from, cached once per version.
+    :param asset_cache: the folder downloaded assets are cached in (default
+        ``$MLENDPOINTS_CACHE_DIR`` or ``~/.cache/mlendpoints/assets``).
     """
 
     template_fields: Sequence[str] = (
@@ -200,6 +206,7 @@ class _ScoringJobOperator(BaseOperator):
         "overrides",
         "conn_id",
         "input_glob",
+        "model_path",
     )
     template_fields_renderers = {"overrides": "json"}
     ui_color = "#d9ecff"
@@ -216,6 +223,9 @@ class _ScoringJobOperator(BaseOperator):
         input_type: str = "auto",
         recursive: bool = False,
         output_format: OutputFormat | dict[str, Any] | str | None = None,
+        model_path: str | None = None,
+        ml_endpoints_conn_id: str | None = None,
+        asset_cache: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -229,6 +239,9 @@ class _ScoringJobOperator(BaseOperator):
             raise ValueError(f"input_type must be 'auto', 'file' or 'tabular', not {input_type!r}")
         self.input_type = input_type
         self.recursive = bool(recursive)
+        self.model_path = model_path
+        self.ml_endpoints_conn_id = ml_endpoints_conn_id
+        self.asset_cache = asset_cache
         self.output_format = normalize_output_format(output_format)
 
     def _dag_file(self) -> str | None:
@@ -252,6 +265,9 @@ class _ScoringJobOperator(BaseOperator):
             input_glob=self.input_glob or None,
             input_type=self.input_type,  # type: ignore[arg-type]
             recursive=self.recursive,
+            model_path=self.model_path or None,
+            workspace=_workspace_factory(self.ml_endpoints_conn_id) if self.ml_endpoints_conn_id else None,
+            asset_cache=self.asset_cache,
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,
@@ -259,6 +275,17 @@ class _ScoringJobOperator(BaseOperator):
 
     def _log_line(self, line: str) -> None:
         self.log.info("%s", line)
+
+
+def _workspace_factory(conn_id: str) -> Any:
+    """A callable returning a fresh sync client of the Azure ML connection (registered assets)."""
+
+    def connect() -> Any:
+        from ..hooks.ml_endpoints import MLEndpointsHook
+
+        return MLEndpointsHook(ml_endpoints_conn_id=conn_id).get_conn()
+
+    return connect
 
 
 class PlanScoringOperator(_ScoringJobOperator):
