@@ -36,9 +36,15 @@ def _out(text: str) -> None:
 
 def build_job(args: argparse.Namespace) -> ScoringJob:
     """The ScoringJob described by the command line (raises SpecError/InputError on bad input)."""
-    from ..specs import BatchDeploymentSpec, apply_overrides, load_spec, parse_assignments
+    from ..specs import BatchDeploymentSpec, BatchEndpointSpec, apply_overrides, load_spec, parse_assignments
+    from ..specs.batch import scoring_deployment
 
     spec = load_spec(args.deployment, require_local_paths=True)
+    if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+        try:
+            spec = scoring_deployment(spec, args.deployment)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
     if not isinstance(spec, BatchDeploymentSpec):
         raise InputError(
             f"{args.deployment}: expected a batch deployment YAML, found a {type(spec).__name__}"

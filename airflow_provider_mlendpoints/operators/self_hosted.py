@@ -35,7 +35,7 @@ from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..engine.job import OutputFormat, ScoringJob
-from ..specs.model import BatchDeploymentSpec
+from ..specs.model import BatchDeploymentSpec, BatchEndpointSpec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -104,6 +104,10 @@ def load_deployment(
         spec = deployment
     else:
         spec = load_spec(resolve_deployment_path(deployment, dag_file))
+        if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+            from ..specs.batch import scoring_deployment
+
+            spec = scoring_deployment(spec, str(deployment))
         if not isinstance(spec, BatchDeploymentSpec):
             raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
     cleaned = clean_overrides(overrides)
