@@ -72,6 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="VAR",
         help="environment variable holding the blob connection string (never pass secrets as arguments)",
     )
+    score.add_argument(
+        "--anonymous", action="store_true", help="read a public blob input without credentials"
+    )
     existing = score.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="keep finished mini-batches, score the rest")
     existing.add_argument("--overwrite", action="store_true", help="discard an existing output and start over")

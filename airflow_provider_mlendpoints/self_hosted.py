@@ -99,6 +99,7 @@ def self_hosted_batch_scoring(
     model_path: str | None = None,
     ml_endpoints_conn_id: str | None = None,
     asset_cache: str | None = None,
+    anonymous: bool = False,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -139,6 +140,7 @@ def self_hosted_batch_scoring(
         once per version, into ``asset_cache``.
     :param asset_cache: the download cache folder (default ``$MLENDPOINTS_CACHE_DIR`` or
         ``~/.cache/mlendpoints/assets``).
+    :param anonymous: read a public blob input without credentials.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -161,6 +163,7 @@ def self_hosted_batch_scoring(
         "model_path": model_path,
         "ml_endpoints_conn_id": ml_endpoints_conn_id,
         "asset_cache": asset_cache,
+        "anonymous": anonymous,
         "output_format": normalized_format,
         **task_kwargs,
     }

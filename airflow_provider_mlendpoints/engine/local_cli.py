@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import EngineError, InputError, JobFailed
 from .job import OutputFormat, ScoringJob
-from .storage import is_remote
+from .storage import anonymous_storage_options, is_remote
 from .storage.base import StorageError
 
 
@@ -53,7 +53,9 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
     if overrides:
         spec = apply_overrides(spec, overrides)
     storage_options: dict[str, Any] = {}
-    if is_remote(args.input) or is_remote(args.output):
+    if getattr(args, "anonymous", False):
+        storage_options = anonymous_storage_options(args.output)
+    elif is_remote(args.input) or is_remote(args.output):
         secret = os.environ.get(args.storage_connection_string_env or "")
         if secret:
             storage_options["connection_string"] = secret
@@ -76,6 +78,7 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
 
 
 TOKEN_ENV = "MLENDPOINTS_TOKEN"
+
 
 
 def workspace_client_factory(config_file: str) -> Any:

@@ -201,6 +201,8 @@ class _ScoringJobOperator(BaseOperator):
         download registered models, code and data assets from, cached once per version.
     :param asset_cache: the folder downloaded assets are cached in (default
         ``$MLENDPOINTS_CACHE_DIR`` or ``~/.cache/mlendpoints/assets``).
+    :param anonymous: read a public blob input without credentials (the output then is a
+        local folder or a blob URL with its own SAS).
     """
 
     template_fields: Sequence[str] = (
@@ -230,6 +232,7 @@ class _ScoringJobOperator(BaseOperator):
         model_path: str | None = None,
         ml_endpoints_conn_id: str | None = None,
         asset_cache: str | None = None,
+        anonymous: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -246,6 +249,7 @@ class _ScoringJobOperator(BaseOperator):
         self.model_path = model_path
         self.ml_endpoints_conn_id = ml_endpoints_conn_id
         self.asset_cache = asset_cache
+        self.anonymous = bool(anonymous)
         self.output_format = normalize_output_format(output_format)
 
     def _dag_file(self) -> str | None:
@@ -258,7 +262,11 @@ class _ScoringJobOperator(BaseOperator):
         """The scoring job described by the rendered arguments."""
         spec = load_deployment(self.deployment, self.overrides, self._dag_file())
         storage_options: dict[str, Any] = {}
-        if self.conn_id:
+        if self.anonymous:
+            from ..engine.storage import anonymous_storage_options
+
+            storage_options = anonymous_storage_options(str(self.output_path))
+        elif self.conn_id:
             from ..hooks.storage_options import storage_options_from_connection
 
             storage_options = storage_options_from_connection(self.conn_id)

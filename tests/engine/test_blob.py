@@ -55,3 +55,35 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
     run_local(parquet, workers=1, **quiet)
     with store.local_path("pq-out/p.parquet") as path:
         assert pq.read_table(path).column("prediction").to_pylist()[0] == "f000.txt 0"
+
+
+def test_anonymous_read_of_a_public_container(tmp_path, azurite):
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    name = f"public-{uuid.uuid4().hex[:12]}"
+    with azurite.service_client() as service:
+        container = service.create_container(name, public_access="container")
+        for i in range(3):
+            container.upload_blob(f"in/f{i}.txt", str(i).encode())
+    try:
+        code = write_script(tmp_path, ECHO_SCRIPT)
+        (tmp_path / "deployment.yml").write_text(
+            "$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
+            "name: d\nmodel:\n  path: code\ncode_configuration:\n  code: code\n  scoring_script: score.py\n"
+        )
+        cli = [str(Path(sys.executable).with_name("mlendpoints")), "score", "--deployment",
+               str(tmp_path / "deployment.yml"), "--input", f"{azurite.blob_endpoint}/{name}/in"]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no connection string, no Azure login
+        done = subprocess.run([*cli, "--output", str(tmp_path / "out"), "--anonymous"], capture_output=True,
+                              text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == [f"f{i}.txt {i}" for i in range(3)]
+        refused = subprocess.run([*cli, "--output", f"{azurite.blob_endpoint}/{name}/out", "--anonymous"],
+                                 capture_output=True, text=True, env=env, timeout=300)
+        assert refused.returncode == 2 and "must be a local folder or a blob URL with a SAS" in refused.stderr
+        assert code.exists()
+    finally:
+        azurite.delete_container(name)
