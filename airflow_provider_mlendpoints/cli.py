@@ -73,6 +73,15 @@ def _build_parser() -> argparse.ArgumentParser:
         help="environment variable holding the blob connection string (never pass secrets as arguments)",
     )
     score.add_argument(
+        "--environment",
+        choices=["worker", "build"],
+        default="worker",
+        help="worker: this Python environment; build: a virtualenv from the deployment's conda file "
+        "(or the MLflow model's requirements), cached",
+    )
+    score.add_argument("--python", default=None, metavar="PATH", help="run the scoring processes with this Python")
+    score.add_argument("--env-cache", default=None, metavar="DIR", help="where built environments are kept")
+    score.add_argument(
         "--anonymous", action="store_true", help="read a public blob input without credentials"
     )
     existing = score.add_mutually_exclusive_group()

@@ -100,6 +100,9 @@ def self_hosted_batch_scoring(
     ml_endpoints_conn_id: str | None = None,
     asset_cache: str | None = None,
     anonymous: bool = False,
+    environment: str = "worker",
+    python: str | None = None,
+    env_cache: str | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -141,6 +144,11 @@ def self_hosted_batch_scoring(
     :param asset_cache: the download cache folder (default ``$MLENDPOINTS_CACHE_DIR`` or
         ``~/.cache/mlendpoints/assets``).
     :param anonymous: read a public blob input without credentials.
+    :param environment: "worker" (default: the worker's Python) or "build": a virtualenv built
+        from the deployment's conda file (or the MLflow model's requirements) with uv or pip,
+        once per machine (a file lock), cached under ``env_cache``.
+    :param python: an interpreter for the scoring processes (templated), on Python 3.8+.
+    :param env_cache: the built-environment cache folder.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -164,6 +172,9 @@ def self_hosted_batch_scoring(
         "ml_endpoints_conn_id": ml_endpoints_conn_id,
         "asset_cache": asset_cache,
         "anonymous": anonymous,
+        "environment": environment,
+        "python": python,
+        "env_cache": env_cache,
         "output_format": normalized_format,
         **task_kwargs,
     }

@@ -52,6 +52,11 @@ class ScoringJob:
     :mod:`.registered`: ``model_path`` (a local copy, or ``models:/NAME/VERSION`` with mlflow),
     else ``workspace`` (a callable returning the project's sync ``MLEndpointsClient``; files
     cached under ``asset_cache``).
+
+    Scoring children run the worker's interpreter (``environment="worker"``), an interpreter
+    the user built (``python``), or a virtualenv built from the deployment's conda file or the
+    MLflow model's requirements (``environment="build"``, cached under ``env_cache``; see
+    :mod:`.environment_build`).
     """
 
     deployment: BatchDeploymentSpec
@@ -66,6 +71,9 @@ class ScoringJob:
     model_path: str | None = None
     workspace: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
     asset_cache: str | None = None
+    environment: Literal["worker", "build"] = "worker"
+    python: str | None = None
+    env_cache: str | None = None
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -74,6 +75,9 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         model_path=getattr(args, "model", None),
         workspace=workspace_client_factory(args.workspace_config) if getattr(args, "workspace_config", None) else None,
         asset_cache=getattr(args, "asset_cache", None),
+        environment=getattr(args, "environment", "worker"),
+        python=getattr(args, "python", None),
+        env_cache=getattr(args, "env_cache", None),
     )
 
 
@@ -119,6 +123,12 @@ def run_score(args: argparse.Namespace) -> int:
     from ..specs import SpecError
     from .api import run_local
 
+    builds = logging.getLogger("airflow_provider_mlendpoints.engine.environment_build")
+    if not builds.handlers:  # environment builds say what they do, on stderr (stdout is the summary)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("mlendpoints score: %(message)s"))
+        builds.addHandler(handler)
+        builds.setLevel(logging.INFO)
     try:
         job = build_job(args)
         if args.workers is not None and args.workers < 1:

@@ -114,7 +114,7 @@ def _signature_types(model: Any) -> dict[str, Any]:
         schema = model.metadata.get_input_schema()
         if schema is None or schema.is_tensor_spec() or not schema.has_input_names():
             return {}
-        return dict(zip(schema.input_names(), schema.pandas_types(), strict=True))
+        return dict(zip(schema.input_names(), schema.pandas_types()))  # noqa: B905 - Python 3.8
     except Exception:  # noqa: BLE001 - a signature we cannot read is enforced by mlflow itself
         return {}
 
@@ -182,7 +182,7 @@ def _prediction_values(prediction: Any, rows: int) -> list[Any]:
     elif isinstance(prediction, dict):  # named outputs: one list per name
         names = list(prediction)
         columns = [list(prediction[n]) for n in names]
-        values = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+        values = [dict(zip(names, row)) for row in zip(*columns)]  # noqa: B905 - runs on Python 3.8
     else:
         values = list(prediction)
     if len(values) != rows:

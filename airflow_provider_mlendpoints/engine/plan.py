@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
+from .environment_build import job_python
 from .errors import InputError, OutputExistsError, PlanMismatchError
 from .job import ScoringJob
 from .layout import (
@@ -113,6 +114,8 @@ def validate_job(job: ScoringJob) -> BatchSize:
         raise InputError(f"output separator must be one character, got {job.output_format.separator!r}")
     if job.input_type not in INPUT_TYPES:
         raise InputError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {job.input_type!r}")
+    if job.environment not in ("worker", "build"):
+        raise InputError(f"environment must be worker or build, got {job.environment!r}")
     if d.code is not None and not d.code.path:
         raise InputError(f"{where}: code_configuration.code must be a local folder for self-hosted scoring")
     return size
@@ -269,6 +272,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     """
     job = resolve_registered(job)
     size = validate_job(job)
+    job_python(job)  # environment="build": built (or found in the cache) before anything is planned
     where = job_where(job)
     out = output_storage(job)
     left_out = Skipped()

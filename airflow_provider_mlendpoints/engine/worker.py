@@ -19,13 +19,14 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from .child_launch import child_command, child_sys_path
+from .environment_build import job_python
 from .errors import InputError, ScoringError
 from .job import ScoringJob
 from .layout import part_key
@@ -36,7 +37,6 @@ from .registered import resolve_registered
 from .storage import absolute_uri, open_input
 from .storage.base import Storage
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHUTDOWN_GRACE = 30.0
 PREFETCH = 2  # tasks in flight per child: the running one and the next
 MAX_LOGGED_FILES = 50
@@ -89,6 +89,7 @@ def child_setup(job: ScoringJob, plan: dict[str, Any]) -> dict[str, Any]:
         "reader": (plan.get("settings") or {}).get("table_reader"),
         "payload": None if summary_only else ("arrow" if job.output_format.format == "parquet" else "csv"),
         "separator": job.output_format.separator,
+        "python": job_python(job),
     }
 
 
@@ -99,7 +100,7 @@ def _file_list(files: list[str]) -> str:
 
 
 class _Child:
-    """One scoring child: a fresh interpreter (``python -c``) talking over a socket pair.
+    """One scoring child: a fresh interpreter (``python -c``, see :mod:`.child_launch`) over a socket pair.
 
     A fresh interpreter, like the "spawn" start method, but without re-running
     the parent's ``__main__`` (a DAG file, a user script, Airflow's CLI), and
@@ -109,16 +110,12 @@ class _Child:
     def __init__(self, setup: dict[str, Any]) -> None:
         parent_sock, child_sock = socket.socketpair()
         fd = child_sock.fileno()
-        code = (
-            f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
-            f"from airflow_provider_mlendpoints.engine.scoring_process import main_fd; main_fd({fd})"
-        )
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], close_fds=True)
+            self.proc = subprocess.Popen(child_command(setup, fd), pass_fds=[fd], close_fds=True)
         finally:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
-        self.conn.send({**setup, "sys_path": list(sys.path)})
+        self.conn.send({**setup, "sys_path": child_sys_path(setup)})
         self.ready = False  # init() done
         # Tasks sent, in order: the head is running, the next one waits in the socket (prefetch),
         # so the child never idles waiting for the parent between mini-batches.

@@ -203,6 +203,12 @@ class _ScoringJobOperator(BaseOperator):
         ``$MLENDPOINTS_CACHE_DIR`` or ``~/.cache/mlendpoints/assets``).
     :param anonymous: read a public blob input without credentials (the output then is a
         local folder or a blob URL with its own SAS).
+    :param environment: "worker" (the worker's Python) or "build" (a virtualenv built once per
+        machine from the deployment's conda file or the MLflow model's requirements).
+    :param python: an interpreter to run the scoring processes with (templated), as
+        ExternalPythonOperator's ``python``.
+    :param env_cache: where built environments are kept (default ``$MLENDPOINTS_ENV_CACHE``
+        or ``~/.cache/mlendpoints/envs``).
     """
 
     template_fields: Sequence[str] = (
@@ -213,6 +219,7 @@ class _ScoringJobOperator(BaseOperator):
         "conn_id",
         "input_glob",
         "model_path",
+        "python",
     )
     template_fields_renderers = {"overrides": "json"}
     ui_color = "#d9ecff"
@@ -233,6 +240,9 @@ class _ScoringJobOperator(BaseOperator):
         ml_endpoints_conn_id: str | None = None,
         asset_cache: str | None = None,
         anonymous: bool = False,
+        environment: str = "worker",
+        python: str | None = None,
+        env_cache: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -250,6 +260,11 @@ class _ScoringJobOperator(BaseOperator):
         self.ml_endpoints_conn_id = ml_endpoints_conn_id
         self.asset_cache = asset_cache
         self.anonymous = bool(anonymous)
+        if environment not in ("worker", "build"):
+            raise ValueError(f"environment must be 'worker' or 'build', not {environment!r}")
+        self.environment = environment
+        self.python = python
+        self.env_cache = env_cache
         self.output_format = normalize_output_format(output_format)
 
     def _dag_file(self) -> str | None:
@@ -280,6 +295,9 @@ class _ScoringJobOperator(BaseOperator):
             model_path=self.model_path or None,
             workspace=_workspace_factory(self.ml_endpoints_conn_id) if self.ml_endpoints_conn_id else None,
             asset_cache=self.asset_cache,
+            environment=self.environment,  # type: ignore[arg-type]
+            python=self.python or None,
+            env_cache=self.env_cache,
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,

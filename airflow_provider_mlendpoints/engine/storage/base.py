@@ -9,10 +9,10 @@ with ``open_storage(uri, storage_options)``. Pure Python: no airflow imports.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Callable  # noqa: UP035 - subscripted at import: must work on Python 3.8
 
 
 @dataclass(frozen=True, order=True)
