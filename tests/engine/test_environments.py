@@ -9,7 +9,6 @@ another installed Python; it is built once and then reused from the cache.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
