@@ -54,6 +54,7 @@ CONDA_TO_PIP = {"py-xgboost": "xgboost", "pytorch": "torch", "pytorch-cpu": "tor
 CONDA_ONLY = ("pip", "python", "cudatoolkit", "cudnn", "mkl", "libgcc", "_libgcc_mutex", "nomkl")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 BUILD_TIMEOUT = 1800
+_WARNED: set[tuple[str, ...]] = set()
 
 
 def skipped_packages() -> tuple[str, ...]:
@@ -108,17 +109,17 @@ def read_mlflow_requirements(model_dir: str) -> tuple[str | None, list[str]]:
     for folder in sorted({os.path.dirname(p) for p in glob.glob(os.path.join(model_dir, "**", "MLmodel"),
                                                                    recursive=True)}):
         env_file = os.path.join(folder, "python_env.yaml")
-        if os.path.isfile(env_file):
-            with open(env_file, encoding="utf-8") as f:
-                python = str((yaml.safe_load(f) or {}).get("python") or "") or None
-        req = os.path.join(folder, "requirements.txt")
-        if os.path.isfile(req):
-            with open(req, encoding="utf-8") as f:
-                requirements = [line.strip() for line in f if line.strip() and not line.startswith(("#", "-"))]
-            break
         conda = os.path.join(folder, "conda.yaml")
+        req = os.path.join(folder, "requirements.txt")
         if os.path.isfile(conda):
             python, requirements = read_conda_file(conda)
+        if os.path.isfile(env_file):
+            with open(env_file, encoding="utf-8") as f:
+                python = str((yaml.safe_load(f) or {}).get("python") or "") or python
+        if os.path.isfile(req):  # mlflow's own pin list wins over the conda file's pip section
+            with open(req, encoding="utf-8") as f:
+                requirements = [line.strip() for line in f if line.strip() and not line.startswith(("#", "-"))]
+        if python or requirements:
             break
     return python, requirements
 
@@ -216,7 +217,8 @@ def build_environment(python_version: str | None, requirements: list[str], cache
         log.info("environment build: Python %s with %d package(s) into %s", version, len(requirements), target)
         uv = _uv()
         if uv:
-            steps = [[uv, "venv", "--quiet", "--python", base, target]]
+            # --seed: pip and setuptools, as in the conda environment Azure builds (old packages import pkg_resources)
+            steps = [[uv, "venv", "--quiet", "--seed", "--python", base, target]]
             if requirements:
                 steps.append([uv, "pip", "install", "--quiet", "--python", exe, *requirements])
         else:
@@ -240,15 +242,40 @@ def build_environment(python_version: str | None, requirements: list[str], cache
     return exe
 
 
+def warn_differing_versions(requirements: list[str]) -> list[str]:
+    """Log one warning naming the pinned ``name==version`` requirements this interpreter does not match."""
+    from importlib import metadata
+
+    differing = []
+    for req in requirements:
+        name, sep, wanted = req.partition("==")
+        if not sep:
+            continue
+        try:
+            have = metadata.version(name.strip().split("[")[0])
+        except metadata.PackageNotFoundError:
+            have = "not installed"
+        if have != wanted.strip().split(";")[0].strip():
+            differing.append(f"{name.strip()} {wanted.strip()} (worker: {have})")
+    if differing and tuple(differing) not in _WARNED:
+        _WARNED.add(tuple(differing))  # once per process: the plan and the scoring step both check
+        log.warning("the MLflow model was saved with library versions the worker does not have: %s; "
+                    "environment='build' / --environment build scores it in an environment of its own",
+                    ", ".join(differing))
+    return differing
+
+
 def job_python(job: Any) -> str | None:
     """The interpreter a job's scoring children run under: ``job.python``, a built environment, or None."""
     if job.python:
         if not (os.path.isfile(job.python) and os.access(job.python, os.X_OK)):
             raise InputError(f"python {job.python!r}: not an executable interpreter")
         return job.python
-    if job.environment != "build":
-        return None
     d = job.deployment
+    if job.environment != "build":
+        if d.code is None and d.model is not None and d.model.path:
+            warn_differing_versions(read_mlflow_requirements(d.model.path)[1])
+        return None
     where = d.source or f"deployment {d.name!r}"
     conda = d.environment.conda_file if d.environment is not None else None
     if conda:

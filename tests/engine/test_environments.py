@@ -144,3 +144,15 @@ def test_a_failing_build_fails_the_plan_with_the_installer_message(tmp_path):
     assert "building the environment failed" in done.stderr
     assert "this-package-does-not-exist-mlendpoints" in done.stderr
     assert not (tmp_path / "out" / "_mlendpoints" / "manifest.jsonl").exists()
+
+
+def test_worker_mode_warns_once_about_mlflow_versions_it_does_not_have(tmp_path, caplog):
+    import logging
+
+    from airflow_provider_mlendpoints.engine.environment_build import warn_differing_versions
+
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_mlendpoints.engine.environment_build"):
+        differing = warn_differing_versions(["six==1.15.0", "pyyaml", "no-such-package-xyz==1.0"])
+        warn_differing_versions(["six==1.15.0", "pyyaml", "no-such-package-xyz==1.0"])
+    assert differing[0].startswith("six 1.15.0 (worker: ") and differing[1] == "no-such-package-xyz 1.0 (worker: not installed)"
+    assert len([r for r in caplog.records if "library versions" in r.getMessage()]) == 1
