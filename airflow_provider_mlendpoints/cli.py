@@ -36,7 +36,30 @@ def _build_parser() -> argparse.ArgumentParser:
     score.add_argument("--workers", type=int, default=None, metavar="N", help="scoring processes")
     score.add_argument("--glob", default=None, help="only score input files matching this pattern")
     score.add_argument(
-        "--input-type", choices=["auto", "file", "tabular"], default="auto", help="how to read the input"
+        "--input-type",
+        choices=["auto", "file", "tabular"],
+        default="auto",
+        help="auto (Azure's rule): run() gets file paths; a folder holding an MLTable file gives DataFrames",
+    )
+    score.add_argument(
+        "--recursive", action="store_true", help="also score files in nested folders (Azure scores the top level)"
+    )
+    score.add_argument(
+        "--model",
+        default=None,
+        metavar="PATH",
+        help="a local copy of the deployment's registered model (or models:/NAME/VERSION with mlflow)",
+    )
+    score.add_argument(
+        "--workspace-config",
+        default=None,
+        metavar="FILE",
+        help="an Azure ML workspace config.json (subscription_id, resource_group, workspace_name[, "
+        "management_url]) to download registered models, code and data assets from; token from $MLENDPOINTS_TOKEN "
+        "or the Azure default credential",
+    )
+    score.add_argument(
+        "--asset-cache", default=None, metavar="DIR", help="where downloaded registered assets are kept"
     )
     score.add_argument("--header", action="store_true", help="write a header row to the output")
     score.add_argument("--separator", default=None, help="column separator of the output (default: space)")
@@ -48,6 +71,18 @@ def _build_parser() -> argparse.ArgumentParser:
         default="AZURE_STORAGE_CONNECTION_STRING",
         metavar="VAR",
         help="environment variable holding the blob connection string (never pass secrets as arguments)",
+    )
+    score.add_argument(
+        "--environment",
+        choices=["worker", "build"],
+        default="worker",
+        help="worker: this Python environment; build: a virtualenv from the deployment's conda file "
+        "(or the MLflow model's requirements), cached",
+    )
+    score.add_argument("--python", default=None, metavar="PATH", help="run the scoring processes with this Python")
+    score.add_argument("--env-cache", default=None, metavar="DIR", help="where built environments are kept")
+    score.add_argument(
+        "--anonymous", action="store_true", help="read a public blob input without credentials"
     )
     existing = score.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="keep finished mini-batches, score the rest")

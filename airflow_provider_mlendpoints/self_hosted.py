@@ -95,6 +95,14 @@ def self_hosted_batch_scoring(
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
     input_type: str = "auto",
+    recursive: bool = False,
+    model_path: str | None = None,
+    ml_endpoints_conn_id: str | None = None,
+    asset_cache: str | None = None,
+    anonymous: bool = False,
+    environment: str = "worker",
+    python: str | None = None,
+    env_cache: str | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -125,7 +133,22 @@ def self_hosted_batch_scoring(
         "parquet"; ``None`` writes Azure's format.
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
-    :param input_type: "auto", "file" or "tabular".
+    :param input_type: "auto" (Azure's rule: run() gets file paths and mini_batch_size counts
+        files; only a folder holding an MLTable file gives DataFrames of rows), "file" or "tabular".
+    :param recursive: also score files in nested folders (Azure scores the top level only).
+    :param model_path: a local copy of a registered model (``model: azureml:NAME@latest``), or
+        ``models:/NAME/VERSION`` with the mlflow extra (templated).
+    :param ml_endpoints_conn_id: an Azure ML connection (workspace or emulator) that registered
+        models, code and data assets (``input_path="azureml:NAME:VERSION"``) are downloaded from,
+        once per version, into ``asset_cache``.
+    :param asset_cache: the download cache folder (default ``$MLENDPOINTS_CACHE_DIR`` or
+        ``~/.cache/mlendpoints/assets``).
+    :param anonymous: read a public blob input without credentials.
+    :param environment: "worker" (default: the worker's Python) or "build": a virtualenv built
+        from the deployment's conda file (or the MLflow model's requirements) with uv or pip,
+        once per machine (a file lock), cached under ``env_cache``.
+    :param python: an interpreter for the scoring processes (templated), on Python 3.8+.
+    :param env_cache: the built-environment cache folder.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -144,6 +167,14 @@ def self_hosted_batch_scoring(
         "conn_id": conn_id,
         "input_glob": input_glob,
         "input_type": input_type,
+        "recursive": recursive,
+        "model_path": model_path,
+        "ml_endpoints_conn_id": ml_endpoints_conn_id,
+        "asset_cache": asset_cache,
+        "anonymous": anonymous,
+        "environment": environment,
+        "python": python,
+        "env_cache": env_cache,
         "output_format": normalized_format,
         **task_kwargs,
     }

@@ -108,6 +108,7 @@ def bench_self_hosted():
         deployment={deployment!r},
         input_path={input!r},
         output_path="{{{{ dag_run.conf['output'] }}}}",
+        recursive=True,
     )
 
 
@@ -179,7 +180,7 @@ def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2)
     start = time.perf_counter()
     subprocess.run(
         [str(cli), "score", "--deployment", str(deployment), "--input", str(input_dir), "--output", str(output),
-         "--workers", str(workers), "--overwrite"],
+         "--workers", str(workers), "--overwrite", "--recursive"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -303,7 +304,7 @@ _MEASURE = textwrap.dedent(
     from airflow_provider_mlendpoints.specs import load_spec
     step, deployment, input_dir, output = sys.argv[1:5]
     job = ScoringJob(deployment=load_spec(deployment), input_uri=input_dir, output_uri=output,
-                     existing_output="resume")
+                     existing_output="resume", recursive=True)
     start = time.perf_counter()
     if step == "plan":
         shards = plan_job(job)

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .asset_download import download_prefix
 from .datastore_blob import (
     blob_url_to_datastore,
-    container_client,
     datastore_name_from_id,
     parse_datastore_uri,
 )
@@ -62,25 +62,9 @@ def download_job_output(
         raise ValidationError(f"unsupported output location {where!r}")
     target = Path(local_dir)
     target.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    path = path.strip("/")
-    with container_client(client, store) as container:
-        blob = container.get_blob_client(path) if path else None
-        if blob is not None and blob.exists():
-            dest = target / Path(path).name
-            with open(dest, "wb") as fh:
-                container.download_blob(path).readinto(fh)
-            return [dest]
-        prefix = f"{path}/" if path else ""
-        for item in container.list_blobs(name_starts_with=prefix):
-            rel = item.name[len(prefix) :]
-            if not rel or rel.endswith("/"):
-                continue
-            dest = target / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as fh:
-                container.download_blob(item.name).readinto(fh)
-            written.append(dest)
-    if not written:
-        raise NotFoundError(f"nothing found at the output of job {job.name!r} ({path or '/'})", status=404)
-    return written
+    try:
+        return download_prefix(client, store, path, target)
+    except NotFoundError:
+        raise NotFoundError(
+            f"nothing found at the output of job {job.name!r} ({path.strip('/') or '/'})", status=404
+        ) from None

@@ -20,7 +20,7 @@ from .collect import collect_job
 from .errors import InputError
 from .job import ScoringJob
 from .log import EngineLog
-from .plan import iter_manifest, output_storage, plan_job, read_plan
+from .plan import describe_plan, iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
 from .shard import finished_indexes, score_shard
 from .tally import Tally
@@ -61,7 +61,7 @@ def _score_range(
         progress.total_items = sum(rec["n"] for _, rec in _records(out, ranges) if rec["i"] not in done)
         elog.info(f"{label}: scoring {todo_total} mini-batches ({progress.total_items} items) "
                   f"with {workers} process(es)")
-        pool = ScoringPool(job, child_setup(job, plan["input_kind"]), out, elog, tally)
+        pool = ScoringPool(job, child_setup(job, plan), out, elog, tally)
         pool.run(tasks(), workers)
         progress.finish()
     result.update(tally.counts)
@@ -94,10 +94,9 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
     processes = workers if workers and workers > 0 else d.instance_count * d.max_concurrency_per_instance
     shards = plan_job(job)
     plan = read_plan(output_storage(job)) or {}
-    EngineLog(log, d.logging_level).info(
-        f"planned {plan.get('mini_batches')} mini-batches ({plan.get('items')} {plan.get('input_kind')} items "
-        f"from {plan.get('files')} files) in {len(shards)} shard(s)"
-    )
+    elog = EngineLog(log, d.logging_level)
+    for line in describe_plan(plan, len(shards)):
+        elog.info(line)
     ranges = [(s["shard"], s["first"], s["last"]) for s in shards]
     _score_range(job, ranges, processes, log, "scoring")
     return collect_job(job, log=log)

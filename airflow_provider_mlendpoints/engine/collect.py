@@ -87,7 +87,7 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
     reason = None
     if threshold != -1 and counts["failed"] > threshold:
         reason = f"{counts['failed']} failed items exceed error_threshold {threshold}"
-    elif d.output_action == "append_row" and counts["succeeded"] == 0:
+    elif counts["succeeded"] == 0:  # append_row and summary_only alike
         reason = "no input item was scored successfully"
     end = time.time()
     start = plan.get("created_ts", end)
@@ -103,6 +103,7 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
         "input": plan.get("input"),
         "input_kind": plan.get("input_kind"),
         "input_files": plan.get("files"),
+        "skipped_inputs": plan.get("skipped", {"count": 0, "inputs": []}),
         "shards": len(shards),
         "timings": {"start": _iso(start), "end": _iso(end), "seconds": round(end - start, 3),
                     "scoring_seconds": round(counts["seconds"], 3)},
@@ -119,6 +120,7 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
             "output_file_name": d.output_file_name,
             "logging_level": d.logging_level,
             "input_type": job.input_type,
+            "recursive": job.recursive,
             "input_glob": job.input_glob,
             "output_format": {"format": job.output_format.format, "separator": job.output_format.separator,
                               "header": job.output_format.header},

@@ -7,6 +7,7 @@ travel through XCom. Pure Python: no airflow imports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -39,6 +40,23 @@ class ScoringJob:
     ``storage_options`` carries how to reach blob storage (for example
     ``{"connection_string": ...}`` or ``{"account_url": ..., "credential": ...}``);
     it is never logged or written anywhere.
+
+    ``input_type`` follows Azure by default (``auto``): run() gets a list of file paths and
+    ``mini_batch_size`` / ``error_threshold`` count files, whatever the files are; only a
+    folder holding an ``MLTable`` file (or ``input_type="tabular"``) gives DataFrames of rows.
+    ``recursive=False`` (Azure's behaviour) scores the folder's top-level files only; nested
+    folders are left out and named in the log and the plan.
+
+    Registered assets (``model: azureml:NAME@latest``, an ``azureml:`` code asset, an
+    ``azureml:NAME:VERSION`` data asset as ``input_uri``) are resolved by
+    :mod:`.registered`: ``model_path`` (a local copy, or ``models:/NAME/VERSION`` with mlflow),
+    else ``workspace`` (a callable returning the project's sync ``MLEndpointsClient``; files
+    cached under ``asset_cache``).
+
+    Scoring children run the worker's interpreter (``environment="worker"``), an interpreter
+    the user built (``python``), or a virtualenv built from the deployment's conda file or the
+    MLflow model's requirements (``environment="build"``, cached under ``env_cache``; see
+    :mod:`.environment_build`).
     """
 
     deployment: BatchDeploymentSpec
@@ -46,9 +64,16 @@ class ScoringJob:
     output_uri: str
     input_glob: str | None = None
     input_type: Literal["auto", "file", "tabular"] = "auto"
+    recursive: bool = False
     existing_output: ExistingOutput = "error"
     output_format: OutputFormat = field(default_factory=OutputFormat)
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    model_path: str | None = None
+    workspace: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    asset_cache: str | None = None
+    environment: Literal["worker", "build"] = "worker"
+    python: str | None = None
+    env_cache: str | None = None
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from .errors import EngineError, InputError, JobFailed
 from .job import OutputFormat, ScoringJob
 from .redact import redact
-from .storage import is_remote
+from .storage import anonymous_storage_options, is_remote
 from .storage.base import StorageError
 
 
@@ -37,9 +38,15 @@ def _out(text: str) -> None:
 
 def build_job(args: argparse.Namespace) -> ScoringJob:
     """The ScoringJob described by the command line (raises SpecError/InputError on bad input)."""
-    from ..specs import BatchDeploymentSpec, apply_overrides, load_spec, parse_assignments
+    from ..specs import BatchDeploymentSpec, BatchEndpointSpec, apply_overrides, load_spec, parse_assignments
+    from ..specs.batch import scoring_deployment
 
     spec = load_spec(args.deployment, require_local_paths=True)
+    if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+        try:
+            spec = scoring_deployment(spec, args.deployment)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
     if not isinstance(spec, BatchDeploymentSpec):
         raise InputError(
             f"{args.deployment}: expected a batch deployment YAML, found a {type(spec).__name__}"
@@ -48,7 +55,9 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
     if overrides:
         spec = apply_overrides(spec, overrides)
     storage_options: dict[str, Any] = {}
-    if is_remote(args.input) or is_remote(args.output):
+    if getattr(args, "anonymous", False):
+        storage_options = anonymous_storage_options(args.output)
+    elif is_remote(args.input) or is_remote(args.output):
         secret = os.environ.get(args.storage_connection_string_env or "")
         if secret:
             storage_options["connection_string"] = secret
@@ -60,10 +69,54 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         output_uri=args.output,
         input_glob=args.glob,
         input_type=args.input_type,
+        recursive=bool(getattr(args, "recursive", False)),
         existing_output=existing,
         output_format=OutputFormat(header=bool(args.header), separator=separator, format=args.output_format),
         storage_options=storage_options,
+        model_path=getattr(args, "model", None),
+        workspace=workspace_client_factory(args.workspace_config) if getattr(args, "workspace_config", None) else None,
+        asset_cache=getattr(args, "asset_cache", None),
+        environment=getattr(args, "environment", "worker"),
+        python=getattr(args, "python", None),
+        env_cache=getattr(args, "env_cache", None),
     )
+
+
+TOKEN_ENV = "MLENDPOINTS_TOKEN"
+
+
+
+def workspace_client_factory(config_file: str) -> Any:
+    """A callable returning a sync client for the workspace an Azure ML ``config.json`` names.
+
+    Besides Azure's keys (``subscription_id``, ``resource_group``, ``workspace_name``) the file may
+    give ``management_url`` (the emulator) and ``storage_urls``. The token comes from
+    ``$MLENDPOINTS_TOKEN`` when set, else from azure-identity's ``DefaultAzureCredential``.
+    """
+    from ..client import MLEndpointsClient, StaticTokenCredential, WorkspaceConfig
+
+    try:
+        with open(config_file, encoding="utf-8") as f:
+            data = json.load(f)
+        known = ("subscription_id", "resource_group", "workspace_name", "management_url", "storage_urls")
+        config = WorkspaceConfig(**{k: data[k] for k in known if data.get(k)})
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"--workspace-config {config_file}: expected a JSON file with subscription_id, resource_group and "
+            f"workspace_name: {exc}"
+        ) from exc
+
+    def connect() -> Any:
+        token = os.environ.get(TOKEN_ENV)
+        if token:
+            credential: Any = StaticTokenCredential(token)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+        return MLEndpointsClient(config, credential)
+
+    return connect
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -71,6 +124,12 @@ def run_score(args: argparse.Namespace) -> int:
     from ..specs import SpecError
     from .api import run_local
 
+    builds = logging.getLogger("airflow_provider_mlendpoints.engine.environment_build")
+    if not builds.handlers:  # environment builds say what they do, on stderr (stdout is the summary)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("mlendpoints score: %(message)s"))
+        builds.addHandler(handler)
+        builds.setLevel(logging.INFO)
     try:
         job = build_job(args)
         if args.workers is not None and args.workers < 1:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .storage.base import display_key
+
 LEVELS = {"debug": 10, "info": 20, "warning": 30}
 
 
@@ -16,7 +18,7 @@ class EngineLog:
 
     def _emit(self, level: int, message: str) -> None:
         if level >= self.level:
-            self.sink(message)
+            self.sink(display_key(message))  # a file name that is not UTF-8 never breaks a log line
 
     def debug(self, message: str) -> None:
         self._emit(10, message)

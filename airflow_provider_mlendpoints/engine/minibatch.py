@@ -68,6 +68,11 @@ def glob_matcher(pattern: str | None):
         return lambda key: True
     if "/" not in pattern:
         return lambda key: fnmatch.fnmatchcase(key.rsplit("/", 1)[-1], pattern)
+    return key_matcher(pattern)
+
+
+def key_matcher(pattern: str):
+    """A predicate matching whole keys: ``**`` spans folders, ``*`` and ``?`` do not."""
     regex = re.compile(_translate(pattern.strip("/")))
     return lambda key: regex.fullmatch(key) is not None
 

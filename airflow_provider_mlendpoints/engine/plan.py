@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
+from .environment_build import job_python
 from .errors import InputError, OutputExistsError, PlanMismatchError
 from .job import ScoringJob
 from .layout import (
@@ -33,17 +34,22 @@ from .layout import (
     mini_batch_id,
 )
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
+from .mltable import MLTableSpec, has_mltable, load_mltable, mltable_files
 from .redact import location
+from .registered import resolve_registered
 from .storage import absolute_uri, is_remote, open_input, open_storage
-from .storage.base import FileInfo, Storage, StorageError
-from .tabular import tabular_kind, tabular_slices
+from .storage.base import FileInfo, Storage, StorageError, display_key
+from .tabular import tabular_slices
 
 DEFAULT_MAX_SHARDS = 256
+#: auto: Azure's rule (a folder holding an MLTable file is tabular, anything else gives run() file paths).
+INPUT_TYPES = ("auto", "file", "tabular")
 # One shard per running slot: every extra task instance costs Airflow ~1-5 s of scheduling
 # and start-up (bench/self_hosted.py (c)), and uneven shards need no extra tasks since idle
 # shard tasks help busy ones (claims.py).
 SHARDS_PER_SLOT = 1
 PLAN_VERSION = 1
+MAX_NAMED_SKIPS = 100  # skipped inputs named in plan.json (all are counted)
 
 
 class ShardRef(TypedDict, total=False):
@@ -73,12 +79,14 @@ def read_plan(out: Storage) -> dict[str, Any] | None:
     return json.loads(out.read_bytes(PLAN_KEY))
 
 
-def job_settings(job: ScoringJob, input_kind: str) -> dict[str, Any]:
+def job_settings(job: ScoringJob, input_kind: str, reader: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings that decide mini-batches and the rendering of parts (hashed into the plan)."""
     d = job.deployment
     fmt = job.output_format
     return {
         "input_kind": input_kind,
+        "table_reader": reader,
+        "recursive": job.recursive,
         "mini_batch_size": str(d.mini_batch_size),
         "input_glob": job.input_glob,
         "output_action": d.output_action,
@@ -105,8 +113,10 @@ def validate_job(job: ScoringJob) -> BatchSize:
         raise InputError(f"output format must be csv or parquet, got {job.output_format.format!r}")
     if job.output_format.format == "csv" and len(job.output_format.separator) != 1:
         raise InputError(f"output separator must be one character, got {job.output_format.separator!r}")
-    if job.input_type not in ("auto", "file", "tabular"):
-        raise InputError(f"input_type must be auto, file or tabular, got {job.input_type!r}")
+    if job.input_type not in INPUT_TYPES:
+        raise InputError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {job.input_type!r}")
+    if job.environment not in ("worker", "build"):
+        raise InputError(f"environment must be worker or build, got {job.environment!r}")
     if d.code is not None and not d.code.path:
         raise InputError(f"{where}: code_configuration.code must be a local folder for self-hosted scoring")
     return size
@@ -125,8 +135,31 @@ def _output_keys_in_input(job: ScoringJob, input_root: str) -> tuple[str, ...]:
     return ()
 
 
-def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo]]:
-    """Open the input and return (storage, single-file key or None, a fresh sorted iterator of inputs)."""
+class Skipped:
+    """Inputs a listing left out: all counted, the first :data:`MAX_NAMED_SKIPS` named with the reason."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.named: list[dict[str, str]] = []
+
+    def __call__(self, key: str, reason: str) -> None:
+        self.count += 1
+        if len(self.named) < MAX_NAMED_SKIPS:
+            self.named.append({"input": display_key(key), "reason": reason})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "inputs": self.named}
+
+
+def list_inputs(
+    job: ScoringJob, on_skip: Skipped | None = None
+) -> tuple[Storage, str | None, Iterator[FileInfo]]:
+    """Open the input and return (storage, single-file key or None, a fresh sorted iterator of inputs).
+
+    A folder lists its top-level files only unless ``job.recursive``; the inputs it leaves out
+    (nested folders, dangling links, symlink loops) are reported to ``on_skip``. An MLTable input
+    lists the files its MLTable file names.
+    """
     if not is_remote(job.input_uri) and not os.path.exists(absolute_uri(job.input_uri).removeprefix("file://")):
         raise InputError(f"input {location(job.input_uri)!r}: no such file or folder")
     try:
@@ -135,9 +168,16 @@ def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo
         raise InputError(f"input {location(job.input_uri)!r}: {exc}") from exc
     skip = _output_keys_in_input(job, root)
     matches = glob_matcher(job.input_glob)
+    table = mltable(job, storage, single)
+    report = on_skip or (lambda key, reason: None)
 
     def files() -> Iterator[FileInfo]:
-        source = storage.list_files(single) if single else storage.list_files("")
+        if table is not None:
+            source = mltable_files(table, storage, job.input_uri.split("?")[0])
+        elif single:
+            source = storage.list_files(single)
+        else:
+            source = storage.list_files("", recursive=job.recursive, on_skip=report)
         for info in source:
             if skip and info.key.startswith(skip):  # str.startswith accepts a tuple
                 continue
@@ -147,17 +187,45 @@ def list_inputs(job: ScoringJob) -> tuple[Storage, str | None, Iterator[FileInfo
     return storage, single, files()
 
 
+def mltable(job: ScoringJob, storage: Storage, single: str | None) -> MLTableSpec | None:
+    """The input's MLTable (Azure's rule for tabular input), or None for a file input."""
+    if single or job.input_type == "file" or not has_mltable(storage):
+        return None
+    return load_mltable(storage, job.input_uri.split("?")[0].rstrip("/"))
+
+
 def input_kind(job: ScoringJob) -> str:
-    """'file' or 'tabular': forced by job.input_type, or auto: tabular when every input is CSV/Parquet."""
+    """'file' or 'tabular', by Azure's rule.
+
+    ``uri_folder`` / ``uri_file`` inputs give run() file paths whatever the files are; only an
+    MLTable input (a folder holding an ``MLTable`` file) or ``input_type="tabular"`` gives DataFrames.
+    """
     if job.input_type != "auto":
         return job.input_type
-    _, _, files = list_inputs(job)
-    seen = False
+    storage, _, single = open_input(job.input_uri, job.storage_options)
+    return "tabular" if mltable(job, storage, single) is not None else "file"
+
+
+def table_reader(job: ScoringJob) -> dict[str, Any] | None:
+    """How the tabular input's files are read: the MLTable's transformations, or None (by extension)."""
+    storage, _, single = open_input(job.input_uri, job.storage_options)
+    table = mltable(job, storage, single)
+    return table.reader.to_dict() if table is not None else None
+
+
+def check_driver_inputs(job: ScoringJob, files: Iterator[FileInfo]) -> Iterator[FileInfo]:
+    """For an MLflow deployment without a scoring script: fail at once on a file the driver cannot read."""
+    from .mlflow_driver import READABLE_EXTENSIONS
+
     for info in files:
-        if tabular_kind(info.key) is None:
-            return "file"
-        seen = True
-    return "tabular" if seen else "file"
+        ext = os.path.splitext(info.key)[1].lower()
+        if ext not in READABLE_EXTENSIONS:
+            raise InputError(
+                f"input file {display_key(info.key)!r}: an MLflow deployment without a scoring script reads "
+                f"{', '.join(READABLE_EXTENSIONS)} files, not {ext or 'files without an extension'!r}; "
+                "filter the input (--glob / input_glob) or give the deployment a scoring script"
+            )
+        yield info
 
 
 def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
@@ -203,26 +271,37 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """
+    job = resolve_registered(job)
     size = validate_job(job)
+    job_python(job)  # environment="build": built (or found in the cache) before anything is planned
     where = job_where(job)
     out = output_storage(job)
-    _, _, peek = list_inputs(job)
+    left_out = Skipped()
+    _, _, peek = list_inputs(job, left_out)
     if next(peek, None) is None:  # before any existing output is touched
         glob = f" matching {job.input_glob!r}" if job.input_glob else ""
-        raise InputError(f"input {location(job.input_uri)!r}: no input files found{glob}")
+        why = "; ".join(f"{s['input']}: {s['reason']}" for s in left_out.named[:5])
+        raise InputError(
+            f"input {location(job.input_uri)!r}: no input files found{glob}"
+            + (f" ({left_out.count} left out: {why})" if why else "")
+        )
     old_plan = _check_existing(job, out)
     out.delete_prefix(CLAIMS_PREFIX)
     kind = input_kind(job)
-    settings = job_settings(job, kind)
+    reader = table_reader(job) if kind == "tabular" else None
+    settings = job_settings(job, kind, reader)
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-    storage, single, files = list_inputs(job)
+    skipped = Skipped()
+    storage, single, files = list_inputs(job, skipped)
+    if kind == "file" and job.deployment.code is None:
+        files = check_driver_inputs(job, files)
 
     digest = hashlib.sha256()
     counts = {"files": 0, "bytes": 0, "mini_batches": 0, "items": 0}
 
     def counted(source: Iterator[FileInfo]) -> Iterator[FileInfo]:
         for info in source:
-            digest.update(f"{info.key}\0{info.size}\n".encode())
+            digest.update(f"{info.key}\0{info.size}\n".encode("utf-8", "surrogateescape"))
             counts["files"] += 1
             counts["bytes"] += info.size
             yield info
@@ -230,7 +309,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     def records() -> Iterator[dict[str, Any]]:
         if kind == "tabular":
             for info in counted(files):
-                yield from tabular_slices(storage, info, size, where)
+                yield from tabular_slices(storage, info, size, where, reader)
         else:
             for batch in file_mini_batches(counted(files), size):
                 yield {"files": [[f.key, f.size] for f in batch]}
@@ -266,6 +345,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         "single_file": single,
         "input_kind": kind,
         **counts,
+        "skipped": skipped.to_dict(),
         "input_hash": input_hash,
         "settings_hash": settings_hash,
         "settings": settings,
@@ -295,6 +375,22 @@ def _compare_plans(
         what = f"settings changed since the previous run: {', '.join(changed)}"
     cls = PlanMismatchError if job.existing_output == "resume" else OutputExistsError
     raise cls(f"output {location(job.output_uri)}: {what}; cannot resume, use overwrite to start over")
+
+
+def describe_plan(plan: dict[str, Any], shards: int) -> list[str]:
+    """Log lines for a written plan: what was planned, then every skipped input the plan names."""
+    lines = [
+        f"planned {plan.get('mini_batches')} mini-batches ({plan.get('items')} {plan.get('input_kind')} items "
+        f"from {plan.get('files')} files) in {shards} shard(s)"
+    ]
+    skipped = plan.get("skipped") or {}
+    if skipped.get("count"):
+        lines.append(f"{skipped['count']} input(s) left out of the job:")
+        lines.extend(f"  left out {s['input']}: {s['reason']}" for s in skipped.get("inputs", []))
+        more = skipped["count"] - len(skipped.get("inputs", []))
+        if more > 0:
+            lines.append(f"  ... and {more} more (counted, not named)")
+    return lines
 
 
 def iter_manifest(out: Storage, first: int = 0, last: int | None = None) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from .layout import ERRORS_KEY, REPORT_CSV_KEY, SUMMARY_KEY
-from .storage.base import Storage
+from .storage.base import Storage, display_key
 
 CSV_COLUMNS = ["id", "shard", "files", "items", "succeeded", "failed", "attempts", "status", "seconds", "error"]
 
@@ -43,9 +43,9 @@ class ReportWriter:
             self._flush()
 
     def _flush(self) -> None:
-        self._csv.write("".join(self._rows).encode("utf-8"))
+        self._csv.write(display_key("".join(self._rows)).encode("utf-8"))
         self._rows.clear()
-        self._err.write("".join(self._errors).encode("utf-8"))
+        self._err.write(display_key("".join(self._errors)).encode("utf-8"))
         self._errors.clear()
 
     def add(self, status: dict[str, Any], shard: int) -> None:

@@ -1,8 +1,10 @@
 """The code that runs inside a scoring child process.
 
 The parent (:mod:`.worker`) starts a fresh interpreter running :func:`main_fd`
-and talks to it over a socket pair. The child sets the deployment's environment variables and
-``AZUREML_MODEL_DIR`` (a private folder holding the model under its own name, as on Azure), moves to a private temporary working directory,
+and talks to it over a socket pair. The child sets the deployment's environment variables,
+``AZUREML_MODEL_DIR`` (a private folder holding the model under its own name, as on Azure) and
+``AZUREML_BI_OUTPUT_PATH`` (the output folder, where summary_only scripts write their own
+files; for blob output a staging folder uploaded after each mini-batch), moves to a private temporary working directory,
 imports the scoring script (its code folder first on ``sys.path``), calls
 ``init()`` once, then ``run(mini_batch)`` per task it is sent, writes each
 successful mini-batch's part itself (atomically), and calls ``shutdown()``
@@ -59,10 +61,26 @@ def load_script(script_path: str, code_dir: str) -> Any:
     return module
 
 
+OUTPUT_PATH_ENV = "AZUREML_BI_OUTPUT_PATH"
+
+
+def script_output_folder(output: Any, staging: str) -> str | None:
+    """The folder ``AZUREML_BI_OUTPUT_PATH`` names: the output folder itself when it is local.
+
+    For blob output, a private staging folder (``staging``) whose files are uploaded after
+    each successful mini-batch (see :meth:`_Scorer.publish_script_files`); None when local.
+    """
+    if isinstance(output, LocalStorage):
+        os.makedirs(output.root, exist_ok=True)
+        return None
+    return staging
+
+
 class _Scorer:
-    def __init__(self, setup: dict[str, Any], module: Any) -> None:
+    def __init__(self, setup: dict[str, Any], module: Any, staging: str | None = None) -> None:
         self.setup = setup
         self.module = module
+        self.staging = staging  # AZUREML_BI_OUTPUT_PATH of a blob output, uploaded per mini-batch
         self.inputs = open_storage(setup["input_uri"], setup["storage_options"])
         self.output = open_storage(setup["output_uri"], setup["storage_options"])
         self.local_root = self.inputs.root if isinstance(self.inputs, LocalStorage) else None
@@ -80,6 +98,30 @@ class _Scorer:
             self._table_path = self._table_stack.enter_context(self.inputs.local_path(key))
             self._table_key = key
         return self._table_path
+
+    def clear_staging(self) -> None:
+        """Empty the staging folder: what a failed run() left there is never uploaded."""
+        if self.staging is None:
+            return
+        for entry in os.scandir(self.staging):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+    def publish_script_files(self) -> None:
+        """Upload the files run() wrote to ``AZUREML_BI_OUTPUT_PATH`` (blob output), then clear it.
+
+        Each file is written atomically under the same relative name, before the mini-batch's
+        part: a rerun of the mini-batch rewrites the same names, so nothing is lost or doubled.
+        """
+        if self.staging is None:
+            return
+        staged = LocalStorage(self.staging)
+        for info in staged.list_files():
+            with staged.open_read(info.key) as src, self.output.open_write(info.key) as dst:
+                shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+        self.clear_staging()
 
     def close(self) -> None:
         """Remove a cached download."""
@@ -101,8 +143,10 @@ class _Scorer:
                 from .tabular import read_slice
 
                 names = [mb["file"]]
-                batch = read_slice(self.table_path(mb["file"]), mb)
+                batch = read_slice(self.table_path(mb["file"]), mb, self.setup.get("reader"))
+            self.clear_staging()
             result = check_result(self.module.run(batch))
+            self.publish_script_files()
         seconds = time.perf_counter() - t0
         items = mb["n"]
         rows = len(result)
@@ -179,16 +223,20 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
     os.environ.update(setup["env"])
     workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
     models = tempfile.mkdtemp(prefix="mlendpoints-models-")  # AZUREML_MODEL_DIR, outside the working dir
+    staging = tempfile.mkdtemp(prefix="mlendpoints-bi-output-")
     os.chdir(workdir)
     scorer: _Scorer | None = None
     try:
         try:
+            output = open_storage(setup["output_uri"], setup["storage_options"])
+            to_upload = script_output_folder(output, staging)
+            os.environ[OUTPUT_PATH_ENV] = to_upload or output.root  # type: ignore[attr-defined]
             if setup.get("model_path"):
                 os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
             module = load_script(setup["script_path"], setup["code_dir"])
             if callable(getattr(module, "init", None)):
                 module.init()
-            scorer = _Scorer(setup, module)
+            scorer = _Scorer(setup, module, to_upload)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent with its traceback
             conn.send(("init_error", _error(exc)))
             return
@@ -217,3 +265,4 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
         os.chdir(tempfile.gettempdir())
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(models, ignore_errors=True)  # the link only, never the model
+        shutil.rmtree(staging, ignore_errors=True)

@@ -106,6 +106,10 @@ class ShardRun:
             else:
                 self.left_to_helpers.append(rec)
 
+    def unfinished_items(self, first: int, last: int) -> int:
+        """Items of the mini-batches first..last without a part when this task started (progress totals)."""
+        return sum(rec["n"] for rec in iter_manifest(self.out, first, last) if rec["i"] not in self.done)
+
     def help_tasks(self) -> Iterator[dict[str, Any]]:
         """Unfinished mini-batches of the other shards, each from its end, until their owners' claims."""
         shards = self.plan["shards"]
@@ -124,7 +128,8 @@ class ShardRun:
                     if progress is None:
                         self.log.info(f"{self.label}: helping shard {victim} from its end "
                                       f"({todo} mini-batches unfinished when this task started)")
-                        progress = Progress(todo, 0, self.log.info, label=f"{self.label} helping shard {victim}")
+                        progress = Progress(todo, self.unfinished_items(first, last), self.log.info,
+                                            label=f"{self.label} helping shard {victim}")
                         self.progress[victim] = progress
                     yield {"mb": rec, "shard": victim}
                 elif holder.shard == victim:
@@ -138,7 +143,7 @@ class ShardRun:
     # -- running ------------------------------------------------------------------------------
 
     def _pool(self) -> ScoringPool:
-        pool = ScoringPool(self.job, child_setup(self.job, self.plan["input_kind"]), self.out, self.log, self.outcome)
+        pool = ScoringPool(self.job, child_setup(self.job, self.plan), self.out, self.log, self.outcome)
         pool.on_tick = self.claims.heartbeat
         return pool
 
@@ -187,7 +192,9 @@ class ShardRun:
         if todo:
             self.log.info(f"{self.label}: scoring {todo} mini-batches with up to "
                           f"{self.job.deployment.max_concurrency_per_instance} process(es)")
-        self.progress[self.number] = Progress(todo, 0, self.log.info, label=self.label)
+        self.progress[self.number] = Progress(
+            todo, self.unfinished_items(self.first, self.last) if todo else 0, self.log.info, label=self.label
+        )
         processes = self.job.deployment.max_concurrency_per_instance
         self._pool().run(self.all_tasks(help_others), processes)
         left = len(self.left_to_helpers)

@@ -32,11 +32,17 @@ def tabular_kind(key: str) -> str | None:
     return None
 
 
-def tabular_slices(storage: Storage, info: FileInfo, size: BatchSize, where: str) -> Iterator[dict[str, Any]]:
-    """Yield the row slices (mini-batches) of one tabular file."""
-    kind = tabular_kind(info.key)
+def tabular_slices(
+    storage: Storage, info: FileInfo, size: BatchSize, where: str, reader: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield the row slices (mini-batches) of one tabular file.
+
+    ``reader`` (from an MLTable file, see :mod:`.mltable`) decides the format; without it the
+    file name's extension does.
+    """
+    kind = reader["format"] if reader else tabular_kind(info.key)
     if kind == "csv":
-        yield from _csv_slices(storage, info, size)
+        yield from _csv_slices(storage, info, size, header=reader["header"] if reader else True)
     elif kind == "parquet":
         yield from _parquet_slices(storage, info, size, where)
     else:
@@ -46,9 +52,9 @@ def tabular_slices(storage: Storage, info: FileInfo, size: BatchSize, where: str
         )
 
 
-def _csv_slices(storage: Storage, info: FileInfo, size: BatchSize) -> Iterator[dict[str, Any]]:
+def _csv_slices(storage: Storage, info: FileInfo, size: BatchSize, header: bool = True) -> Iterator[dict[str, Any]]:
     with storage.open_read(info.key) as stream:
-        header = stream.readline()
+        header = stream.readline() if header else b""
         offset = len(header)
         start_offset = offset
         row = 0
@@ -82,22 +88,27 @@ def _parquet_slices(storage: Storage, info: FileInfo, size: BatchSize, where: st
         yield {"file": info.key, "start": start, "stop": min(rows, start + step)}
 
 
-def read_slice(path: str, mb: dict[str, Any]):
+def read_slice(path: str, mb: dict[str, Any], reader: dict[str, Any] | None = None):
     """Read one tabular mini-batch from the local file ``path`` as a pandas DataFrame.
 
     Like Azure's, the frame has a fresh 0-based index; ``attrs`` names the
     source (``attrs["file"]``: the input key, ``attrs["start"]``: its first row in that file).
+    ``reader``: an MLTable's reading options (format, delimiter, header, encoding, columns).
     """
-    frame = _read(path, mb).reset_index(drop=True)
+    frame = _read(path, mb, reader or {}).reset_index(drop=True)
+    if reader and reader.get("keep_columns"):
+        frame = frame[list(reader["keep_columns"])]
+    if reader and reader.get("drop_columns"):
+        frame = frame.drop(columns=list(reader["drop_columns"]))
     frame.attrs["file"] = mb["file"]
     frame.attrs["start"] = mb["start"]
     return frame
 
 
-def _read(path: str, mb: dict[str, Any]):
+def _read(path: str, mb: dict[str, Any], reader: dict[str, Any]):
     import pandas as pd
 
-    if tabular_kind(mb["file"]) == "parquet":
+    if reader.get("format", tabular_kind(mb["file"])) == "parquet":
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path)
@@ -112,8 +123,15 @@ def _read(path: str, mb: dict[str, Any]):
             seen += n
         table = pf.read_row_groups(groups).slice(start - (first_row or 0), stop - start)
         return table.to_pandas()
+    has_header = reader.get("header", True)
     with open(path, "rb") as f:
-        header = f.readline()
+        header = f.readline() if has_header else b""
         f.seek(mb["offset"])
         data = f.read(mb["end"] - mb["offset"])
-    return pd.read_csv(io.BytesIO(header + data))
+    options: dict[str, Any] = {"sep": reader.get("delimiter", ","), "encoding": reader.get("encoding") or None}
+    if not has_header:  # as mltable names them
+        options.update(header=None)
+        frame = pd.read_csv(io.BytesIO(data), **options)
+        frame.columns = [f"Column{n + 1}" for n in range(frame.shape[1])]
+        return frame
+    return pd.read_csv(io.BytesIO(header + data), **options)

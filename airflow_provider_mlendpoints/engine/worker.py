@@ -19,23 +19,24 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from .child_launch import child_command, child_sys_path
+from .environment_build import job_python
 from .errors import InputError, ScoringError
 from .job import ScoringJob
 from .layout import part_key
 from .log import EngineLog
 from .parts import encode_part, read_status
 from .plan import job_where
+from .registered import resolve_registered
 from .storage import absolute_uri, open_input
 from .storage.base import Storage
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHUTDOWN_GRACE = 30.0
 PREFETCH = 2  # tasks in flight per child: the running one and the next
 MAX_LOGGED_FILES = 50
@@ -69,8 +70,9 @@ def model_path(job: ScoringJob) -> str | None:
     return os.path.abspath(model.path)
 
 
-def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
-    """Everything a scoring child needs (picklable; holds storage_options, never logged)."""
+def child_setup(job: ScoringJob, plan: dict[str, Any]) -> dict[str, Any]:
+    """Everything a scoring child of the planned job needs (picklable; holds storage_options, never logged)."""
+    job = resolve_registered(job)  # registered model / code / data asset: local (cached) files
     script, code_dir = scoring_script(job)
     env = {str(k): str(v) for k, v in job.deployment.environment_variables.items()}
     _, input_root, _ = open_input(job.input_uri, job.storage_options)
@@ -83,9 +85,11 @@ def child_setup(job: ScoringJob, input_kind: str) -> dict[str, Any]:
         "input_uri": absolute_uri(input_root),
         "output_uri": absolute_uri(job.output_uri),
         "storage_options": dict(job.storage_options),
-        "kind": input_kind,
+        "kind": plan["input_kind"],
+        "reader": (plan.get("settings") or {}).get("table_reader"),
         "payload": None if summary_only else ("arrow" if job.output_format.format == "parquet" else "csv"),
         "separator": job.output_format.separator,
+        "python": job_python(job),
     }
 
 
@@ -96,7 +100,7 @@ def _file_list(files: list[str]) -> str:
 
 
 class _Child:
-    """One scoring child: a fresh interpreter (``python -c``) talking over a socket pair.
+    """One scoring child: a fresh interpreter (``python -c``, see :mod:`.child_launch`) over a socket pair.
 
     A fresh interpreter, like the "spawn" start method, but without re-running
     the parent's ``__main__`` (a DAG file, a user script, Airflow's CLI), and
@@ -106,16 +110,12 @@ class _Child:
     def __init__(self, setup: dict[str, Any]) -> None:
         parent_sock, child_sock = socket.socketpair()
         fd = child_sock.fileno()
-        code = (
-            f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
-            f"from airflow_provider_mlendpoints.engine.scoring_process import main_fd; main_fd({fd})"
-        )
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], close_fds=True)
+            self.proc = subprocess.Popen(child_command(setup, fd), pass_fds=[fd], close_fds=True)
         finally:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
-        self.conn.send({**setup, "sys_path": list(sys.path)})
+        self.conn.send({**setup, "sys_path": child_sys_path(setup)})
         self.ready = False  # init() done
         # Tasks sent, in order: the head is running, the next one waits in the socket (prefetch),
         # so the child never idles waiting for the parent between mini-batches.

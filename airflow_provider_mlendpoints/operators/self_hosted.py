@@ -37,7 +37,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..engine.job import OutputFormat, ScoringJob
 from ..engine.redact import location, redact
 from ..masking import mask_location_credentials
-from ..specs.model import BatchDeploymentSpec
+from ..specs.model import BatchDeploymentSpec, BatchEndpointSpec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -106,6 +106,10 @@ def load_deployment(
         spec = deployment
     else:
         spec = load_spec(resolve_deployment_path(deployment, dag_file))
+        if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+            from ..specs.batch import scoring_deployment
+
+            spec = scoring_deployment(spec, str(deployment))
         if not isinstance(spec, BatchDeploymentSpec):
             raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
     cleaned = clean_overrides(overrides)
@@ -187,9 +191,26 @@ class _ScoringJobOperator(BaseOperator):
     :param conn_id: an Airflow Azure Blob Storage (wasb) connection for blob
         URLs (templated); ``None`` for local paths.
     :param input_glob: only score input files matching this pattern (templated).
-    :param input_type: "auto", "file" or "tabular".
+    :param input_type: "auto" (Azure's rule: run() gets file paths; a folder holding an
+        MLTable file gives DataFrames), "file" or "tabular".
+    :param recursive: also score the files of nested folders (Azure does not explore them;
+        the relative path is kept in the keys run() and the report see).
     :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
         "parquet"; ``None`` writes Azure's format (no header, space-separated).
+    :param model_path: a local copy of the deployment's registered model, or an MLflow
+        registry URI ``models:/NAME/VERSION`` (templated); replaces ``model:``.
+    :param ml_endpoints_conn_id: an Azure ML connection (a workspace or the emulator) to
+        download registered models, code and data assets from, cached once per version.
+    :param asset_cache: the folder downloaded assets are cached in (default
+        ``$MLENDPOINTS_CACHE_DIR`` or ``~/.cache/mlendpoints/assets``).
+    :param anonymous: read a public blob input without credentials (the output then is a
+        local folder or a blob URL with its own SAS).
+    :param environment: "worker" (the worker's Python) or "build" (a virtualenv built once per
+        machine from the deployment's conda file or the MLflow model's requirements).
+    :param python: an interpreter to run the scoring processes with (templated), as
+        ExternalPythonOperator's ``python``.
+    :param env_cache: where built environments are kept (default ``$MLENDPOINTS_ENV_CACHE``
+        or ``~/.cache/mlendpoints/envs``).
     """
 
     template_fields: Sequence[str] = (
@@ -199,6 +220,8 @@ class _ScoringJobOperator(BaseOperator):
         "overrides",
         "conn_id",
         "input_glob",
+        "model_path",
+        "python",
     )
     template_fields_renderers = {"overrides": "json"}
     ui_color = "#d9ecff"
@@ -213,7 +236,15 @@ class _ScoringJobOperator(BaseOperator):
         conn_id: str | None = None,
         input_glob: str | None = None,
         input_type: str = "auto",
+        recursive: bool = False,
         output_format: OutputFormat | dict[str, Any] | str | None = None,
+        model_path: str | None = None,
+        ml_endpoints_conn_id: str | None = None,
+        asset_cache: str | None = None,
+        anonymous: bool = False,
+        environment: str = "worker",
+        python: str | None = None,
+        env_cache: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -226,6 +257,16 @@ class _ScoringJobOperator(BaseOperator):
         if input_type not in ("auto", "file", "tabular"):
             raise ValueError(f"input_type must be 'auto', 'file' or 'tabular', not {input_type!r}")
         self.input_type = input_type
+        self.recursive = bool(recursive)
+        self.model_path = model_path
+        self.ml_endpoints_conn_id = ml_endpoints_conn_id
+        self.asset_cache = asset_cache
+        self.anonymous = bool(anonymous)
+        if environment not in ("worker", "build"):
+            raise ValueError(f"environment must be 'worker' or 'build', not {environment!r}")
+        self.environment = environment
+        self.python = python
+        self.env_cache = env_cache
         self.output_format = normalize_output_format(output_format)
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
@@ -245,7 +286,11 @@ class _ScoringJobOperator(BaseOperator):
         """The scoring job described by the rendered arguments."""
         spec = load_deployment(self.deployment, self.overrides, self._dag_file())
         storage_options: dict[str, Any] = {}
-        if self.conn_id:
+        if self.anonymous:
+            from ..engine.storage import anonymous_storage_options
+
+            storage_options = anonymous_storage_options(str(self.output_path))
+        elif self.conn_id:
             from ..hooks.storage_options import storage_options_from_connection
 
             storage_options = storage_options_from_connection(self.conn_id)
@@ -255,6 +300,13 @@ class _ScoringJobOperator(BaseOperator):
             output_uri=str(self.output_path),
             input_glob=self.input_glob or None,
             input_type=self.input_type,  # type: ignore[arg-type]
+            recursive=self.recursive,
+            model_path=self.model_path or None,
+            workspace=_workspace_factory(self.ml_endpoints_conn_id) if self.ml_endpoints_conn_id else None,
+            asset_cache=self.asset_cache,
+            environment=self.environment,  # type: ignore[arg-type]
+            python=self.python or None,
+            env_cache=self.env_cache,
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,
@@ -262,6 +314,17 @@ class _ScoringJobOperator(BaseOperator):
 
     def _log_line(self, line: str) -> None:
         self.log.info("%s", redact(line))
+
+
+def _workspace_factory(conn_id: str) -> Any:
+    """A callable returning a fresh sync client of the Azure ML connection (registered assets)."""
+
+    def connect() -> Any:
+        from ..hooks.ml_endpoints import MLEndpointsHook
+
+        return MLEndpointsHook(ml_endpoints_conn_id=conn_id).get_conn()
+
+    return connect
 
 
 class PlanScoringOperator(_ScoringJobOperator):
@@ -335,6 +398,7 @@ class PlanScoringOperator(_ScoringJobOperator):
     @_fail_on_input_error
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from ..engine import plan_job
+        from ..engine.plan import describe_plan, output_storage, read_plan
 
         job = self.build_job(self._existing_output_for_this_try(context))
         spec = job.deployment
@@ -362,6 +426,8 @@ class PlanScoringOperator(_ScoringJobOperator):
         shards = plan_job(job, max_shards=cap)
         self._remember_planned_output(context)
         self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), location(job.output_uri))
+        for line in describe_plan(read_plan(output_storage(job)) or {}, len(shards)):
+            self.log.info("%s", redact(line))
         return shards
 
 

@@ -63,6 +63,8 @@ def from_content(doc: dict[str, Any]) -> tuple[str, str | None] | None:
     keys = set(doc)
     doc_type = str(doc.get("type", "")).lower()
     compute_hint = "kubernetes" if doc_type == "kubernetes" else None
+    if doc_type == "batch" and keys & {"deployments", "traffic"}:  # 2021-05 endpoint with inline deployments
+        return BATCH_ENDPOINT, None
     if keys & _BATCH_ONLY or doc_type == "model":
         return BATCH_DEPLOYMENT, None
     if keys & _ONLINE_DEPLOYMENT_ONLY or doc_type in ("kubernetes", "managed"):
@@ -77,6 +79,13 @@ def from_content(doc: dict[str, Any]) -> tuple[str, str | None] | None:
     if auth in ("key", "amltoken") or "compute" in keys:
         return ONLINE_ENDPOINT, None
     return None
+
+
+def looks_like_batch_deployment(doc: dict[str, Any]) -> bool:
+    """A batchEndpoint-schema file that is really a deployment (2021-05 ``add-deployment.yml`` does this)."""
+    keys = set(doc)
+    deployment_keys = {"model", "code_configuration", "mini_batch_size", "retry_settings", "output_file_name"}
+    return bool(keys & deployment_keys) and not keys & {"auth_mode", "traffic", "deployments", "defaults"}
 
 
 def looks_like_online_deployment(doc: dict[str, Any]) -> bool:

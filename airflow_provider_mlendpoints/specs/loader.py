@@ -134,6 +134,8 @@ def _resolve_kind(
             return None
         if found[0] == kinds.ONLINE_ENDPOINT and kinds.looks_like_online_deployment(doc):
             return kinds.ONLINE_DEPLOYMENT, found[1]
+        if found[0] == kinds.BATCH_ENDPOINT and kinds.looks_like_batch_deployment(doc):
+            return kinds.BATCH_DEPLOYMENT, None
         return found
     guessed = kinds.from_content(doc)
     if guessed is None:

@@ -84,7 +84,7 @@ class RetrySettings:
 
 @dataclass(frozen=True)
 class BatchEndpointSpec:
-    """A batch endpoint."""
+    """A batch endpoint (2021-05 files may inline ``deployments`` and give ``traffic``)."""
 
     name: str
     description: str | None = None
@@ -92,6 +92,8 @@ class BatchEndpointSpec:
     tags: dict[str, str] = field(default_factory=dict)
     default_deployment: str | None = None
     source: str | None = None  # the YAML file it came from
+    traffic: dict[str, int] = field(default_factory=dict)  # 2021-05
+    deployments: tuple[BatchDeploymentSpec, ...] = ()  # 2021-05 inline deployments
 
     def to_rest(
         self, location: str | None = None, resolve: Any = None

@@ -398,3 +398,46 @@ def test_invalid_rendered_override_fails_the_plan_at_once(
         'overrides: mini_batch_size: expected a positive integer or a size like "10MB", found "manyfiles"'
         in (captured.out + captured.err)
     )
+
+
+def test_registered_model_from_a_templated_model_path_and_left_out_inputs_logged(
+    airflow_db, test_dags, make_inputs, sample_model, tmp_path, capfd
+):
+    names = make_inputs(tmp_path / "in", 6)
+    make_inputs(tmp_path / "in" / "older", 2)  # a nested folder: left out, as on Azure, and named
+    registered = tmp_path / "deployment.yml"
+    registered.write_text(
+        DEPLOYMENT.read_text(encoding="utf-8")
+        .replace("model:\n  name: digits-svc\n  path: model\n", "model: azureml:digits-svc@latest\n")
+        .replace("code: code", f"code: {DEPLOYMENT.parent / 'code'}")
+        .replace("conda_file: environment/conda.yaml", f"conda_file: {DEPLOYMENT.parent / 'environment/conda.yaml'}"),
+        encoding="utf-8",
+    )
+    path = test_dags.write(
+        "mlendpoints_registered_model",
+        f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+with DAG(dag_id="mlendpoints_registered_model", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+         params={{"model": {str(sample_model.parent)!r}}}) as dag:
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment={str(registered)!r},
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        model_path="{{{{ params.model }}}}",
+        overrides={{"resources.instance_count": 1}},
+    )
+""",
+    )
+    run = run_dag(load_dag(path, "mlendpoints_registered_model"), LOGICAL_DATE)
+    assert run.state == "success", task_states(run)
+    lines = _prediction_lines(tmp_path / "out")
+    assert [line.split()[0] for line in lines] == names
+    text = capfd.readouterr()
+    assert "left out older/: nested folder" in text.out + text.err
+    assert _summary(tmp_path / "out")["skipped_inputs"]["count"] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_mlendpoints.engine import run_local
+from airflow_provider_mlendpoints.engine import InputError, plan_job, run_local
 from airflow_provider_mlendpoints.engine.job import OutputFormat
 from airflow_provider_mlendpoints.engine.storage import open_storage
 
@@ -25,8 +25,11 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
     store.write_bytes("tables/t.csv", b"id,x\n" + b"".join(f"{i},{i}\n".encode() for i in range(30)))
     code = write_script(tmp_path, ECHO_SCRIPT)
 
+    top_level = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", job_kw={"storage_options": options})
+    with pytest.raises(InputError, match=r"no input files found \(2 left out: sub0/: nested folder.*; sub1/: nested"):
+        plan_job(top_level)  # Azure does not explore nested folders
     job = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", mini_batch_size=2,
-                   job_kw={"storage_options": options})
+                   job_kw={"storage_options": options, "recursive": True})
     summary = run_local(job, workers=2, **quiet)
     assert summary["items"] == {"total": 5, "succeeded": 5, "failed": 0}
     lines = store.read_bytes("out/predictions.csv").decode().splitlines()
@@ -41,13 +44,46 @@ def test_blob_input_and_output(tmp_path, azurite, blob_container):
 
     tab_code = write_script(tmp_path / "tab", "def run(df):\n    return (df['x'] * 10).tolist()\n")
     tabular = make_job(tmp_path, tab_code, f"{root}/tables", output=f"{root}/tab-out", mini_batch_size=7,
-                       job_kw={"storage_options": options})
+                       job_kw={"storage_options": options, "input_type": "tabular"})
     summary = run_local(tabular, workers=2, **quiet)
     assert summary["mini_batches"]["total"] == 5
     assert store.read_bytes("tab-out/predictions.csv").decode().splitlines() == [str(i * 10) for i in range(30)]
 
     parquet = make_job(tmp_path, code, f"{root}/in", output=f"{root}/pq-out", output_file_name="p.parquet",
-                       output_format=OutputFormat(format="parquet"), job_kw={"storage_options": options})
+                       output_format=OutputFormat(format="parquet"),
+                      job_kw={"storage_options": options, "recursive": True})
     run_local(parquet, workers=1, **quiet)
     with store.local_path("pq-out/p.parquet") as path:
         assert pq.read_table(path).column("prediction").to_pylist()[0] == "f000.txt 0"
+
+
+def test_anonymous_read_of_a_public_container(tmp_path, azurite):
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    name = f"public-{uuid.uuid4().hex[:12]}"
+    with azurite.service_client() as service:
+        container = service.create_container(name, public_access="container")
+        for i in range(3):
+            container.upload_blob(f"in/f{i}.txt", str(i).encode())
+    try:
+        code = write_script(tmp_path, ECHO_SCRIPT)
+        (tmp_path / "deployment.yml").write_text(
+            "$schema: https://azuremlschemas.azureedge.net/latest/modelBatchDeployment.schema.json\n"
+            "name: d\nmodel:\n  path: code\ncode_configuration:\n  code: code\n  scoring_script: score.py\n"
+        )
+        cli = [str(Path(sys.executable).with_name("mlendpoints")), "score", "--deployment",
+               str(tmp_path / "deployment.yml"), "--input", f"{azurite.blob_endpoint}/{name}/in"]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no connection string, no Azure login
+        done = subprocess.run([*cli, "--output", str(tmp_path / "out"), "--anonymous"], capture_output=True,
+                              text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == [f"f{i}.txt {i}" for i in range(3)]
+        refused = subprocess.run([*cli, "--output", f"{azurite.blob_endpoint}/{name}/out", "--anonymous"],
+                                 capture_output=True, text=True, env=env, timeout=300)
+        assert refused.returncode == 2 and "must be a local folder or a blob URL with a SAS" in refused.stderr
+        assert code.exists()
+    finally:
+        azurite.delete_container(name)

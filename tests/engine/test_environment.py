@@ -69,7 +69,7 @@ def test_model_path_goes_to_the_child_not_the_environment(tmp_path):
     model_file = tmp_path / "m" / "model.pkl"
     model_file.parent.mkdir()
     model_file.write_text("x")
-    setup = child_setup(make_job(tmp_path, code, make_inputs(tmp_path, 1), model=model_file), "file")
+    setup = child_setup(make_job(tmp_path, code, make_inputs(tmp_path, 1), model=model_file), {"input_kind": "file"})
     assert setup["model_path"] == str(model_file)
     assert "AZUREML_MODEL_DIR" not in setup["env"]  # each child mounts the model in a folder of its own
 
@@ -121,7 +121,7 @@ def test_azure_script_finds_a_folder_model_by_its_name(tmp_path):
 
 def test_mlflow_model_without_code_uses_the_builtin_driver(tmp_path):
     job = make_job(tmp_path, None, make_inputs(tmp_path, 1))
-    setup = child_setup(job, "file")
+    setup = child_setup(job, {"input_kind": "file"})
     engine_dir = os.path.dirname(os.path.abspath(child_setup.__code__.co_filename))
     assert setup["script_path"] == os.path.join(engine_dir, "mlflow_driver.py")
     assert setup["code_dir"] == engine_dir

@@ -97,9 +97,10 @@ def test_wrong_return_type_is_an_error_naming_the_type(tmp_path):
     code = write_script(tmp_path, "def run(mini_batch):\n    return {'a': 1}\n")
     job = make_job(tmp_path, code, make_inputs(tmp_path, 2), retry=(0, 30), output_action="summary_only")
     logs: list[str] = []
-    summary = run_local(job, workers=1, log=logs.append)
-    assert summary["items"]["failed"] == 2
-    assert summary["status"] == "Completed"  # summary_only with error_threshold -1
+    with pytest.raises(JobFailed) as failed:  # summary_only fails like append_row: no item succeeded
+        run_local(job, workers=1, log=logs.append)
+    assert failed.value.summary["items"]["failed"] == 2
+    assert failed.value.summary["failure_reason"] == "no input item was scored successfully"
     assert any("TypeError: run() returned builtins.dict; expected a list" in line for line in logs)
 
 

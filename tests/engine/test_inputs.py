@@ -33,7 +33,7 @@ def test_nested_folders_sorted_by_key_and_glob(tmp_path):
     (inputs / "d0" / "skip.csv").write_text("a,b\n1,2\n")
     (inputs / "a.txt").write_text("top")
     code = write_script(tmp_path, ECHO_SCRIPT)
-    job = make_job(tmp_path, code, inputs, mini_batch_size=4, job_kw={"input_glob": "*.txt"})
+    job = make_job(tmp_path, code, inputs, mini_batch_size=4, job_kw={"input_glob": "*.txt", "recursive": True})
     run_local(job, workers=2, **quiet)
     files = [key for mb in _manifest(tmp_path) for key, _ in mb["files"]]
     assert files[0] == "a.txt"
@@ -46,7 +46,7 @@ def test_nested_folders_sorted_by_key_and_glob(tmp_path):
 def test_glob_with_folders(tmp_path):
     inputs = make_inputs(tmp_path, 9, nested=True)
     code = write_script(tmp_path, ECHO_SCRIPT)
-    job = make_job(tmp_path, code, inputs, job_kw={"input_glob": "d1/**/*.txt"})
+    job = make_job(tmp_path, code, inputs, job_kw={"input_glob": "d1/**/*.txt", "recursive": True})
     plan_job(job)
     assert [k for mb in _manifest(tmp_path) for k, _ in mb["files"]] == ["d1/f001.txt", "d1/f004.txt",
                                                                          "d1/f007.txt"]

@@ -1,4 +1,7 @@
-"""Tabular inputs: CSV and Parquet cut by rows or bytes; run() gets DataFrames."""
+"""Tabular inputs (input_type="tabular"): CSV and Parquet cut by rows or bytes; run() gets DataFrames.
+
+MLTable inputs, the tabular inputs of Azure's default rule, are tested in test_input_rule.py.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ def run(mini_batch):
 """
 
 quiet = {"log": lambda line: None}
+TABULAR = {"input_type": "tabular"}
 
 
 @pytest.fixture
@@ -57,7 +61,7 @@ def _check_output(tmp_path):
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_rows_per_mini_batch(tmp_path, marks, kind):
     code = write_script(tmp_path, TABULAR_SCRIPT)
-    job = make_job(tmp_path, code, _frames(tmp_path / "in", kind), mini_batch_size=20)
+    job = make_job(tmp_path, code, _frames(tmp_path / "in", kind), mini_batch_size=20, job_kw=TABULAR)
     summary = run_local(job, workers=2, **quiet)
     assert summary["input_kind"] == "tabular"
     assert summary["items"] == {"total": 100, "succeeded": 100, "failed": 0}
@@ -68,7 +72,7 @@ def test_rows_per_mini_batch(tmp_path, marks, kind):
 def test_csv_bytes_per_mini_batch(tmp_path, marks):
     code = write_script(tmp_path, TABULAR_SCRIPT)
     # each data row is about 13 bytes ("12,12,abcdefgh\\n"): 200 bytes are ~15 rows
-    job = make_job(tmp_path, code, _frames(tmp_path / "in", "csv"), mini_batch_size="200B")
+    job = make_job(tmp_path, code, _frames(tmp_path / "in", "csv"), mini_batch_size="200B", job_kw=TABULAR)
     run_local(job, workers=2, **quiet)
     lens = _lens(marks)
     assert sum(lens) == 100 and len(lens) > 4 and max(lens) <= 20
@@ -79,7 +83,7 @@ def test_parquet_bytes_per_mini_batch_and_single_file_input(tmp_path, marks):
     code = write_script(tmp_path, TABULAR_SCRIPT)
     folder = _frames(tmp_path / "in", "parquet")
     size = (folder / "part-0.parquet").stat().st_size
-    job = make_job(tmp_path, code, folder / "part-0.parquet", mini_batch_size=f"{size // 4}B")
+    job = make_job(tmp_path, code, folder / "part-0.parquet", mini_batch_size=f"{size // 4}B", job_kw=TABULAR)
     summary = run_local(job, workers=1, **quiet)
     assert summary["items"]["total"] == 50
     assert sum(_lens(marks)) == 50 and len(_lens(marks)) >= 4
@@ -92,7 +96,7 @@ def test_forced_tabular_and_forced_file(tmp_path, marks):
     auto = make_job(tmp_path, code, folder, mini_batch_size=50)
     plan_job(auto)
     plan = json.loads((tmp_path / "out" / "_mlendpoints" / "plan.json").read_text())
-    assert plan["input_kind"] == "file"  # auto: a non-tabular file makes it a file input
+    assert plan["input_kind"] == "file"  # auto (Azure's rule): a folder without an MLTable file is a file input
     forced = make_job(tmp_path, code, folder, mini_batch_size=50, job_kw={"input_type": "tabular",
                                                                           "input_glob": "*.csv",
                                                                           "existing_output": "overwrite"})

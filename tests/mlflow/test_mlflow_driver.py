@@ -79,9 +79,9 @@ def test_empty_file_and_empty_batch(driver, tmp_path):
 
 
 def test_unsupported_extension(driver, tmp_path):
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
-    with pytest.raises(ValueError, match=r"cannot read 'image.png'"):
-        driver.run([str(tmp_path / "image.png")])
+    (tmp_path / "table.xlsx").write_bytes(b"PK")
+    with pytest.raises(ValueError, match=r"cannot read 'table.xlsx'"):
+        driver.run([str(tmp_path / "table.xlsx")])
 
 
 def test_model_in_the_folder_itself(mlflow_model, monkeypatch, tmp_path):

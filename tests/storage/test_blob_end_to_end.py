@@ -60,7 +60,8 @@ def blob_job(tmp_path, azurite, blob_container, monkeypatch):
         instance_count=2,
         retry_settings=RetrySettings(max_retries=1, timeout=60),
     )
-    job = ScoringJob(deployment=deployment, input_uri=input_uri, output_uri=output_uri, storage_options=options)
+    job = ScoringJob(deployment=deployment, input_uri=input_uri, output_uri=output_uri, storage_options=options,
+                     recursive=True)  # the files lie in inputs/day/
     return job, BlobStorage.from_uri(output_uri, options), marks
 
 
@@ -103,6 +104,7 @@ def test_resume_after_an_interrupted_run(blob_job):
         output_uri=job.output_uri,
         storage_options=job.storage_options,
         existing_output="resume",
+        recursive=True,
     )
     summary = run_local(resumed, workers=2, log=lambda m: None)
 

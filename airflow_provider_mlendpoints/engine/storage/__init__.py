@@ -78,3 +78,16 @@ def open_input(uri: str, storage_options: dict[str, Any] | None = None) -> tuple
         parent, name = parent_uri(uri)
         return open_storage(parent, storage_options), parent, name
     return storage, uri, None
+
+
+def anonymous_storage_options(output_uri: str) -> dict[str, Any]:
+    """Storage options reading a public blob input without credentials.
+
+    The same options reach the output: it must be local or a blob URL carrying its own SAS.
+    """
+    if is_remote(output_uri) and "sig=" not in output_uri.split("?", 1)[-1]:
+        raise StorageError(
+            f"--anonymous / anonymous=True reads blobs without credentials, so the output "
+            f"{output_uri.split('?')[0]!r} must be a local folder or a blob URL with a SAS"
+        )
+    return {"anon": True}

@@ -12,7 +12,7 @@ import abc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Callable  # noqa: UP035 - subscripted at import: must work on Python 3.8
 
 
 @dataclass(frozen=True, order=True)
@@ -21,6 +21,17 @@ class FileInfo:
 
     key: str
     size: int
+
+
+#: Called by a listing for each entry it leaves out: ``(key, reason)``; a folder's key ends with '/'.
+SkipCallback = Callable[[str, str], None]
+
+NESTED_FOLDER = "nested folder (Azure does not explore nested folders; recursive=True / --recursive includes it)"
+
+
+def display_key(key: str) -> str:
+    """A key as text that prints and encodes anywhere: bytes of a name that is not UTF-8 as ``\\xNN``."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class StorageError(Exception):
@@ -34,8 +45,15 @@ class Storage(abc.ABC):
     uri: str
 
     @abc.abstractmethod
-    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
-        """Yield every file below ``prefix`` (recursively), sorted by key."""
+    def list_files(
+        self, prefix: str = "", *, recursive: bool = True, on_skip: SkipCallback | None = None
+    ) -> Iterator[FileInfo]:
+        """Yield every file below ``prefix``, sorted by key.
+
+        ``recursive=False`` lists the files directly below ``prefix`` only; each nested folder
+        is then reported once to ``on_skip`` (with :data:`NESTED_FOLDER`), as is every entry the
+        listing cannot use (a dangling link, a symlink loop, an unreadable entry).
+        """
 
     @abc.abstractmethod
     def exists(self, key: str) -> bool:

@@ -43,7 +43,7 @@ from typing import Any, BinaryIO, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from ..redact import location
-from .base import FileInfo, Storage, StorageError
+from .base import NESTED_FOLDER, FileInfo, SkipCallback, Storage, StorageError
 
 SCHEMES = ("abfs", "abfss", "wasb", "wasbs", "az", "https", "http")
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
@@ -178,12 +178,15 @@ class BlobStorage(Storage):
 
     # -- reading --------------------------------------------------------------------
 
-    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
-        """Every blob below ``prefix`` (a folder-like prefix), recursively, sorted by key.
+    def list_files(
+        self, prefix: str = "", *, recursive: bool = True, on_skip: SkipCallback | None = None
+    ) -> Iterator[FileInfo]:
+        """Every blob below ``prefix`` (a folder-like prefix), sorted by key.
 
         A prefix naming a blob lists that blob too; a root naming one blob (a single-file
-        input) lists it with the key ``""``.
-        ADLS Gen2 folder markers are skipped.
+        input) lists it with the key ``""``. ADLS Gen2 folder markers are skipped.
+        ``recursive=False`` keeps the blobs directly below ``prefix`` and reports each
+        nested folder once to ``on_skip``.
         """
         prefix = _check_key(prefix)
         start = _join(self._root, prefix)
@@ -193,15 +196,26 @@ class BlobStorage(Storage):
             if size is not None:
                 files.append(FileInfo(prefix, size))
         base = len(self._root) + 1 if self._root else 0
+        below = len(prefix) + 1 if prefix else 0
+        nested: set[str] = set()
         try:
             for blob in self._container.list_blobs(
                 name_starts_with=f"{start}/" if start else None, include=["metadata"]
             ):
-                if _is_folder_marker(blob):
+                key = blob.name[base:]
+                if not recursive and "/" in key[below:]:
+                    nested.add(key[: below + key[below:].index("/") + 1])
                     continue
-                files.append(FileInfo(blob.name[base:], blob.size))
+                if _is_folder_marker(blob):
+                    if not recursive:
+                        nested.add(key + "/")
+                    continue
+                files.append(FileInfo(key, blob.size))
         except Exception as exc:  # noqa: BLE001 - translated
             self._fail(exc, "listing", start)
+        if on_skip is not None:
+            for folder in sorted(nested):
+                on_skip(folder, NESTED_FOLDER)
         files.sort()
         yield from files
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import BinaryIO
 
-from .base import FileInfo, Storage, StorageError
+from .base import NESTED_FOLDER, FileInfo, SkipCallback, Storage, StorageError
 
 
 def _umask() -> int:
@@ -57,8 +57,15 @@ class LocalStorage(Storage):
             raise StorageError(f"key {key!r} escapes the storage root {self.root}")
         return path
 
-    def list_files(self, prefix: str = "") -> Iterator[FileInfo]:
-        """Yield files below ``prefix`` in key order, one directory listing in memory at a time."""
+    def list_files(
+        self, prefix: str = "", *, recursive: bool = True, on_skip: SkipCallback | None = None
+    ) -> Iterator[FileInfo]:
+        """Yield files below ``prefix`` in key order, one directory listing in memory at a time.
+
+        Folder links are followed, each real folder at most once (a link back to a folder
+        already listed, such as ``loop -> .``, is reported to ``on_skip``, never walked again);
+        dangling links and entries that cannot be read are reported too.
+        """
         prefix = prefix.strip("/")
         start = self._path(prefix)
         if os.path.isfile(start):
@@ -66,16 +73,21 @@ class LocalStorage(Storage):
             return
         if not os.path.isdir(start):
             return
-        yield from self._walk(start, prefix + "/" if prefix else "")
+        skip = on_skip or (lambda key, reason: None)
+        seen = {os.path.realpath(start)}
+        yield from self._walk(start, prefix + "/" if prefix else "", recursive, skip, seen)
 
-    def _walk(self, folder: str, key_prefix: str) -> Iterator[FileInfo]:
+    def _walk(
+        self, folder: str, key_prefix: str, recursive: bool, skip: SkipCallback, seen: set[str]
+    ) -> Iterator[FileInfo]:
         try:
             with os.scandir(folder) as it:
                 entries = []
                 for entry in it:
                     try:
                         is_dir = entry.is_dir()
-                    except OSError:
+                    except OSError as exc:
+                        skip(key_prefix + entry.name, f"cannot be read: {exc.strerror or exc}")
                         continue
                     # A folder sorts as "name/" so the walk yields keys in plain string order.
                     entries.append((entry.name + "/" if is_dir else entry.name, is_dir, entry))
@@ -83,16 +95,27 @@ class LocalStorage(Storage):
             raise StorageError(f"cannot list {folder}: {exc}") from exc
         entries.sort(key=lambda e: e[0])
         for sort_name, is_dir, entry in entries:
+            key = key_prefix + sort_name
             if is_dir:
-                yield from self._walk(entry.path, key_prefix + sort_name)
+                if not recursive:
+                    skip(key, NESTED_FOLDER)
+                    continue
+                real = os.path.realpath(entry.path)
+                if real in seen:
+                    skip(key, f"a link to a folder already listed ({real}): a symlink loop or a second path")
+                    continue
+                seen.add(real)
+                yield from self._walk(entry.path, key, recursive, skip, seen)
             else:
                 if entry.name.startswith(".mlendpoints-tmp-"):
                     continue
                 try:
                     size = entry.stat().st_size
-                except OSError:
+                except OSError as exc:
+                    reason = "a dangling link" if entry.is_symlink() else f"cannot be read: {exc.strerror or exc}"
+                    skip(key, reason)
                     continue
-                yield FileInfo(key_prefix + entry.name, size)
+                yield FileInfo(key, size)
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
