@@ -89,8 +89,10 @@ class Emulator:
         meta: dict[str, Any] = {"kind": "datastore", "ws": [sub, rg, ws], "ws_key": ws_key_of(sub, rg, ws)}
         account = self.config.storage_account
         conn = self.config.storage_connection_string
+        endpoint = "core.windows.net"
         if conn:
             parts = parse_connection_string(conn)
+            endpoint = parts.get("EndpointSuffix") or endpoint
             account = parts.get("AccountName", account)
             meta["connection_string"] = conn
             if parts.get("BlobEndpoint"):
@@ -109,7 +111,7 @@ class Emulator:
                 "datastoreType": "AzureBlob",
                 "accountName": account,
                 "containerName": self.config.storage_container,
-                "endpoint": "core.windows.net",
+                "endpoint": endpoint,
                 "protocol": "https",
                 "isDefault": True,
                 "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey"}},

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from .arm_errors import ArmError
 from .context import DEFAULT_DATASTORE, parse_connection_string
 from .ids import TYPE_PREFIX, WS_PATH, new_id, system_data, utc_now_iso, workspace_id
+from .pending_upload import pending_upload_answer
 from .resources import (
     current,
     delete_resource,
@@ -149,17 +150,7 @@ def _make_asset_routes(collection: str) -> None:
         location, _ = datastore_location(emu, emu.workspace(sub, rg, ws), uri) or (uri, {})
         if "://" not in location:
             location = "file://" + location
-        return JSONResponse(
-            {
-                "blobReferenceForConsumption": {
-                    "blobUri": location,
-                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{emu.config.storage_account}",
-                    "credential": {"credentialType": "SAS", "sasUri": location},
-                },
-                "pendingUploadId": upload_id,
-                "pendingUploadType": "TemporaryBlobReference",
-            }
-        )
+        return JSONResponse(pending_upload_answer(emu, sub, rg, str(upload_id), location))
 
     router.add_api_route(base, list_containers, methods=["GET"])
     router.add_api_route(base + "/{name}", put_container, methods=["PUT"])
