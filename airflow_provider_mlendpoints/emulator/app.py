@@ -42,7 +42,15 @@ def _unauthorized(message: str) -> JSONResponse:
 
 def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
-    from . import lro, routes_admin, routes_assets, routes_dataplane, routes_endpoints, routes_jobs
+    from . import (
+        lro,
+        routes_admin,
+        routes_assets,
+        routes_dataplane,
+        routes_discovery,
+        routes_endpoints,
+        routes_jobs,
+    )
 
     config = config or EmulatorConfig()
     emu = Emulator(config)
@@ -63,7 +71,7 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
 
-    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane):
+    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, routes_discovery):
         app.include_router(module.router)
 
     if emu.validator is not None:

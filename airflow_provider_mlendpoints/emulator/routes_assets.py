@@ -26,6 +26,13 @@ router = APIRouter()
 ASSET_COLLECTIONS = ("codes", "models", "environments", "data")
 LABEL = {"codes": "code", "models": "model", "environments": "environment", "data": "data"}
 DATA_TYPES = {"uri_file": "uri_file", "uri_folder": "uri_folder", "mltable": "mltable"}
+VERSION_DEFAULTS: dict[str, Any] = {"isArchived": False, "isAnonymous": False, "properties": {}, "tags": {}}
+#: What the service fills in per asset kind (a model version always has ``flavors`` and a type;
+#: the azure-ai-ml SDK reads both).
+VERSION_KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "models": {"flavors": {}, "modelType": "custom_model"},
+    "environments": {"osType": "Linux", "autoRebuild": "Disabled"},
+}
 
 
 def _check_data_version(body: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +131,7 @@ def _make_asset_routes(collection: str) -> None:
             return put_resource(
                 emu, request, ws=(sub, rg, ws), arm_id=container["resource"]["id"] + f"/versions/{version}",
                 name=version, arm_type=f"{collection}/versions", kind=f"{label}Version", body=body, lro=False,
-                tracked=False, defaults={"isArchived": False, "isAnonymous": False, "properties": {}, "tags": {}},
+                tracked=False, defaults={**VERSION_DEFAULTS, **VERSION_KIND_DEFAULTS.get(collection, {})},
             )
 
     async def get_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
