@@ -19,7 +19,8 @@ from .config import EmulatorConfig
 from .context import Emulator
 from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
 
-AUTH_EXEMPT = (ADMIN_PREFIX, "/online/")
+#: The discovery document is public, as the service's is (it lists URLs, no data).
+AUTH_EXEMPT = (ADMIN_PREFIX, "/online/", "/discovery")
 
 
 class EmulatorApp(FastAPI):

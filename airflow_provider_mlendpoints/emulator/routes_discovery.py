@@ -109,3 +109,51 @@ async def list_batch_endpoint_jobs(request: Request, sub: str, rg: str, ws: str,
         emu.jobs.refresh(key)
         value.append(render(emu, request, emu.store.get(key) or record))
     return JSONResponse({"value": value, "nextLink": None})
+
+
+WS_DATA = (
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+)
+OUTPUT_MARK = "/outputs/"
+
+
+def _long_uri(sub: str, rg: str, ws: str, uri: str) -> str:
+    """``azureml://datastores/...`` in the service's long form (with subscription, group, workspace)."""
+    short = "azureml://datastores/"
+    if uri.startswith(short):
+        return f"azureml://subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}/datastores/" + uri[len(short):]
+    return uri
+
+
+@router.post("/history/v1.0" + WS_DATA + "/rundata")
+async def get_run_data(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    """A run's metadata with its outputs as typed asset references (``jobs.download`` reads them)."""
+    from .resources import read_body
+
+    body = await read_body(request)
+    record = _job(request.app.state.emu, sub, rg, ws, str(body.get("runId") or ""))
+    run = _run(record)
+    outputs = record["resource"]["properties"].get("outputs") or {}
+    run["outputs"] = {
+        name: {"assetId": record["resource"]["id"] + OUTPUT_MARK + name, "type": str(out.get("jobOutputType") or "uri_folder")}
+        for name, out in outputs.items()
+        if isinstance(out, dict)
+    }
+    return JSONResponse({"runMetadata": run, "runDefinition": {}, "jobSpecification": {}})
+
+
+@router.post("/data/v1.0" + WS_DATA + "/dataversion/batchGetResolvedUris")
+async def batch_get_resolved_uris(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
+    """Storage URIs of job outputs named by the asset ids :func:`get_run_data` answered."""
+    from .resources import read_body
+
+    emu = request.app.state.emu
+    body = await read_body(request)
+    values = {}
+    for asset_id in body.get("values") or []:
+        job_id, _, name = str(asset_id).rpartition(OUTPUT_MARK)
+        record = emu.store.get(job_id) if job_id else None
+        out = ((record or {}).get("resource", {}).get("properties", {}).get("outputs") or {}).get(name)
+        if isinstance(out, dict) and out.get("uri"):
+            values[asset_id] = {"uri": _long_uri(sub, rg, ws, str(out["uri"])), "type": out.get("jobOutputType") or "uri_folder"}
+    return JSONResponse({"values": values})

@@ -37,7 +37,7 @@ from tests.fixtures.tls import TlsFiles, make_tls_files
 pytest.importorskip("azure.ai.ml", reason="azure-ai-ml is a dev dependency (pip install -e '.[dev]')")
 
 DOMAIN = "mlendpoints.test"
-CLOUD = "mlendpoints-emulator"
+CLOUD = "mlendpoints-emulator"  # + the port: the SDK never replaces a cloud it knows
 
 
 @contextlib.contextmanager
@@ -94,7 +94,7 @@ class SdkWorld:
             subscription_id=self.emulator.subscription,
             resource_group_name=self.emulator.resource_group,
             workspace_name=self.emulator.workspace,
-            cloud=CLOUD,
+            cloud=f"{CLOUD}-{self.emulator.base_url.rsplit(':', 1)[-1]}",
             cloud_metadata=metadata,
             enable_telemetry=False,
             show_progress=False,
