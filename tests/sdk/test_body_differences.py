@@ -175,7 +175,12 @@ def _copy_with_paths(path: Path, workdir: Path) -> Path:
 
 def sdk_and_project_bodies(path: Path, workdir: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(SDK body, project body) for one corpus file; None when the SDK does not load it."""
-    from azure.ai.ml import load_batch_deployment, load_batch_endpoint, load_online_deployment, load_online_endpoint
+    from azure.ai.ml import (
+        load_batch_deployment,
+        load_batch_endpoint,
+        load_online_deployment,
+        load_online_endpoint,
+    )
     from azure.ai.ml.entities._load_functions import load_model_batch_deployment
 
     from airflow_provider_mlendpoints.specs import (
