@@ -32,6 +32,7 @@ class _ClientBase:
         self.code_versions = AssetVersionsOperations(arm, cfg, "codes")
         self.model_versions = AssetVersionsOperations(arm, cfg, "models")
         self.environment_versions = AssetVersionsOperations(arm, cfg, "environments")
+        self.data_versions = AssetVersionsOperations(arm, cfg, "data")
         self.datastores = DatastoresOperations(arm, cfg, on_secret)
         self.computes = ComputesOperations(arm, cfg, on_secret)
         self.workspace = WorkspaceOperations(arm, cfg, on_secret)
@@ -63,7 +64,7 @@ class MLEndpointsClient(_ClientBase):
     :param transport_kwargs: passed to the azure-core transport (e.g. ``connection_timeout``).
 
     Groups: ``batch_endpoints``, ``batch_deployments``, ``online_endpoints``, ``online_deployments``,
-    ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``datastores``,
+    ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``data_versions``, ``datastores``,
     ``computes``, ``workspace`` (the workspace itself, e.g. its location) and ``operations``
     (status of a long-running operation); plus ``invoke_batch_endpoint``, ``get_batch_job`` and
     ``score_online``. ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()``

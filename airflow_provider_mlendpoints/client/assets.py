@@ -1,4 +1,4 @@
-"""Code, model and environment versions: PUT, GET, list (``{kind}/{name}/versions/{v}``)."""
+"""Code, model, environment and data versions: PUT, GET, list (``{kind}/{name}/versions/{v}``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ._base import OperationGroup
 from .errors import NotFoundError
 from .resources import AssetVersion
 
-AssetKind = Literal["codes", "models", "environments"]
+AssetKind = Literal["codes", "models", "environments", "data"]
 
 
 def _version_key(v: AssetVersion) -> tuple[int, int | str]:
@@ -22,7 +22,7 @@ def latest_of(versions: list[AssetVersion]) -> AssetVersion | None:
 
 
 class AssetVersionsOperations(OperationGroup):
-    """Versions of one asset kind (``codes``, ``models`` or ``environments``)."""
+    """Versions of one asset kind (``codes``, ``models``, ``environments`` or ``data``)."""
 
     kind: AssetKind = "codes"
 
@@ -63,7 +63,7 @@ class AssetVersionsOperations(OperationGroup):
         def pick(versions: list[AssetVersion]) -> AssetVersion:
             latest = latest_of(versions)
             if latest is None:
-                raise NotFoundError(f"{self.kind[:-1]} {name!r} has no versions", status=404)
+                raise NotFoundError(f"{self.kind.removesuffix('s')} {name!r} has no versions", status=404)
             return latest
 
         return self._x.then(self.list(name), pick)
