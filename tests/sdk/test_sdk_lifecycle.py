@@ -87,6 +87,15 @@ class Steps:
         return "\n".join(lines)
 
 
+def forget_sdk_deployment_header() -> None:
+    """Undo an SDK quirk: batch and online ``invoke`` write the ``azureml-model-deployment`` header into
+    the SDK's module-wide ``EndpointInvokeFields.DEFAULT_HEADER``, so a later invoke without
+    ``deployment_name`` in the same process still targets the earlier call's deployment."""
+    from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+
+    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
+
+
 def _wait_job(ml_client: Any, name: str, timeout: float = 240) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -185,6 +194,7 @@ def run_batch_lifecycle(ml_client: Any, files: dict[str, Path], steps: Steps) ->
               needs=("batch deployment create (local code upload)",))
 
     def invoke_and_complete(**kwargs: Any) -> Any:
+        forget_sdk_deployment_header()
         job = ml_client.batch_endpoints.invoke(endpoint_name="sdk-batch", **kwargs)
         done = _wait_job(ml_client, job.name)
         assert done.status == "Completed", f"{job.name} ended {done.status}"
@@ -239,6 +249,7 @@ def run_batch_lifecycle(ml_client: Any, files: dict[str, Path], steps: Steps) ->
     steps.run("batch endpoint list_jobs", list_jobs, needs=("invoke with a local folder (upload)",))
 
     def cancel() -> Any:
+        forget_sdk_deployment_header()
         job = ml_client.batch_endpoints.invoke(
             endpoint_name="sdk-batch", inputs={"input_data": Input(type=AssetTypes.URI_FOLDER, path="azureml:sdk-inputs:1")}
         )
@@ -299,10 +310,9 @@ def run_online_lifecycle(ml_client: Any, files: dict[str, Path], steps: Steps) -
     steps.run("online endpoint traffic", route_traffic, needs=("online deployment create",))
 
     def invoke() -> Any:
-        # deployment_name is given because the SDK's batch invoke above wrote its deployment header into
-        # the SDK's shared default headers (EndpointInvokeFields.DEFAULT_HEADER), which online invoke reuses
+        forget_sdk_deployment_header()  # traffic (100 % blue) decides, not an earlier call's header
         answer = ml_client.online_endpoints.invoke(
-            endpoint_name="sdk-online", deployment_name="blue", request_file=str(files["request"])
+            endpoint_name="sdk-online", request_file=str(files["request"])
         )
         assert "[2, 4, 6]" in answer.replace(" ", "").replace(",", ", "), answer
         return answer
