@@ -350,6 +350,7 @@ def _lifecycle(tmp_path: Path, spec: Path | None, label: str) -> Steps:
 
 @pytest.mark.slow
 @pytest.mark.azurite
+@pytest.mark.timeout(1200)  # about 4 minutes on 2 busy cores: 6 batch jobs, uploads, provisioning waits
 def test_sdk_lifecycle_against_the_emulator(tmp_path: Path) -> None:
     steps = _lifecycle(tmp_path, None, "plain emulator")
     assert steps.passed == len(steps.results), steps.report("plain emulator")
@@ -357,6 +358,7 @@ def test_sdk_lifecycle_against_the_emulator(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.azurite
+@pytest.mark.timeout(1200)
 def test_sdk_lifecycle_against_the_emulator_with_spec(tmp_path: Path) -> None:
     if not REFERENCE.is_dir():
         pytest.skip(f"the REST spec is not here: {REFERENCE}")
