@@ -113,6 +113,10 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help='injected faults, e.g. \'{"throttle_rate": 0.2, "error_rate": 0.1, "drop_rate": 0.05, "latency_ms": 50}\'',
     )
+    emulator.add_argument(
+        "--ssl-certfile", default=None, metavar="PEM", help="serve HTTPS with this certificate (chain) file"
+    )
+    emulator.add_argument("--ssl-keyfile", default=None, metavar="PEM", help="private key of --ssl-certfile")
     return parser
 
 

@@ -30,7 +30,7 @@ _DATASTORE = re.compile(
 )
 _ASSET_SHORT = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))$")
 _ASSET_ID = re.compile(
-    r"^azureml:(?P<ws>/subscriptions/.+?/workspaces/[^/]+)/data/(?P<name>[^/]+)/versions/(?P<v>[^/]+)$"
+    r"^(?:azureml:)?(?P<ws>/subscriptions/.+?/workspaces/[^/]+)/data/(?P<name>[^/]+)/versions/(?P<v>[^/]+)$"
 )
 
 

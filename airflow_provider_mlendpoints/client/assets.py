@@ -1,4 +1,4 @@
-"""Code, model and environment versions: PUT, GET, list (``{kind}/{name}/versions/{v}``)."""
+"""Code, model, environment and data versions: PUT, GET, list (``{kind}/{name}/versions/{v}``)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class AssetVersionsOperations(OperationGroup):
         def pick(versions: list[AssetVersion]) -> AssetVersion:
             latest = latest_of(versions)
             if latest is None:
-                raise NotFoundError(f"{self.kind.rstrip('s')} {name!r} has no versions", status=404)
+                raise NotFoundError(f"{self.kind.removesuffix('s')} {name!r} has no versions", status=404)
             return latest
 
         return self._x.then(self.list(name), pick)

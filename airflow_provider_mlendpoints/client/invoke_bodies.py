@@ -48,7 +48,7 @@ class InvokeOverrides:
         if self.mini_batch_size is not None:
             out["miniBatchSize"] = self.mini_batch_size
         if self.instance_count is not None:
-            out["compute"] = {"instanceCount": self.instance_count}
+            out["compute"] = {"instanceCount": self.instance_count, "isLocal": False}  # as the SDK sends it
         retry: dict[str, Any] = {}
         if self.max_retries is not None:
             retry["maxRetries"] = self.max_retries

@@ -23,8 +23,9 @@ from .config import EmulatorConfig
 from .context import Emulator
 from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
 
-#: Paths served without the emulator's token: the readiness probe, and online scoring (endpoint keys).
-AUTH_EXEMPT = (ADMIN_PREFIX + "/health", "/online/")
+#: Paths served without the emulator's token: the readiness probe, online scoring (endpoint keys)
+#: and the discovery document, public as the service's is (it lists URLs, no data).
+AUTH_EXEMPT = (ADMIN_PREFIX + "/health", "/online/", "/discovery")
 
 
 class EmulatorApp(FastAPI):
@@ -70,7 +71,15 @@ def _unknown_resource_type(request: Request) -> str | None:
 
 def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
-    from . import lro, routes_admin, routes_assets, routes_dataplane, routes_endpoints, routes_jobs
+    from . import (
+        lro,
+        routes_admin,
+        routes_assets,
+        routes_dataplane,
+        routes_discovery,
+        routes_endpoints,
+        routes_jobs,
+    )
 
     config = config or EmulatorConfig()
     emu = Emulator(config)
@@ -94,7 +103,7 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
 
-    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane):
+    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, routes_discovery):
         app.include_router(module.router)
 
     if emu.validator is not None:

@@ -12,6 +12,7 @@ from .ids import TYPE_PREFIX, new_id, system_data, utc_now_iso, workspace_id
 from .store import Store
 
 DEFAULT_DATASTORE = "workspaceblobstore"
+ARTIFACT_DATASTORE = "workspaceartifactstore"
 
 
 def parse_connection_string(conn: str) -> dict[str, str]:
@@ -85,35 +86,44 @@ class Emulator:
         return {"resource": resource, "meta": {"kind": "workspace", "ws": [sub, rg, ws], "ws_key": ws_key_of(sub, rg, ws)}}
 
     def _create_default_datastore(self, sub: str, rg: str, ws: str) -> None:
-        arm_id = workspace_id(sub, rg, ws) + f"/datastores/{DEFAULT_DATASTORE}"
+        """The workspace's datastores: ``workspaceblobstore`` (the default) and, as every Azure
+        workspace has it, ``workspaceartifactstore`` (container ``azureml``, where the SDK looks
+        for a job's logs when it downloads them)."""
+        self._create_datastore(sub, rg, ws, DEFAULT_DATASTORE, self.config.storage_container, is_default=True)
+        self._create_datastore(sub, rg, ws, ARTIFACT_DATASTORE, "azureml", is_default=False)
+
+    def _create_datastore(self, sub: str, rg: str, ws: str, name: str, container: str, *, is_default: bool) -> None:
+        arm_id = workspace_id(sub, rg, ws) + f"/datastores/{name}"
         meta: dict[str, Any] = {"kind": "datastore", "ws": [sub, rg, ws], "ws_key": ws_key_of(sub, rg, ws)}
         account = self.config.storage_account
         conn = self.config.storage_connection_string
+        endpoint = "core.windows.net"
         if conn:
             parts = parse_connection_string(conn)
+            endpoint = parts.get("EndpointSuffix") or endpoint
             account = parts.get("AccountName", account)
             meta["connection_string"] = conn
             if parts.get("BlobEndpoint"):
                 meta["account_url"] = parts["BlobEndpoint"]
             meta["secrets"] = {"secretsType": "AccountKey", "key": parts.get("AccountKey", "")}
-            ensure_container(conn, self.config.storage_container)
+            ensure_container(conn, container)
         else:
-            meta["local_root"] = f"{sub}/{rg}/{ws}/{DEFAULT_DATASTORE}"
+            meta["local_root"] = f"{sub}/{rg}/{ws}/{name}"
             meta["secrets"] = {"secretsType": "AccountKey", "key": ""}
         resource = {
             "id": arm_id,
-            "name": DEFAULT_DATASTORE,
+            "name": name,
             "type": f"{TYPE_PREFIX}/datastores",
             "systemData": system_data(),
             "properties": {
                 "datastoreType": "AzureBlob",
                 "accountName": account,
-                "containerName": self.config.storage_container,
-                "endpoint": "core.windows.net",
+                "containerName": container,
+                "endpoint": endpoint,
                 "protocol": "https",
-                "isDefault": True,
+                "isDefault": is_default,
                 "credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey"}},
-                "description": "Default workspace blob store (emulator)",
+                "description": f"Workspace blob store {name} (emulator)",
                 "serviceDataAccessAuthIdentity": "None",
                 "tags": {},
                 "properties": {},

@@ -257,7 +257,8 @@ class SpecValidator:
         op = self.find(method, path)
         if op is None or op.body is None:
             return []
-        return [_problem(e) for e in self._validator(op.doc, "request", op.body).iter_errors(body)]
+        errors = self._validator(op.doc, "request", op.body).iter_errors(body)
+        return [_problem(e) for e in errors if not service_accepts(_describe(e))]
 
     def validate_response(self, method: str, path: str, status: int, body: Any) -> list[dict[str, str]]:
         """Problems of a response body against the documented schema of ``status``."""
@@ -278,6 +279,20 @@ def _describe(error: ValidationError) -> ValidationError:
             break
         error = best_match(candidates) or candidates[0]
     return error
+
+
+def service_accepts(leaf: ValidationError) -> bool:
+    """Whether the service's JSON binding takes what the schema check refused: an enum value in
+    another letter case (enums bind case-insensitively, e.g. the SDK's ``authMode: aadToken``) or a
+    number/boolean where a string is declared (it is bound as its text, e.g. the SDK's code version
+    ``properties.hash_version: 202208``)."""
+    if leaf.validator == "enum" and isinstance(leaf.instance, str):
+        return leaf.instance.lower() in {str(v).lower() for v in leaf.validator_value}
+    return (
+        leaf.validator == "type"
+        and leaf.validator_value == "string"
+        and isinstance(leaf.instance, (int, float, bool))
+    )
 
 
 def _problem(error: ValidationError) -> dict[str, str]:

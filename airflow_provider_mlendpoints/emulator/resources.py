@@ -64,6 +64,8 @@ def render(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]
             props["scoringUri"] = f"{base}/online/{sub}/{rg}/{ws}/{name}/score"
             props["swaggerUri"] = f"{base}/online/{sub}/{rg}/{ws}/{name}/swagger.json"
         props.pop("keys", None)
+    if kind == "workspace" and props is not None:
+        props["discoveryUrl"] = f"{base}/discovery"
     if kind == "job" and props is not None:
         sub, rg, ws = meta["ws"]
         link = studio_url(sub, rg, ws, resource["name"])

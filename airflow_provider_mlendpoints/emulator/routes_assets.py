@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from .arm_errors import ArmError
 from .context import DEFAULT_DATASTORE, parse_connection_string
 from .ids import TYPE_PREFIX, WS_PATH, new_id, system_data, utc_now_iso, workspace_id
+from .pending_upload import pending_upload_answer
 from .resources import (
     current,
     delete_resource,
@@ -25,6 +26,13 @@ router = APIRouter()
 ASSET_COLLECTIONS = ("codes", "models", "environments", "data")
 LABEL = {"codes": "code", "models": "model", "environments": "environment", "data": "data"}
 DATA_TYPES = {"uri_file": "uri_file", "uri_folder": "uri_folder", "mltable": "mltable"}
+VERSION_DEFAULTS: dict[str, Any] = {"isArchived": False, "isAnonymous": False, "properties": {}, "tags": {}}
+#: What the service fills in per asset kind (a model version always has ``flavors`` and a type;
+#: the azure-ai-ml SDK reads both).
+VERSION_KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "models": {"flavors": {}, "modelType": "custom_model"},
+    "environments": {"osType": "Linux", "autoRebuild": "Disabled"},
+}
 
 
 def _check_data_version(body: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +131,7 @@ def _make_asset_routes(collection: str) -> None:
             return put_resource(
                 emu, request, ws=(sub, rg, ws), arm_id=container["resource"]["id"] + f"/versions/{version}",
                 name=version, arm_type=f"{collection}/versions", kind=f"{label}Version", body=body, lro=False,
-                tracked=False, defaults={"isArchived": False, "isAnonymous": False, "properties": {}, "tags": {}},
+                tracked=False, defaults={**VERSION_DEFAULTS, **VERSION_KIND_DEFAULTS.get(collection, {})},
             )
 
     async def get_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
@@ -149,17 +157,7 @@ def _make_asset_routes(collection: str) -> None:
         location, _ = datastore_location(emu, emu.workspace(sub, rg, ws), uri) or (uri, {})
         if "://" not in location:
             location = "file://" + location
-        return JSONResponse(
-            {
-                "blobReferenceForConsumption": {
-                    "blobUri": location,
-                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{emu.config.storage_account}",
-                    "credential": {"credentialType": "SAS", "sasUri": location},
-                },
-                "pendingUploadId": upload_id,
-                "pendingUploadType": "TemporaryBlobReference",
-            }
-        )
+        return JSONResponse(pending_upload_answer(emu, sub, rg, str(upload_id), location))
 
     router.add_api_route(base, list_containers, methods=["GET"])
     router.add_api_route(base + "/{name}", put_container, methods=["PUT"])

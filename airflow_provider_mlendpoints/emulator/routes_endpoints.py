@@ -39,6 +39,29 @@ BATCH_DEPLOYMENT_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: What the service fills in on an online deployment the PUT left out (the documented defaults of
+#: the CLI's online deployment YAML: max_queue_wait_ms 500, one request per instance, probes
+#: 10 s / 10 s / 2 s, thresholds 1 and 30). The request timeout is the emulator's own 90 s
+#: (``online_scoring.DEFAULT_REQUEST_TIMEOUT``; the service's is 5 s) so the answer says what it does.
+ONLINE_REQUEST_SETTINGS = {"requestTimeout": "PT1M30S", "maxQueueWait": "PT0.5S", "maxConcurrentRequestsPerInstance": 1}
+ONLINE_PROBE = {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "successThreshold": 1, "failureThreshold": 30}
+
+
+def online_deployment_defaults(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the service's defaults for scale settings, request settings and probes filled in."""
+    props = dict(body.get("properties") or {})
+    props.setdefault("endpointComputeType", "Managed")
+    props.setdefault("properties", {})
+    props.setdefault("appInsightsEnabled", False)
+    props["scaleSettings"] = dict(props.get("scaleSettings") or {"scaleType": "Default"})
+    props["requestSettings"] = {**ONLINE_REQUEST_SETTINGS, **(props.get("requestSettings") or {})}
+    for probe in ("livenessProbe", "readinessProbe"):
+        props[probe] = {**ONLINE_PROBE, **(props.get(probe) or {})}
+    if str(props["endpointComputeType"]).lower() == "managed":
+        props.setdefault("egressPublicNetworkAccess", "Enabled")
+    return {**body, "properties": props}
+
+
 def _ids(sub: str, rg: str, ws: str, *parts: str) -> str:
     return workspace_id(sub, rg, ws) + "".join(f"/{p}" for p in parts)
 
@@ -290,7 +313,7 @@ async def put_online_deployment(
 ) -> Response:
     emu = request.app.state.emu
     emu.workspace(sub, rg, ws)
-    body = await read_body(request)
+    body = online_deployment_defaults(await read_body(request))
     endpoint_key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
     with emu.store.lock:
         _parent(emu, endpoint_key, "online endpoint", endpointName)

@@ -1,5 +1,8 @@
 """``mlendpoints emulator``: serve the workspace emulator until SIGTERM/SIGINT.
 
+With ``--ssl-certfile``/``--ssl-keyfile`` it serves HTTPS (what Microsoft's
+azure-ai-ml SDK requires before it sends a bearer token).
+
 Prints one start-up line: the URL, the workspace base path to use (any
 subscription / resource group / workspace works; the line shows an example)
 and the bearer token (the development token ``mlendpoints-dev-token`` when
@@ -57,7 +60,11 @@ def run_emulator(args: Any) -> int:
     token_note = (
         f"{DEV_TOKEN} (the development default token)" if config.token == DEV_TOKEN else "<the --token value>"
     )
-    url = f"http://{config.host}:{config.port}"
+    certfile, keyfile = getattr(args, "ssl_certfile", None), getattr(args, "ssl_keyfile", None)
+    if bool(certfile) != bool(keyfile):
+        print("mlendpoints emulator: --ssl-certfile and --ssl-keyfile go together", file=sys.stderr)
+        return 2
+    url = f"{'https' if certfile else 'http'}://{config.host}:{config.port}"
     print(
         f"mlendpoints emulator listening on {url} | workspace base path {EXAMPLE_WORKSPACE} "
         f"(any subscription/resourceGroup/workspace) | Authorization: Bearer {token_note}",
@@ -72,6 +79,8 @@ def run_emulator(args: Any) -> int:
             access_log=False,
             proxy_headers=False,
             lifespan="off",
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
         )
     )
     try:

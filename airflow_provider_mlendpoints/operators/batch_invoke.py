@@ -303,11 +303,15 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         return uri, kind
 
     def data_asset_uri(self, name: str, version: str | None, label: str | None) -> str:
-        """``azureml:<workspace ARM id>/data/<name>/versions/<v>`` (``@latest``: the newest version)."""
-        ws = self.client.config.workspace_id
-        if version:
-            return f"azureml:{ws}/data/{name}/versions/{version}"
-        return f"azureml:{name}@{label}"
+        """The bare ARM id ``<workspace ARM id>/data/<name>/versions/<v>``, as the SDK sends it;
+        ``@latest`` is resolved to the newest version of the workspace first."""
+        if not version:
+            if (label or "latest") != "latest":
+                raise AirflowException(
+                    f"input 'azureml:{name}@{label}': data assets can be named by version or @latest only"
+                )
+            version = self.client.data_versions.get_latest(name).version
+        return self.client.data_versions.version_id(name, str(version))
 
     def invoke_body(self, uri: str, kind: str) -> dict[str, Any]:
         """The current invoke body: one input, the output folder (if given), the overrides."""

@@ -238,7 +238,9 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         existing = self.settle(context, "online_endpoint", name)
         client = self.client
         location = self.location or (existing.location if existing else None) or workspace_location(client)
-        body = spec.to_rest(location)
+        from ..client.asset_upload import AssetResolver
+
+        body = spec.to_rest(location, resolve=AssetResolver(client))  # a Kubernetes compute becomes its ARM id
         props = body["properties"]
         # Traffic is applied last (deployments must exist first); until then keep the current split.
         props["traffic"] = dict(existing.traffic) if existing else {}

@@ -78,6 +78,12 @@ def build_online_deployment(
         else:
             compute_type = lowered
     scale_settings, legacy_count = _scale_settings(reader, doc, parent)
+    if scale_settings.get("type") == "target_utilization" and (compute_type or "managed") == "managed":
+        reader.add(
+            join_path(parent, "scale_settings.type"),
+            message="target_utilization scaling is for Kubernetes deployments only; a managed online "
+            "deployment scales by instance_count (type: default), as Azure and the azure-ai-ml SDK require",
+        )
     count = reader.field(doc, "instance_count", parent, coerce.positive_int)
     if count is None:
         count = legacy_count or 1

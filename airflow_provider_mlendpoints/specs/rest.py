@@ -252,7 +252,7 @@ def online_endpoint_body(
     if spec.public_network_access:
         properties["publicNetworkAccess"] = spec.public_network_access.capitalize()
     body = _envelope(location, spec.tags, properties)
-    identity = _identity(spec.identity)
-    if identity is not None:
-        body["identity"] = identity
+    # Azure gives an online endpoint a system-assigned identity when none is named, and the SDK sends
+    # it explicitly (Microsoft's system-assigned-identity example relies on it)
+    body["identity"] = _identity(spec.identity) or {"type": "SystemAssigned"}
     return body

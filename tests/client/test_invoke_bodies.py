@@ -22,7 +22,7 @@ ALL = InvokeOverrides(
 )
 REST_OVERRIDES = {
     "miniBatchSize": 5,
-    "compute": {"instanceCount": 2},
+    "compute": {"instanceCount": 2, "isLocal": False},
     "retrySettings": {"maxRetries": 1, "timeout": "PT60S"},
     "errorThreshold": 3,
     "outputFileName": "out.csv",

@@ -143,9 +143,13 @@ def test_invalid_body_is_a_400_naming_the_property(spec_emulator):
         # Discriminated subtypes are validated by their discriminator value.
         bad_sub = c.put(
             emu.arm_url("/onlineEndpoints/oe-v2/deployments/d"),
-            json={"location": "eastus", "properties": {"endpointComputeType": "Managed", "instanceType": 3}},
+            json={"location": "eastus", "properties": {"endpointComputeType": "Managed", "instanceType": {"size": 3}}},
         )
         assert bad_sub.status_code == 400 and "properties.instanceType" in bad_sub.json()["error"]["message"]
+
+        # What the service's binding takes is not refused: an enum value in another letter case.
+        lenient = c.put(emu.arm_url("/batchEndpoints/v3"), json={"location": "eastus", "properties": {"authMode": "aadToken"}})
+        assert lenient.status_code in (200, 201), lenient.text
 
 
 def test_responses_of_a_populated_workspace_have_the_documented_shape(emulator_clean, validator):

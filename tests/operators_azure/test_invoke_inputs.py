@@ -30,7 +30,7 @@ def test_input_type_inference_and_overrides():
     )
     assert over.to_rest() == {
         "miniBatchSize": 5,
-        "compute": {"instanceCount": 2},
+        "compute": {"instanceCount": 2, "isLocal": False},
         "retrySettings": {"timeout": "PT90S"},
         "outputFileName": "out.csv",
         "loggingLevel": "Debug",
@@ -52,8 +52,16 @@ def test_bodies_for_each_input_kind(workspace, tmp_path):
 
     props = body(input="azureml:heart-data:3", output_path="azureml://datastores/workspaceblobstore/paths/o")
     assert props["InputData"] == {
-        "input_data": {"JobInputType": "UriFolder", "Uri": f"azureml:{ws_id}/data/heart-data/versions/3"}
+        "input_data": {"JobInputType": "UriFolder", "Uri": f"{ws_id}/data/heart-data/versions/3"}
     }
+    for version in ("1", "2", "10"):
+        workspace.client.data_versions.create_or_update(
+            "heart-data", version, {"properties": {"dataType": "uri_folder", "dataUri": "azureml://datastores/workspaceblobstore/paths/in/"}}
+        )
+    latest = body(input="azureml:heart-data@latest")  # resolved to the newest version, as the SDK does
+    assert latest["InputData"]["input_data"]["Uri"] == f"{ws_id}/data/heart-data/versions/10"
+    with pytest.raises(Exception, match="by version or @latest only"):
+        body(input="azureml:heart-data@stable")
     assert props["OutputData"] == {
         "score": {"JobOutputType": "UriFolder", "Uri": "azureml://datastores/workspaceblobstore/paths/o/"}
     }

@@ -23,6 +23,7 @@ WS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServ
         ("abfss://fs@acct.dfs.core.windows.net/x/y", ("abfss://fs@acct.dfs.core.windows.net", "x/y")),
         ("azureml://datastores/ds1/paths/in/", ("azureml://datastores/ds1", "in")),
         (f"azureml:{WS}/data/heart/versions/3", (f"azureml://{WS.lstrip('/')}", "data/heart/versions/3")),
+        (f"{WS}/data/heart/versions/3", (f"azureml://{WS.lstrip('/')}", "data/heart/versions/3")),
         ("azureml:heart:3", ("azureml://workspace", "data/heart/versions/3")),
         ("/data/in", ("file", "/data/in")),
         ("file:///data/in", ("file", "/data/in")),

@@ -335,3 +335,19 @@ def test_failed_deployment_is_reported_and_can_be_deleted(airflow_db, test_dags,
     out = capfd.readouterr()
     assert "no-such-model" in out.out + out.err + caplog.text  # the service's reason, not just "Failed"
     assert ws.names(f"/onlineEndpoints/{name}/deployments") == []
+
+
+def test_kubernetes_endpoint_compute_is_sent_as_its_arm_id(airflow_db, test_dags, ws, tmp_path):
+    """Like the SDK, the endpoint PUT names a Kubernetes compute by ARM id, and the identity defaults."""
+    name = unique("k8s")
+    path = tmp_path / "kubernetes-endpoint.yml"
+    path.write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineEndpoint.schema.json\n"
+        f"name: {name}\ncompute: azureml:inferencecompute\nauth_mode: key\n",
+        encoding="utf-8",
+    )
+    run = run_operators(test_dags, f"CreateOrUpdateOnlineEndpointOperator(task_id='endpoint', spec={str(path)!r})")
+    assert run.state == "success", states(run)
+    endpoint = ws.get(f"/onlineEndpoints/{name}")
+    assert endpoint["properties"]["compute"] == f"{ws.emu.workspace_path}/computes/inferencecompute"
+    assert endpoint["identity"]["type"] == "SystemAssigned"

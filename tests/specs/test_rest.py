@@ -19,6 +19,7 @@ from airflow_provider_mlendpoints.specs import (
     apply_overrides,
     load_spec,
 )
+from airflow_provider_mlendpoints.specs.errors import SpecError
 from airflow_provider_mlendpoints.specs.rest import batch_deployment_body, default_resolver
 
 from .conftest import CORPUS, CORPUS_DIR
@@ -171,3 +172,29 @@ def test_scale_settings_left_to_azure_when_absent(mfe: dict[str, Any]) -> None:
     manual = load_spec(CORPUS_DIR / "2021-05/managed/canary-imperative-flow/3-create-green.yml")
     assert manual.to_rest("westeurope")["properties"]["scaleSettings"] == {"scaleType": "Default"}
     assert manual.to_rest("westeurope")["sku"]["capacity"] == 2
+
+
+def test_online_endpoint_without_identity_gets_system_assigned(tmp_path: Path) -> None:
+    """Like the SDK (and Azure's default), an endpoint that names no identity is sent SystemAssigned."""
+    path = tmp_path / "endpoint.yml"
+    schema = "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json\n"
+    path.write_text(schema + "name: plain\nauth_mode: key\n")
+    assert load_spec(path).to_rest("westeurope")["identity"] == {"type": "SystemAssigned"}
+    path.write_text(schema + "name: plain\nidentity:\n  type: none\n")
+    assert load_spec(path).to_rest("westeurope")["identity"] == {"type": "None"}
+
+
+def test_managed_deployment_refuses_target_utilization(tmp_path: Path) -> None:
+    """The SDK refuses target_utilization scaling on managed deployments; so does the loader."""
+    path = tmp_path / "deployment.yml"
+    path.write_text(
+        "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\n"
+        "name: blue\nendpoint_name: e\nmodel: azureml:m:1\ninstance_type: Standard_DS3_v2\n"
+        "scale_settings:\n  type: target_utilization\n  min_instances: 1\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert "scale_settings.type" in str(caught.value) and "Kubernetes" in str(caught.value)
+    assert str(path) in str(caught.value)
+    path.write_text(path.read_text().replace("managedOnline", "kubernetesOnline").replace("name: blue\n", "name: blue\ntype: kubernetes\n"))
+    assert load_spec(path).to_rest("westeurope")["properties"]["scaleSettings"]["scaleType"] == "TargetUtilization"
