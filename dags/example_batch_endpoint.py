@@ -86,10 +86,17 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "poll_interval": POLL_INTERVAL},
     params={
         "endpoint_name": Param(
-            "digits-batch", type="string", description="Batch endpoint name (unique per region)."
+            "digits-batch",
+            type="string",
+            title="Endpoint name",
+            description="Batch endpoint name (unique per region).",
         ),
-        "images": Param(30, type="integer", minimum=1, description="Image files to score."),
-        "delete_endpoint": Param(True, type="boolean", description="Delete the endpoint at the end."),
+        "images": Param(
+            30, type="integer", minimum=1, title="Images to score", description="Image files to score."
+        ),
+        "delete_endpoint": Param(
+            True, type="boolean", title="Delete endpoint", description="Delete the endpoint at the end."
+        ),
     },
 ) as dag:
 
