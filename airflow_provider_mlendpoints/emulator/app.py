@@ -19,7 +19,7 @@ from .config import EmulatorConfig
 from .context import Emulator
 from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
 
-AUTH_EXEMPT = (ADMIN_PREFIX, "/online/")
+AUTH_EXEMPT = (ADMIN_PREFIX, "/online/", "/studio/")  # studio pages: read-only HTML, never secrets
 
 
 class EmulatorApp(FastAPI):
@@ -42,7 +42,15 @@ def _unauthorized(message: str) -> JSONResponse:
 
 def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
-    from . import lro, routes_admin, routes_assets, routes_dataplane, routes_endpoints, routes_jobs
+    from . import (
+        lro,
+        routes_admin,
+        routes_assets,
+        routes_dataplane,
+        routes_endpoints,
+        routes_jobs,
+        studio_pages,
+    )
 
     config = config or EmulatorConfig()
     emu = Emulator(config)
@@ -63,7 +71,7 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
 
-    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane):
+    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, studio_pages):
         app.include_router(module.router)
 
     if emu.validator is not None:
