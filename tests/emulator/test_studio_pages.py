@@ -82,7 +82,7 @@ def test_self_hosted_report_writes_index_html(tmp_path):
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium; scripts/install-chromium)")
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; make chromium)")
     return found
 
 
