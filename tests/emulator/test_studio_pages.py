@@ -12,7 +12,8 @@ import pytest
 
 from airflow_provider_mlendpoints.engine import report_html
 
-from .helpers import put_and_wait
+from .helpers import put_and_wait, wait_job
+from .test_batch_jobs import batch_setup  # noqa: F401 - the fixture
 
 
 def _studio(emu, path: str = "") -> str:
@@ -111,3 +112,37 @@ def test_pages_in_headless_chromium(emulator_clean, tmp_path):
     dom = _dump_dom(browser, page.as_uri(), tmp_path / "job.png")
     assert dom.count('class="mini-batch ') == 8 and 'class="mini-batch failed"' in dom
     assert '<svg id="timeline"' in dom and 'id="logs"' in dom
+
+
+def _run_job(emu, scoring_uri, data, out, deployment=None):
+    body = {
+        "properties": {
+            "InputData": {"input_data": {"JobInputType": "UriFolder", "Uri": str(data)}},
+            "OutputData": {"score": {"JobOutputType": "UriFolder", "Uri": str(out)}},
+        }
+    }
+    headers = {"azureml-model-deployment": deployment} if deployment else {}
+    with emu.client() as c:
+        job = c.post(scoring_uri, json=body, headers=headers).json()
+        return wait_job(c, f"{scoring_uri}/{job['name']}")
+
+
+def test_job_pages_show_the_mini_batch_timeline(batch_setup, tmp_path):  # noqa: F811
+    emu, scoring_uri, data, _ = batch_setup
+    done = _run_job(emu, scoring_uri, data, tmp_path / "out")
+    assert done["properties"]["status"] == "Completed"
+    page = httpx.get(_studio(emu, f"/jobs/{done['name']}")).text
+    assert page.count('<rect class="mini-batch succeeded"') == 3  # 5 files, 2 per mini-batch
+    assert "Completed" in page and 'id="logs"' in page and "emulator job" in page
+    assert 'id="outputs"' in page and str(tmp_path / "out") in page
+    index = httpx.get(_studio(emu)).text
+    assert f">{done['name']}</a>" in index and ">be / ok</a>" in index
+
+    failed = _run_job(emu, scoring_uri, data, tmp_path / "out-failed", deployment="failing")
+    assert failed["properties"]["status"] == "Failed"
+    page = httpx.get(_studio(emu, f"/jobs/{failed['name']}")).text
+    assert page.count('<rect class="mini-batch failed"') == 3
+    assert "the model refuses this input" in page
+    # the self-hosted report beside the output is the same page
+    report = (tmp_path / "out" / "_mlendpoints" / "report" / "index.html").read_text()
+    assert report.count('<rect class="mini-batch succeeded"') == 3
