@@ -61,7 +61,7 @@ MLFLOW_DEPLOYMENT = HERE / "sample_batch_endpoint" / "mlflow-deployment.yml"
 DEMO_DIR = os.environ.get("MLENDPOINTS_DEMO_DIR") or str(HERE.parent / ".demo")
 #: Seconds between state checks while waiting (the emulator answers in well under a second).
 #: The run's day: its logical date, or when it was due for runs triggered without one.
-DAY = "{{ (logical_date or dag_run.run_after) | ds }}"
+DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 POLL_INTERVAL = float(os.environ.get("MLENDPOINTS_POLL_INTERVAL") or 10)
 
 ENDPOINT = "{{ params.endpoint_name }}"
