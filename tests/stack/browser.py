@@ -87,6 +87,17 @@ class Browser:
         text = self.evaluate("document.body ? document.body.innerText.slice(0, 2000) : ''")
         raise TimeoutError(f"not true after {timeout:.0f}s: {expression}\npage text:\n{text}")
 
+    def click(self, element_expression: str) -> None:
+        """A real mouse click (pressed + released) at the centre of the element the expression finds."""
+        box = self.evaluate(
+            f"(() => {{ const e = {element_expression}; e.scrollIntoView({{block: 'center'}}); "
+            "const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        x, y = box
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
     def type_text(self, text: str) -> None:
         self.call("Input.insertText", text=text)
 
