@@ -33,10 +33,11 @@ EXTRA_FIELDS: dict[str, tuple[str, dict[str, Any], str, str]] = {
     "workspace_name": ("Workspace Name", _TEXT, "The Azure ML workspace (required).", "my-workspace"),
     "auth_type": (
         "Authentication",
-        {"type": ["string", "null"], "enum": [*AUTH_TYPES, None]},
+        {"type": ["string", "null"], "enum": ["", *AUTH_TYPES], "default": ""},
         "default: DefaultAzureCredential; service_principal: tenant + client id + secret; managed_identity; "
         "workload_identity (AKS federated token); token: a static bearer token (emulator, CI). "
-        "Empty: token when one is set, service principal when client id and secret are set, else default.",
+        "Empty: inferred (token when one is set, service principal when client id and secret are set, "
+        "else default).",
         " | ".join(AUTH_TYPES),
     ),
     "tenant_id": (
