@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AZURITE := .tools/node_modules/.bin/azurite-blob
 
-.PHONY: demo test lint venv azurite rest-tools clean stack stack-down
+.PHONY: demo test lint venv azurite rest-tools chromium clean stack stack-down
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ rest-tools:
 	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq curl jq >/dev/null; } || \
 	  echo "curl or jq missing and not installable here: the REST walkthrough test will be skipped"
 
+## Headless Chromium for the browser tests (Debian's package; they skip with a reason without it).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) || echo "chromium not installed: the browser tests will skip"
+
 ## Sets up everything, generates sample inputs and runs the self-hosted example DAG on embedded SQLite.
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -35,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_mlendpoints tests dags bench scripts
 
 ## Sets up everything (virtualenv, Azurite) and runs the whole test suite.
-test: $(STAMP) $(AZURITE) rest-tools lint
+test: $(STAMP) $(AZURITE) rest-tools chromium lint
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/.tools/node_modules/.bin:$$PATH" $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Starts a real Airflow on 127.0.0.1 without Docker (PostgreSQL, Azurite, emulator; scripts/stack --help).

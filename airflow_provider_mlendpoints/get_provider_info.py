@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .connection_form import connection_type_info
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -57,12 +58,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "connection-types": [
-            {
-                "hook-class-name": "airflow_provider_mlendpoints.hooks.ml_endpoints.MLEndpointsHook",
-                "connection-type": "azure_ml_endpoints",
-            }
-        ],
+        "connection-types": [connection_type_info()],
         "extra-links": [
             "airflow_provider_mlendpoints.links.AzureMLJobLink",
             "airflow_provider_mlendpoints.links.AzureMLEndpointLink",

@@ -60,6 +60,8 @@ ENDPOINT_YAML = HERE / "sample_batch_endpoint" / "endpoint.yml"
 MLFLOW_DEPLOYMENT = HERE / "sample_batch_endpoint" / "mlflow-deployment.yml"
 DEMO_DIR = os.environ.get("MLENDPOINTS_DEMO_DIR") or str(HERE.parent / ".demo")
 #: Seconds between state checks while waiting (the emulator answers in well under a second).
+#: The run's day: its logical date, or when it was due for runs triggered without one.
+DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 POLL_INTERVAL = float(os.environ.get("MLENDPOINTS_POLL_INTERVAL") or 10)
 
 ENDPOINT = "{{ params.endpoint_name }}"
@@ -86,16 +88,25 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "poll_interval": POLL_INTERVAL},
     params={
         "endpoint_name": Param(
-            "digits-batch", type="string", description="Batch endpoint name (unique per region)."
+            "digits-batch",
+            type="string",
+            title="Endpoint name",
+            description="Batch endpoint name (unique per region).",
         ),
-        "images": Param(30, type="integer", minimum=1, description="Image files to score."),
-        "delete_endpoint": Param(True, type="boolean", description="Delete the endpoint at the end."),
+        "images": Param(
+            30, type="integer", minimum=1, title="Images to score", description="Image files to score."
+        ),
+        "delete_endpoint": Param(
+            True, type="boolean", title="Delete endpoint", description="Delete the endpoint at the end."
+        ),
     },
 ) as dag:
 
     @task
-    def prepare(images: int, ds: str | None = None) -> dict[str, str]:
+    def prepare(images: int, ds: str | None = None, dag_run=None) -> dict[str, str]:
         """Build both models (kept when present) and write the day's inputs."""
+        # a run triggered without a logical date (the UI's default, REST, CLI) has no ds
+        ds = ds or dag_run.run_after.date().isoformat()
         digits = _load(HERE / "sample_deployment" / "build_model.py", "sample_digits_build")
         mlflow = _load(HERE / "sample_batch_endpoint" / "build_mlflow_model.py", "sample_mlflow_build")
         digits.build_model()
@@ -136,7 +147,7 @@ with DAG(
         input_type="uri_folder",
         output_path="azureml://datastores/workspaceblobstore/paths/"
         + ENDPOINT
-        + "/{{ ds }}/{{ run_id | replace(':', '-') | replace('+', '-') }}/",
+        + "/" + DAY + "/{{ run_id | replace(':', '-') | replace('+', '-') }}/",
         overrides={"mini_batch_size": 5},
         wait_for_completion=False,
     )
@@ -144,7 +155,7 @@ with DAG(
     download_results = DownloadBatchJobResultsOperator(
         task_id="download_results",
         job_name=INVOKE_JOB,
-        local_path=DEMO_DIR + "/batch-results/{{ ds }}/digits-svc/predictions.csv",
+        local_path=DEMO_DIR + "/batch-results/" + DAY + "/digits-svc/predictions.csv",
     )
     deploy_mlflow = CreateOrUpdateBatchDeploymentOperator(
         task_id="deploy_mlflow", spec=str(MLFLOW_DEPLOYMENT), endpoint_name=ENDPOINT
@@ -159,7 +170,7 @@ with DAG(
     download_mlflow_results = DownloadBatchJobResultsOperator(
         task_id="download_mlflow_results",
         job_name=MLFLOW_JOB,
-        local_path=DEMO_DIR + "/batch-results/{{ ds }}/digits-mlflow/predictions.csv",
+        local_path=DEMO_DIR + "/batch-results/" + DAY + "/digits-mlflow/predictions.csv",
     )
     set_default = SetBatchDefaultDeploymentOperator(
         task_id="set_default", endpoint_name=ENDPOINT, deployment_name="digits-mlflow"

@@ -61,9 +61,14 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "poll_interval": POLL_INTERVAL},
     params={
         "endpoint_name": Param(
-            "rollout-demo", type="string", description="Online endpoint name (unique per region)."
+            "rollout-demo",
+            type="string",
+            title="Endpoint name",
+            description="Online endpoint name (unique per region).",
         ),
-        "delete_endpoint": Param(True, type="boolean", description="Delete the endpoint at the end."),
+        "delete_endpoint": Param(
+            True, type="boolean", title="Delete endpoint", description="Delete the endpoint at the end."
+        ),
     },
 ) as dag:
     create_endpoint = CreateOrUpdateOnlineEndpointOperator(

@@ -113,19 +113,29 @@ with DAG(
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     params={
         "input_root": Param(
-            INPUT_ROOT, type="string", description="Folder holding one <ds>/ folder per day."
+            INPUT_ROOT,
+            type="string",
+            title="Input root folder",
+            description="Folder holding one <ds>/ folder per day.",
         ),
-        "output_root": Param(OUTPUT_ROOT, type="string", description="Results go to <output_root>/<ds>/."),
+        "output_root": Param(
+            OUTPUT_ROOT,
+            type="string",
+            title="Output root folder",
+            description="Results go to <output_root>/<ds>/.",
+        ),
         "mini_batch_size": Param(
             None,
             type=["null", "integer"],
             minimum=1,
+            title="Mini-batch size",
             description="Files per run() call. Empty: the deployment's.",
         ),
         "sample_inputs": Param(
             0,
             type="integer",
             minimum=0,
+            title="Sample inputs to generate",
             description="Demo: stage this many sample images when the day's input is empty.",
         ),
     },

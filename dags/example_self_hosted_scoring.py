@@ -48,17 +48,20 @@ with DAG(
         "input_path": Param(
             None,
             type=["null", "string"],
+            title="Input path",
             description=f"Input folder or blob URL. Empty: {DEMO_DIR}/inputs/<logical date>.",
         ),
         "output_path": Param(
             None,
             type=["null", "string"],
+            title="Output path",
             description=f"Output folder or blob URL. Empty: {DEMO_DIR}/outputs/<logical date>.",
         ),
         "mini_batch_size": Param(
             None,
             type=["null", "integer"],
             minimum=1,
+            title="Mini-batch size",
             description="Files per run() call. Empty: the deployment's mini_batch_size.",
         ),
     },

@@ -103,18 +103,36 @@ def _show_results(output: Path, labels_file: Path) -> None:
             print(f"\naccuracy against the true labels: {right}/{len(scored)} ({right / len(scored):.1%})")
 
 
+def default_demo_dir() -> Path:
+    """The one data folder of the examples: $MLENDPOINTS_DEMO_DIR, else .demo/ in this repository."""
+    return Path(os.environ.get("MLENDPOINTS_DEMO_DIR") or REPO / ".demo").resolve()
+
+
+def prepare_sample_data(demo_dir: Path, ds: str, *, quiet: bool = False) -> int:
+    """Build the sample model and write ``SAMPLE_COUNT`` input images (and their labels) for ``ds``.
+
+    The images go to ``<demo_dir>/inputs/<ds>/`` (kept when already there), the labels to
+    ``<demo_dir>/labels/<ds>.csv``. Used by ``make demo`` and ``scripts/stack up``; returns the
+    build script's exit code.
+    """
+    inputs = demo_dir / "inputs" / ds
+    build = REPO / "dags" / "sample_deployment" / "build_model.py"
+    command = [sys.executable, str(build)]
+    if not (inputs.is_dir() and any(inputs.iterdir())):
+        command += ["--inputs", str(inputs), "--count", str(SAMPLE_COUNT)]
+        command += ["--labels", str(demo_dir / "labels" / f"{ds}.csv")]
+    return _run(command, dict(os.environ), quiet=quiet)
+
+
 def main() -> int:
     started = time.monotonic()
-    demo_dir = Path(os.environ.get("MLENDPOINTS_DEMO_DIR") or REPO / ".demo").resolve()
+    demo_dir = default_demo_dir()
     ds = datetime.now(timezone.utc).date().isoformat()
-    inputs = demo_dir / "inputs" / ds
     labels = demo_dir / "labels" / f"{ds}.csv"
     output = demo_dir / "outputs" / ds
 
     _step(f"Building the sample model and {SAMPLE_COUNT} input images for {ds}")
-    build = REPO / "dags" / "sample_deployment" / "build_model.py"
-    command = [sys.executable, str(build), "--inputs", str(inputs), "--count", str(SAMPLE_COUNT)]
-    if _run([*command, "--labels", str(labels)], dict(os.environ)) != 0:
+    if prepare_sample_data(demo_dir, ds) != 0:
         print("could not build the sample model (is scikit-learn installed? it is in the demo extra)")
         return 1
 

@@ -49,6 +49,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airflow_stack import AirflowStack, airflow_bin, free_port  # noqa: E402
+from demo import default_demo_dir, prepare_sample_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_STATE_DIR = REPO / ".stack"
@@ -310,7 +311,10 @@ class Stack:
             from cryptography.fernet import Fernet
 
             self.state["fernet_key"] = Fernet.generate_key().decode()
-        self.state.setdefault("demo_dir", str(self.state_dir / "demo"))
+        if self.state.get("demo_dir") in (None, str(DEFAULT_STATE_DIR / "demo")):
+            # the default stack shares make demo's folder; a private state folder keeps its own
+            private = self.state_dir != DEFAULT_STATE_DIR and not os.environ.get("MLENDPOINTS_DEMO_DIR")
+            self.state["demo_dir"] = str(self.state_dir / "demo" if private else default_demo_dir())
         self._save_state()
 
     @property
@@ -476,6 +480,8 @@ class Stack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
             "MLENDPOINTS_DEMO_DIR": self.state["demo_dir"],
+            # as docker-compose.yaml: nothing runs until a DAG is unpaused or triggered
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         }
         for conn_id, conn in self.connections().items():
             extra_env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn)
@@ -611,6 +617,15 @@ class Stack:
         ):
             service.create_container(EMULATOR_CONTAINER)
 
+    def _prepare_example_data(self) -> None:
+        """The sample model and today's inputs in the demo folder, so the examples' first runs succeed."""
+        demo_dir = Path(self.state["demo_dir"])
+        ds = time.strftime("%Y-%m-%d", time.gmtime())
+        if prepare_sample_data(demo_dir, ds, quiet=True) == 0:
+            log(f"sample model and inputs for {ds} ready in {demo_dir}")
+        else:
+            log("could not build the sample model (scikit-learn is in the demo extra): the examples will fail")
+
     def up(
         self,
         executor: str | None = None,
@@ -664,6 +679,7 @@ class Stack:
             self._wait(service)
         self._create_database()
         self._create_datastore_container()
+        self._prepare_example_data()
 
         airflow = self.airflow()
         # services of another executor (e.g. celery workers after switching to local) go away

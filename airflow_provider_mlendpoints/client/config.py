@@ -49,6 +49,7 @@ class WorkspaceConfig:
     :param polling_interval: default seconds between LRO polls when the service sends no Retry-After.
     :param max_polling_interval: cap on a server-sent Retry-After while polling an LRO.
     :param allow_insecure_http: send bearer tokens over plain http; ``None`` allows it for loopback hosts only.
+    :param verbose_http: log one DEBUG line per HTTP request (method, URL without query, status).
     """
 
     subscription_id: str
@@ -64,6 +65,7 @@ class WorkspaceConfig:
     polling_interval: float = 10.0
     max_polling_interval: float = 60.0
     allow_insecure_http: bool | None = None
+    verbose_http: bool = False
 
     def __post_init__(self) -> None:
         for name in ("subscription_id", "resource_group", "workspace_name"):

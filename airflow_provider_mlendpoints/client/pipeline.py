@@ -3,8 +3,8 @@
 Policies (same order, sync and async): request id, headers, user agent,
 proxy, content decoding, retry (bounded, honors a capped Retry-After;
 replays a non-idempotent POST only after a 429, never after a transport error),
-http-allowed-for-loopback, bearer token (optional), ARM HTTP logging (headers
-redacted, no bodies).
+http-allowed-for-loopback, bearer token (optional), one line per request at DEBUG when the
+config sets ``verbose_http`` (no headers, bodies or query strings; see .http_logging).
 
 Also: :class:`MLPoller` / :class:`AsyncMLPoller` (LRO pollers that raise the
 client's typed errors and expose the polling URL and continuation token) and
@@ -14,7 +14,6 @@ server-sent delay is capped).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from azure.core import AsyncPipelineClient, PipelineClient
@@ -32,16 +31,15 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 from azure.core.polling import AsyncLROPoller, LROPoller
-from azure.mgmt.core.policies import ARMHttpLoggingPolicy
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
 
 from .config import RetrySettings, WorkspaceConfig
 from .errors import MLEndpointsError, ServiceError, error_from_azure, error_from_parts
+from .http_logging import HTTP_LOGGER, OneLineHttpLoggingPolicy, quiet_azure_http_logging
 
 USER_AGENT = "airflow-provider-mlendpoints"
-#: Request/response lines (URL, status, redacted headers; never bodies) are logged at INFO here.
-HTTP_LOGGER = logging.getLogger("airflow_provider_mlendpoints.client.http")
+__all__ = ["HTTP_LOGGER"]  # re-exported: the client's per-request lines (see .http_logging)
 
 #: Per-request option: this request must not be replayed once it may have reached the server.
 NON_IDEMPOTENT = "non_idempotent"
@@ -133,6 +131,7 @@ def _retry_kwargs(retry: RetrySettings) -> dict[str, Any]:
 
 
 def _policies(config: WorkspaceConfig | None, auth: Any, retry: Any) -> list[Any]:
+    quiet_azure_http_logging()
     return [
         RequestIdPolicy(),
         HeadersPolicy(),
@@ -141,7 +140,7 @@ def _policies(config: WorkspaceConfig | None, auth: Any, retry: Any) -> list[Any
         ContentDecodePolicy(),
         retry,
         *([_HttpForLoopbackPolicy(config), auth] if auth is not None else []),
-        ARMHttpLoggingPolicy(logger=HTTP_LOGGER),
+        OneLineHttpLoggingPolicy(verbose=bool(config is not None and config.verbose_http)),
     ]
 
 

@@ -24,8 +24,9 @@ from .context import Emulator
 from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
 
 #: Paths served without the emulator's token: the readiness probe, online scoring (endpoint keys)
-#: and the discovery document, public as the service's is (it lists URLs, no data).
-AUTH_EXEMPT = (ADMIN_PREFIX + "/health", "/online/", "/discovery")
+#: the discovery document, public as the service's is (it lists URLs, no data), and the studio
+#: pages (read-only HTML, never secrets).
+AUTH_EXEMPT = (ADMIN_PREFIX + "/health", "/online/", "/discovery", "/studio/")
 
 
 class EmulatorApp(FastAPI):
@@ -79,6 +80,7 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
         routes_discovery,
         routes_endpoints,
         routes_jobs,
+        studio_pages,
     )
 
     config = config or EmulatorConfig()
@@ -103,7 +105,9 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
 
-    for module in (routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, routes_discovery):
+    for module in (
+        routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, routes_discovery, studio_pages,
+    ):
         app.include_router(module.router)
 
     if emu.validator is not None:

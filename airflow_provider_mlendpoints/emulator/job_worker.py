@@ -162,6 +162,7 @@ def main(argv: list[str]) -> int:
             summary = getattr(exc, "summary", None)
             result = {"status": "Failed", "error": str(exc), "summary": summary if isinstance(summary, dict) else None}
         publish_outputs(staging, output_uri, output_options)
+        keep_mini_batches(job, result_path.parent)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's message
         traceback.print_exc()
         result = {"status": "Failed", "error": f"{type(exc).__name__}: {exc}"}
@@ -170,6 +171,18 @@ def main(argv: list[str]) -> int:
     os.replace(tmp, result_path)
     print(f"emulator job finished: {result['status']}", flush=True)
     return 0
+
+
+def keep_mini_batches(job: Any, folder: Path) -> None:
+    """A copy of the report's mini_batches.csv in the job's folder (the studio job page's timeline)."""
+    from ..engine.layout import REPORT_CSV_KEY
+    from ..engine.plan import output_storage
+
+    try:
+        data = output_storage(job).read_bytes(REPORT_CSV_KEY)
+    except Exception:  # noqa: BLE001 - a view only: no report (e.g. the job failed early), no timeline
+        return
+    (folder / "mini_batches.csv").write_bytes(data)
 
 
 if __name__ == "__main__":

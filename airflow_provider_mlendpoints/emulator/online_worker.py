@@ -45,12 +45,13 @@ def _load(config: dict[str, Any]) -> Any:
 
 
 def main() -> int:
+    from ..client.http_logging import quiet_azure_http_logging
+
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # the script's prints go to the log, not into the protocol
     sys.stdout = sys.stderr
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
-    # The log is the scoring container's: the storage SDK's HTTP lines (downloading code and model) stay out.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    quiet_azure_http_logging()  # the deployment's log holds the scoring script's lines, not HTTP dumps
 
     def answer(obj: dict[str, Any]) -> None:
         proto.write(json.dumps(obj, default=str) + "\n")

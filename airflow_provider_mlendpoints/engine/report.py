@@ -1,4 +1,4 @@
-"""The job report below ``_mlendpoints/report/``: mini_batches.csv, errors.txt, summary.json."""
+"""The job report below ``_mlendpoints/report/``: mini_batches.csv, errors.txt, summary.json, index.html."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import json
 from contextlib import ExitStack
 from typing import Any
 
-from .layout import ERRORS_KEY, REPORT_CSV_KEY, SUMMARY_KEY
+from .layout import ERRORS_KEY, REPORT_CSV_KEY, REPORT_PREFIX, SUMMARY_KEY
 from .storage.base import Storage, display_key
+
+#: The job's HTML page beside summary.json (see :mod:`.report_html`).
+INDEX_KEY = f"{REPORT_PREFIX}index.html"
 
 CSV_COLUMNS = ["id", "shard", "files", "items", "succeeded", "failed", "attempts", "status", "seconds", "error"]
 
@@ -73,5 +76,21 @@ class ReportWriter:
 
 
 def write_summary(out: Storage, summary: dict[str, Any]) -> None:
-    """Write summary.json."""
+    """Write summary.json, and index.html: the job's page (the emulator's Studio-like job page)."""
     out.write_bytes(SUMMARY_KEY, json.dumps(summary, indent=2, default=str).encode("utf-8"))
+    from . import report_html
+
+    try:
+        rows = report_html.mini_batches_from_csv(out.read_bytes(REPORT_CSV_KEY).decode("utf-8"))
+    except Exception:  # noqa: BLE001 - the page is a view; summary.json is the record
+        rows = []
+    scalars = {k: v for k, v in summary.items() if not isinstance(v, (dict, list))}
+    nested = {k: v for k, v in summary.items() if isinstance(v, dict)}
+    page = report_html.job_page(
+        str(summary.get("job") or summary.get("name") or out.uri.rstrip("/").rsplit("/", 1)[-1]),
+        str(summary.get("status") or ""),
+        settings=scalars,
+        summary=nested,
+        mini_batches=rows,
+    )
+    out.write_bytes(INDEX_KEY, page.encode("utf-8"))

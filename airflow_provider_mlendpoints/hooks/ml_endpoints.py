@@ -10,7 +10,11 @@ Connection (conn_type ``azure_ml_endpoints``):
   ``workload_identity_tenant_id``; ``token`` (a fixed bearer token; a secret);
   ``data_plane_url`` (replaces scheme and host of batch scoring URIs); ``api_version``;
   ``storage_urls`` (JSON: storage account -> account URL or connection string, e.g. Azurite);
-  ``authority_host`` (AAD authority for sovereign clouds); ``allow_insecure_http`` (bool).
+  ``authority_host`` (AAD authority for sovereign clouds); ``allow_insecure_http`` (bool);
+  ``verbose_http`` (bool: one DEBUG line per HTTP request; azure-core's header dumps stay at WARNING).
+
+The form (labels, placeholders, secrets as password inputs) is declared in
+:mod:`airflow_provider_mlendpoints.connection_form`; its fields are these extras, by name.
 
 Every secret (client secret, token, endpoint keys and tokens, datastore secrets returned by the
 service) is registered with Airflow's secrets masker.
@@ -23,7 +27,6 @@ from functools import cached_property
 from typing import Any
 
 from airflow.providers.microsoft.azure.utils import (
-    add_managed_identity_connection_widgets,
     get_async_default_azure_credential,
     get_field,
     get_sync_default_azure_credential,
@@ -31,6 +34,7 @@ from airflow.providers.microsoft.azure.utils import (
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from airflow_provider_mlendpoints import connection_form
 from airflow_provider_mlendpoints.client import (
     AsyncMLEndpointsClient,
     AsyncStaticTokenCredential,
@@ -41,8 +45,8 @@ from airflow_provider_mlendpoints.client import (
 )
 from airflow_provider_mlendpoints.client.config import DEFAULT_API_VERSION, DEFAULT_MANAGEMENT_URL
 
-CONN_TYPE = "azure_ml_endpoints"
-AUTH_TYPES = ("default", "service_principal", "managed_identity", "workload_identity", "token")
+CONN_TYPE = connection_form.CONN_TYPE
+AUTH_TYPES = connection_form.AUTH_TYPES
 
 
 def _build_credential(a: dict[str, Any], identity: Any, static_cls: Any, default_factory: Any) -> Any:
@@ -97,7 +101,7 @@ class MLEndpointsHook(BaseHook):
     conn_name_attr = "ml_endpoints_conn_id"
     default_conn_name = "azure_ml_endpoints_default"
     conn_type = CONN_TYPE
-    hook_name = "Azure ML Endpoints"
+    hook_name = connection_form.HOOK_NAME
 
     def __init__(self, ml_endpoints_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -106,54 +110,30 @@ class MLEndpointsHook(BaseHook):
 
     # -- UI -----------------------------------------------------------------------------------------
     @classmethod
-    @add_managed_identity_connection_widgets
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form."""
+        """Extra fields of the connection form, for UIs older than Airflow 3.2 (which read
+        ``conn-fields`` from the provider info instead; see :mod:`..connection_form`)."""
         from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        from wtforms import BooleanField, PasswordField, StringField
 
-        def text(label: str) -> Any:
-            return StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
-
-        return {
-            "subscription_id": text("Subscription ID"),
-            "resource_group": text("Resource Group"),
-            "workspace_name": text("Workspace Name"),
-            "auth_type": text("Auth Type"),
-            "tenant_id": text("Tenant ID"),
-            "token": PasswordField(lazy_gettext("Bearer Token"), widget=BS3PasswordFieldWidget()),
-            "data_plane_url": text("Data Plane URL"),
-            "api_version": text("API Version"),
-            "storage_urls": text("Storage URLs (JSON)"),
-        }
+        widgets: dict[str, Any] = {}
+        for name, (label, schema, _help, _placeholder) in connection_form.EXTRA_FIELDS.items():
+            if schema.get("format") == "password":
+                widgets[name] = PasswordField(lazy_gettext(label), widget=BS3PasswordFieldWidget())
+            elif "boolean" in schema["type"]:
+                widgets[name] = BooleanField(lazy_gettext(label), default=False)
+            else:
+                widgets[name] = StringField(lazy_gettext(label), widget=BS3TextFieldWidget())
+        return widgets
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden, relabeled and placeholder fields of the connection form."""
+        """Hidden, relabeled and placeholder fields of the connection form (older UIs)."""
         return {
-            "hidden_fields": ["schema", "port", "extra"],
-            "relabeling": {
-                "host": "Management URL",
-                "login": "Client ID (service principal)",
-                "password": "Client Secret (service principal)",
-            },
-            "placeholders": {
-                "host": DEFAULT_MANAGEMENT_URL,
-                "login": "service principal application (client) id",
-                "password": "service principal secret",
-                "subscription_id": "00000000-0000-0000-0000-000000000000",
-                "resource_group": "my-resource-group",
-                "workspace_name": "my-workspace",
-                "auth_type": " | ".join(AUTH_TYPES) + " (inferred when empty)",
-                "tenant_id": "AAD tenant id (service principal, workload identity)",
-                "token": "a fixed bearer token (emulator, CI)",
-                "data_plane_url": "override batch scoring URI host, e.g. http://127.0.0.1:8080",
-                "api_version": DEFAULT_API_VERSION,
-                "storage_urls": json.dumps({"devstoreaccount1": "http://127.0.0.1:10000/devstoreaccount1"}),
-                "managed_identity_client_id": "user-assigned managed identity client id",
-                "workload_identity_tenant_id": "tenant id for workload identity",
-            },
+            "hidden_fields": list(connection_form.HIDDEN_FIELDS),
+            "relabeling": dict(connection_form.RELABELING),
+            "placeholders": connection_form.placeholders(),
         }
 
     # -- building -----------------------------------------------------------------------------------
@@ -205,6 +185,7 @@ class MLEndpointsHook(BaseHook):
             data_plane_url=self._field(conn, "data_plane_url"),
             storage_urls=dict(storage_urls),
             allow_insecure_http=_truthy(self._field(conn, "allow_insecure_http")),
+            verbose_http=bool(_truthy(self._field(conn, "verbose_http"))),
         )
 
     def auth_type(self) -> str:

@@ -175,7 +175,8 @@ def test_secrets_masked_in_logs_and_absent_from_reprs(monkeypatch, fake, caplog)
 def test_ui_behaviour():
     behaviour = MLEndpointsHook.get_ui_field_behaviour()
     assert "extra" in behaviour["hidden_fields"]
-    assert behaviour["relabeling"]["host"] == "Management URL"
+    assert behaviour["relabeling"]["host"] == "Management URL (emulator: its base URL)"
+    assert behaviour["placeholders"]["subscription_id"] == "00000000-0000-0000-0000-000000000000"
     assert MLEndpointsHook.conn_type == "azure_ml_endpoints"
 
 

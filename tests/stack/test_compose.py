@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,14 @@ OFFICIAL_SERVICES = {"postgres", "redis", "airflow-init", "airflow-cli", "flower
 AZURE_STANDINS = {"azurite", "mlendpoints-emulator"}
 LONG_RUNNING = {"postgres", "redis", "azurite", "mlendpoints-emulator", *AIRFLOW_SERVICES}
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
 
 
 def interpolate(value: Any) -> Any:
     """Compose's ``${VAR:-default}`` with an empty environment (the defaults a user gets)."""
     if isinstance(value, str):
-        return _VAR.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+        # ``$$`` is compose's escape of a literal ``$`` (left for the container's shell)
+        return _VAR.sub(lambda m: "$" if m.group(0) == "$$" else (m.group(2) or ""), value)
     if isinstance(value, list):
         return [interpolate(v) for v in value]
     if isinstance(value, dict):
@@ -162,23 +164,35 @@ def _blob_endpoint(connection_string: str) -> str:
     return parts["BlobEndpoint"]
 
 
+def _emulator_flags(services) -> dict[str, str]:
+    """The emulator's command line (``bash -c "exec mlendpoints emulator ..."``) as flag -> value."""
+    bash = command_of(services["mlendpoints-emulator"])
+    assert bash[:2] == ["/bin/bash", "-c"]
+    words = shlex.split(bash[2])
+    assert words[:3] == ["exec", "mlendpoints", "emulator"]
+    return dict(zip(words[3::2], words[4::2], strict=False))
+
+
+def _init_script(services) -> str:
+    return " ".join(command_of(services["airflow-init"]))
+
+
 def test_emulator_and_azurite_connections_match_the_services(services):
-    from airflow_provider_mlendpoints.hooks.ml_endpoints import CONN_TYPE, MLEndpointsHook
+    from airflow_provider_mlendpoints.hooks.ml_endpoints import CONN_TYPE
 
     conns = _connections(services["airflow-worker"]["environment"])
-    emulator_cmd = command_of(services["mlendpoints-emulator"])
-    assert emulator_cmd[:2] == ["mlendpoints", "emulator"]
-    flags = dict(zip(emulator_cmd[2::2], emulator_cmd[3::2], strict=False))
+    flags = _emulator_flags(services)
     assert flags["--host"] == "0.0.0.0"
 
-    ml = conns[MLEndpointsHook.default_conn_name]
+    # the emulator's connection is stored by airflow-init (with the token it generates)
+    ml = json.loads(services["airflow-init"]["environment"]["MLENDPOINTS_EMULATOR_CONNECTION"])
     assert ml["conn_type"] == CONN_TYPE
     assert _host_port(ml["host"]) == ("mlendpoints-emulator", int(flags["--port"]))
     extra = ml["extra"]
-    assert extra["token"] == flags["--token"] and extra["auth_type"] == "token"
+    assert "token" not in extra and extra["auth_type"] == "token"
     for field in ("subscription_id", "resource_group", "workspace_name"):
         assert extra[field], field
-    assert f"{flags['--port']}:{flags['--port']}" in services["mlendpoints-emulator"]["ports"]
+    assert f"127.0.0.1:{flags['--port']}:{flags['--port']}" in services["mlendpoints-emulator"]["ports"]
 
     azurite_cmd = command_of(services["azurite"])
     az_flags = dict(zip(azurite_cmd[1::2], azurite_cmd[2::2], strict=False))
@@ -197,7 +211,7 @@ def test_emulator_and_azurite_connections_match_the_services(services):
     init = services["airflow-init"]
     for key in ("MLENDPOINTS_EMULATOR_STORAGE_CONNECTION_STRING", "MLENDPOINTS_EMULATOR_STORAGE_CONTAINER"):
         assert init["environment"][key] == emulator_env[key], key
-    script = " ".join(command_of(init))
+    script = _init_script(services)
     assert "create_container(name)" in script and "build_model.py" in script
     # the same connections in every Airflow container
     for name in AIRFLOW_SERVICES:
@@ -249,6 +263,9 @@ def test_every_connection_and_variable_the_dags_need_is_set(services):
     conn_ids, env_required, _ = _dag_conn_ids_and_env()
     # operators default to the hook's connection and WasbHook's; both are always defined
     conn_ids |= {MLEndpointsHook.default_conn_name, "wasb_default"}
+    # azure_ml_endpoints_default is stored in the database by airflow-init (its token is generated)
+    assert f"airflow connections add {MLEndpointsHook.default_conn_name}" in _init_script(services)
+    conn_ids -= {MLEndpointsHook.default_conn_name}
     required = (env_required - _with_or_fallback()) | {"MLENDPOINTS_DEMO_DIR"}
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
@@ -280,8 +297,12 @@ def test_healthchecks_and_startup_order(services):
             assert depends[dependency]["condition"] == "service_healthy", (name, dependency)
         assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
     assert services["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
-    assert services["mlendpoints-emulator"]["depends_on"] == {"azurite": {"condition": "service_healthy"}}
-    assert set(services["airflow-init"]["depends_on"]) == infra
+    # the emulator starts with the token airflow-init generates; init needs only the infrastructure
+    assert services["mlendpoints-emulator"]["depends_on"] == {
+        "azurite": {"condition": "service_healthy"},
+        "airflow-init": {"condition": "service_completed_successfully"},
+    }
+    assert set(services["airflow-init"]["depends_on"]) == infra - {"mlendpoints-emulator"}
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services and dependency != name, (name, dependency)
@@ -292,3 +313,85 @@ def test_celery_worker_scales(services):
     assert "container_name" not in worker and "ports" not in worker  # `--scale airflow-worker=N` works
     assert worker["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown of Celery
     assert "AIRFLOW__CELERY__WORKER_CONCURRENCY" in worker["environment"]
+
+
+def test_image_has_a_name_of_its_own(compose):
+    """A habitual AIRFLOW_IMAGE_NAME=apache/airflow:... must not tag this build with the official name."""
+    raw = yaml.safe_load(COMPOSE.read_text())
+    images = {name: svc["image"] for name, svc in raw["services"].items() if "build" in svc}
+    assert images, "no service builds the image"
+    for name, image in images.items():
+        assert "AIRFLOW_IMAGE_NAME" not in image, name
+        assert image.startswith("${MLENDPOINTS_IMAGE_NAME:-"), name
+        assert not interpolate(image).startswith("apache/airflow"), name
+
+
+def test_fernet_key_is_generated_not_empty(services):
+    """No empty FERNET_KEY: airflow-init writes airflow.cfg (with a generated key) shared by all."""
+    for name, service in services.items():
+        assert "AIRFLOW__CORE__FERNET_KEY" not in service.get("environment", {}), name
+    for name in {*AIRFLOW_SERVICES, "airflow-init"}:
+        env = services[name]["environment"]
+        mounts = dict(v.rsplit(":", 1)[::-1] for v in services[name]["volumes"])
+        config_dir = env["AIRFLOW_CONFIG"].rsplit("/", 1)[0]
+        assert mounts[config_dir] == "./config", name
+    assert "airflow config list" in _init_script(services)
+
+
+def test_pip_additional_requirements_and_resource_warnings_of_the_official_file(services):
+    for name in AIRFLOW_SERVICES:
+        assert "_PIP_ADDITIONAL_REQUIREMENTS" in services[name]["environment"], name
+    raw = COMPOSE.read_text()
+    assert "_PIP_ADDITIONAL_REQUIREMENTS: ${_PIP_ADDITIONAL_REQUIREMENTS:-}" in raw
+    script = _init_script(services)
+    for warning in ("Not enough memory available", "Not enough CPUS available", "Not enough Disk space"):
+        assert warning in script, warning
+
+
+def test_azurite_image_is_pinned(services):
+    image = services["azurite"]["image"]
+    assert re.fullmatch(r"mcr\.microsoft\.com/azure-storage/azurite:\d+\.\d+\.\d+", image), image
+
+
+def test_ports_are_published_on_loopback_only(services):
+    published = {name: svc["ports"] for name, svc in services.items() if svc.get("ports")}
+    assert {"airflow-apiserver", "azurite", "mlendpoints-emulator", "flower"} <= set(published)
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_emulator_token_is_generated_at_init(services):
+    raw = COMPOSE.read_text()
+    assert "mlendpoints-dev-token" not in raw and "MLENDPOINTS_EMULATOR_TOKEN:-" not in raw
+    token_file = services["airflow-init"]["environment"]["MLENDPOINTS_EMULATOR_TOKEN_FILE"]
+    assert services["mlendpoints-emulator"]["environment"]["MLENDPOINTS_EMULATOR_TOKEN_FILE"] == token_file
+    assert _emulator_flags(services)["--token"] == "$(cat ${MLENDPOINTS_EMULATOR_TOKEN_FILE})"  # shlex unquoted
+    assert '--token "$(cat "${MLENDPOINTS_EMULATOR_TOKEN_FILE}")"' in command_of(services["mlendpoints-emulator"])[2]
+    script = _init_script(services)
+    assert "secrets.token_urlsafe" in script and 'chmod 0640 "${MLENDPOINTS_EMULATOR_TOKEN_FILE}"' in script
+    # the emulator reads it from the shared config folder, read-only
+    assert "./config:/opt/airflow/config:ro" in services["mlendpoints-emulator"]["volumes"]
+
+
+def test_init_prepares_the_model_and_todays_inputs(services):
+    script = _init_script(services)
+    demo_dir = services["airflow-init"]["environment"]["MLENDPOINTS_DEMO_DIR"]
+    assert "today=$(date -u +%F)" in script
+    assert f'--inputs "{demo_dir}/inputs/${{today}}"' in script
+    assert f'--labels "{demo_dir}/labels/${{today}}.csv"' in script
+
+
+def test_dags_paused_at_creation_as_in_the_stack(services):
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from stack_services import Stack
+
+    stack = Stack(REPO / ".stack-compose-test-unused")
+    stack.state = {"token": "t", "fernet_key": "k", "demo_dir": "/d", "ports": dict.fromkeys(
+        ("postgres", "redis", "azurite", "emulator", "api-server"), 1)}
+    stack_value = stack.airflow().env()["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]
+    for name in AIRFLOW_SERVICES:
+        compose_value = services[name]["environment"]["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]
+        assert compose_value.lower() == stack_value.lower() == "true", name

@@ -480,6 +480,9 @@ def _service_client(loc: BlobLocation, options: dict[str, Any]) -> Any:
     """A BlobServiceClient for ``loc`` built from ``options`` (see the module docstring)."""
     from azure.storage.blob import BlobServiceClient
 
+    from ...client.http_logging import quiet_azure_http_logging
+
+    quiet_azure_http_logging()
     kwargs: dict[str, Any] = {
         "retry_total": int(options.get("retry_total", 3)),
         "connection_timeout": options.get("connection_timeout", 20),
