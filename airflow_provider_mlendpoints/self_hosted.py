@@ -95,6 +95,8 @@ def self_hosted_batch_scoring(
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
     input_type: str = "auto",
+    rescore_failed: bool = True,
+    init_timeout: float | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -126,6 +128,11 @@ def self_hosted_batch_scoring(
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
     :param input_type: "auto", "file" or "tabular".
+    :param rescore_failed: a resumed run, and score tasks that are cleared or retried, score the
+        mini-batches that failed earlier again (default; succeeded ones are kept, and the summary lists
+        the re-scored ones under ``rescored_mini_batches``). False keeps the failures.
+    :param init_timeout: seconds the scoring script's init() may take in a scoring process (default
+        600, ten minutes); past it the process is replaced, counted against ``retry_settings.max_retries``.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -145,6 +152,8 @@ def self_hosted_batch_scoring(
         "input_glob": input_glob,
         "input_type": input_type,
         "output_format": normalized_format,
+        "rescore_failed": rescore_failed,
+        "init_timeout": init_timeout,
         **task_kwargs,
     }
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
         OutputExistsError,
         PlanMismatchError,
         ScoringError,
+        StorageFailed,
     )
     from .job import OutputFormat, ScoringJob
     from .plan import ShardRef, plan_job
@@ -44,6 +45,7 @@ _EXPORTS = {
     "OutputExistsError": ".errors",
     "PlanMismatchError": ".errors",
     "ScoringError": ".errors",
+    "StorageFailed": ".errors",
 }
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "ScoringError",
     "ScoringJob",
     "ShardRef",
+    "StorageFailed",
     "collect_job",
     "plan_job",
     "run_local",

@@ -22,6 +22,7 @@ from .job import ScoringJob
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
+from .rescore import release_failed
 from .shard import finished_indexes, score_shard
 from .tally import Tally
 from .worker import ScoringPool, child_setup
@@ -40,6 +41,11 @@ def _score_range(
     plan = read_plan(out)
     if plan is None:
         raise InputError(f"output {out.uri}: no plan found; run plan_job first")
+    if job.rescore_failed:
+        released = [mb_id for _, first, last in ranges for mb_id in release_failed(out, first, last)]
+        if released:
+            elog.info(f"{label}: scoring {len(released)} mini-batch(es) that failed in an earlier run again: "
+                      f"{', '.join(released[:20])}{' ...' if len(released) > 20 else ''}")
     done = finished_indexes(out)
     total = sum(last - first + 1 for _, first, last in ranges)
     firsts = [first for _, first, _ in ranges]
@@ -98,6 +104,12 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
         f"planned {plan.get('mini_batches')} mini-batches ({plan.get('items')} {plan.get('input_kind')} items "
         f"from {plan.get('files')} files) in {len(shards)} shard(s)"
     )
+    stale = plan.get("stale_temp_files_removed") or {}
+    if stale.get("files"):
+        EngineLog(log, d.logging_level).info(
+            f"removed {stale['files']} temporary file(s) ({stale['bytes']} bytes) that earlier, interrupted "
+            "runs left in the output"
+        )
     ranges = [(s["shard"], s["first"], s["last"]) for s in shards]
     _score_range(job, ranges, processes, log, "scoring")
     return collect_job(job, log=log)

@@ -18,6 +18,7 @@ from .log import EngineLog
 from .parts import LIST_COLUMN, read_part, read_status
 from .plan import iter_manifest, output_storage, read_plan
 from .report import ReportWriter, write_summary
+from .rescore import rescored_ids
 from .storage.base import Storage
 
 MAX_LISTED_MISSING = 20
@@ -89,13 +90,19 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
         reason = f"{counts['failed']} failed items exceed error_threshold {threshold}"
     elif d.output_action == "append_row" and counts["succeeded"] == 0:
         reason = "no input item was scored successfully"
+    rescored = rescored_ids(out)
+    if rescored:
+        elog.info(f"{len(rescored)} mini-batch(es) that had failed were scored again: "
+                  f"{', '.join(rescored[:MAX_LISTED_MISSING])}{' ...' if len(rescored) > MAX_LISTED_MISSING else ''}")
     end = time.time()
     start = plan.get("created_ts", end)
     summary = {
         "status": "Failed" if reason else "Completed",
         "failure_reason": reason,
         "mini_batches": {"total": counts["mb_total"], "succeeded": counts["mb_succeeded"],
-                         "partial": counts["mb_partial"], "failed": counts["mb_failed"]},
+                         "partial": counts["mb_partial"], "failed": counts["mb_failed"],
+                         "rescored": len(rescored)},
+        "rescored_mini_batches": rescored,
         "items": {"total": counts["items"], "succeeded": counts["succeeded"], "failed": counts["failed"]},
         "error_threshold": threshold,
         "output_rows": counts["rows"] if output_file else 0,

@@ -14,6 +14,9 @@ from ..specs.model import BatchDeploymentSpec
 
 ExistingOutput = Literal["error", "resume", "overwrite"]
 
+#: Seconds a scoring process's init() may take before the process is replaced (a retry).
+DEFAULT_INIT_TIMEOUT = 600.0
+
 
 @dataclass(frozen=True)
 class OutputFormat:
@@ -39,6 +42,13 @@ class ScoringJob:
     ``storage_options`` carries how to reach blob storage (for example
     ``{"connection_string": ...}`` or ``{"account_url": ..., "credential": ...}``);
     it is never logged or written anywhere.
+    ``rescore_failed`` (default True): a resumed run, a retried or cleared shard task scores the
+    mini-batches that failed in an earlier run again (succeeded ones are kept); False keeps the
+    failures as they are (``--keep-failed``).
+    ``init_timeout`` (default :data:`DEFAULT_INIT_TIMEOUT`, 10 minutes): seconds the scoring
+    script's init() may take in a scoring process; past it the process is stopped and replaced,
+    which counts against ``retry_settings.max_retries`` like an init() that raised. A line is
+    logged every 30 s while init() runs.
     """
 
     deployment: BatchDeploymentSpec
@@ -49,6 +59,8 @@ class ScoringJob:
     existing_output: ExistingOutput = "error"
     output_format: OutputFormat = field(default_factory=OutputFormat)
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    rescore_failed: bool = True
+    init_timeout: float = DEFAULT_INIT_TIMEOUT
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

@@ -21,13 +21,16 @@ from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from .errors import InputError, OutputExistsError, PlanMismatchError
+from .fingerprint import InputFingerprint, describe_changes
 from .job import ScoringJob
 from .layout import (
     CLAIMS_PREFIX,
+    INPUTS_KEY,
     MANIFEST_KEY,
     PARTS_PREFIX,
     PLAN_KEY,
     REPORT_PREFIX,
+    RESCORED_PREFIX,
     STATE_DIR,
     join_uri,
     mini_batch_id,
@@ -36,13 +39,14 @@ from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_ba
 from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError
 from .tabular import tabular_kind, tabular_slices
+from .tempfiles import remove_stale_temp_files
 
 DEFAULT_MAX_SHARDS = 256
 # One shard per running slot: every extra task instance costs Airflow ~1-5 s of scheduling
 # and start-up (bench/self_hosted.py (c)), and uneven shards need no extra tasks since idle
 # shard tasks help busy ones (claims.py).
 SHARDS_PER_SLOT = 1
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: the input fingerprint holds modification times / ETags
 
 
 class ShardRef(TypedDict, total=False):
@@ -98,6 +102,8 @@ def validate_job(job: ScoringJob) -> BatchSize:
         )
     if d.retry_settings.max_retries < 0 or d.retry_settings.timeout <= 0:
         raise InputError(f"{where}: retry_settings: max_retries must be >= 0 and timeout > 0 seconds")
+    if not 0 < job.init_timeout < float("inf"):
+        raise InputError(f"init_timeout must be a positive number of seconds, got {job.init_timeout!r}")
     if d.output_action not in ("append_row", "summary_only"):
         raise InputError(f"{where}: output_action must be append_row or summary_only, got {d.output_action!r}")
     if job.output_format.format not in ("csv", "parquet"):
@@ -198,7 +204,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     "mini_batches": j - i + 1, "plan": <plan id>}``. There is one shard per
     running slot (``instance_count``; idle shard tasks help busy ones, see
     :mod:`.claims`), at most ``max_shards`` (default 256) and at most one per mini-batch.
-    Claims of an earlier run are cleared.
+    Claims of an earlier run are cleared, and temporary files killed runs left in a local output
+    are removed (counted in ``plan.json`` under ``stale_temp_files_removed``).
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """
@@ -210,18 +217,20 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         glob = f" matching {job.input_glob!r}" if job.input_glob else ""
         raise InputError(f"input {job.input_uri.split('?')[0]!r}: no input files found{glob}")
     old_plan = _check_existing(job, out)
+    stale_files, stale_bytes = remove_stale_temp_files(out)
     out.delete_prefix(CLAIMS_PREFIX)
+    out.delete_prefix(RESCORED_PREFIX)
     kind = input_kind(job)
     settings = job_settings(job, kind)
     settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
     storage, single, files = list_inputs(job)
 
-    digest = hashlib.sha256()
     counts = {"files": 0, "bytes": 0, "mini_batches": 0, "items": 0}
+    fingerprint: InputFingerprint
 
     def counted(source: Iterator[FileInfo]) -> Iterator[FileInfo]:
         for info in source:
-            digest.update(f"{info.key}\0{info.size}\n".encode())
+            fingerprint.add(info)
             counts["files"] += 1
             counts["bytes"] += info.size
             yield info
@@ -234,7 +243,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
             for batch in file_mini_batches(counted(files), size):
                 yield {"files": [[f.key, f.size] for f in batch]}
 
-    with out.open_write(MANIFEST_KEY) as manifest:
+    with out.open_write(MANIFEST_KEY) as manifest, out.open_write(INPUTS_KEY) as inputs_list:
+        fingerprint = InputFingerprint(inputs_list)
         buffer: list[bytes] = []
         for index, rec in enumerate(records()):
             items = len(rec["files"]) if "files" in rec else rec["stop"] - rec["start"]
@@ -246,7 +256,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
                 manifest.write(b"".join(buffer))
                 buffer.clear()
         manifest.write(b"".join(buffer))
-        input_hash = digest.hexdigest()
+        fingerprint.flush()
+        input_hash = fingerprint.hexdigest()
         if counts["mini_batches"] == 0:
             raise InputError(f"input {job.input_uri.split('?')[0]!r}: the tabular input files hold no rows")
         if old_plan is not None:
@@ -271,6 +282,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         "shards": [[first, last] for first, last in ranges],
         "created": datetime.fromtimestamp(now, timezone.utc).isoformat(),
         "created_ts": now,
+        "stale_temp_files_removed": {"files": stale_files, "bytes": stale_bytes},
     }
     out.write_bytes(PLAN_KEY, json.dumps(plan, indent=1).encode())
     return [
@@ -285,9 +297,11 @@ def _compare_plans(
     if old.get("input_hash") == input_hash and old.get("settings_hash") == settings_hash:
         return
     if old.get("input_hash") != input_hash:
+        changed = describe_changes(output_storage(job), list_inputs(job)[2])
         what = (
+            f"the input changed since the previous run: {changed}" if changed else
             f"the input changed since the previous run ({old.get('files')} files, {old.get('bytes')} bytes "
-            "then; different files or sizes now)"
+            "then; different files, sizes or modification times now)"
         )
     else:
         changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])

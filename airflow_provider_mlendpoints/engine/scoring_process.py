@@ -12,7 +12,8 @@ beside the retry that replaces it.
 
 Messages, parent -> child: ``("run", task)``, ``("stop", None)``.
 Child -> parent: ``("ready", pid)``, ``("init_error", err)``, ``("done", status)``,
-``("error", err)``, ``("bye", err_or_None)``; ``err`` is
+``("error", err)`` (run() failed), ``("storage_error", err)`` (reading the input or writing the part
+failed: the parent stops the run), ``("bye", err_or_None)``; ``err`` is
 ``{"error": "Type: message", "traceback": "..."}``.
 
 Kept light on imports: pandas and pyarrow load only when the input is tabular,
@@ -36,6 +37,7 @@ from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
 from .parts import check_result, encode_part, render_rows
 from .storage import LocalStorage, open_storage
+from .storage.base import StorageError
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -202,6 +204,8 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
                 break
             try:
                 conn.send(("done", scorer.score(task)))
+            except StorageError as exc:  # reading the input or writing the part: never a scoring failure
+                conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
             except Exception as exc:  # noqa: BLE001 - the parent retries or records it
                 conn.send(("error", _error(exc)))
         bye = None

@@ -19,6 +19,7 @@ from .layout import PARTS_PREFIX, part_key
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
+from .rescore import release_failed
 from .storage.base import Storage
 from .tally import Tally
 from .worker import ScoringPool, child_setup
@@ -83,6 +84,10 @@ class ShardRun:
         self.log = EngineLog(log, job.deployment.logging_level)
         self.label = f"shard {number}"
         self.claims = ClaimBook(self.out, number)
+        self.rescored = release_failed(self.out, first, last) if job.rescore_failed else []
+        if self.rescored:
+            self.log.info(f"{self.label}: scoring {len(self.rescored)} mini-batch(es) that failed in an earlier "
+                          f"run again: {', '.join(self.rescored[:20])}{' ...' if len(self.rescored) > 20 else ''}")
         self.done = finished_indexes(self.out)
         self.left_to_helpers: list[dict[str, Any]] = []
         self.taken_over = 0
@@ -205,6 +210,7 @@ class ShardRun:
                           f"other shard tasks scored {left - self.taken_over} of its mini-batches")
         return {"mini_batches": own_total, "skipped": skipped, **counts,
                 "scored_by_helpers": left - self.taken_over, "taken_over": self.taken_over,
+                "rescored": len(self.rescored),
                 "seconds": round(time.monotonic() - started, 3)}
 
 

@@ -26,19 +26,22 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from .errors import InputError, ScoringError
+from .errors import InputError, ScoringError, StorageFailed
 from .job import ScoringJob
 from .layout import part_key
 from .log import EngineLog
 from .parts import encode_part, read_status
 from .plan import job_where
+from .rescore import mark_failed
 from .storage import absolute_uri, open_input
-from .storage.base import Storage
+from .storage.base import Storage, StorageError
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHUTDOWN_GRACE = 30.0
 PREFETCH = 2  # tasks in flight per child: the running one and the next
 MAX_LOGGED_FILES = 50
+#: Seconds between "init() still running" log lines.
+INIT_LOG_EVERY = 30.0
 
 
 def scoring_script(job: ScoringJob) -> tuple[str, str]:
@@ -117,6 +120,8 @@ class _Child:
         self.conn = Connection(parent_sock.detach())
         self.conn.send({**setup, "sys_path": list(sys.path)})
         self.ready = False  # init() done
+        self.started = time.monotonic()
+        self.init_logged = self.started  # when the last "init() still running" line was logged
         # Tasks sent, in order: the head is running, the next one waits in the socket (prefetch),
         # so the child never idles waiting for the parent between mini-batches.
         self.queue: deque[dict[str, Any]] = deque()
@@ -155,6 +160,7 @@ class ScoringPool:
         self.on_finish = on_finish
         self.max_retries = job.deployment.retry_settings.max_retries
         self.timeout = float(job.deployment.retry_settings.timeout)
+        self.init_timeout = float(job.init_timeout)
         self.children: list[_Child] = []
         self.pending: deque[dict[str, Any]] = deque()
         self.init_failures = 0
@@ -162,32 +168,41 @@ class ScoringPool:
         self.on_tick: Callable[[], None] | None = None
 
     def run(self, tasks: Iterable[dict[str, Any]], processes: int) -> None:
-        """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children."""
+        """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children.
+
+        Raises :class:`StorageFailed` when reading or writing storage fails (here or in a child):
+        the run stops at once, no mini-batch is counted as failed for it, finished parts stay.
+        """
         source: Iterator[dict[str, Any]] = iter(tasks)
         try:
-            while True:
-                for depth in range(1, PREFETCH + 1):  # first one task per child, then the prefetch
-                    for child in self.children:
-                        if child.ready and len(child.queue) < depth:
-                            task = self._next(source)
-                            if task is None:
-                                break
-                            self._send(child, task)
-                busy = sum(1 for c in self.children if c.queue)
-                has_work = self._peek(source) is not None
-                if busy == 0 and not has_work:
-                    break
-                if has_work:
-                    while len(self.children) < max(1, processes):
-                        self.children.append(_Child(self.setup))
-                self._wait()
-                if self.on_tick is not None:
-                    self.on_tick()
-            self._shutdown()
+            self._run(source, processes)
+        except StorageError as exc:
+            raise StorageFailed(str(exc)) from exc
         finally:
             for child in self.children:
                 child.stop()
             self.children.clear()
+
+    def _run(self, source: Iterator[dict[str, Any]], processes: int) -> None:
+        while True:
+            for depth in range(1, PREFETCH + 1):  # first one task per child, then the prefetch
+                for child in self.children:
+                    if child.ready and len(child.queue) < depth:
+                        task = self._next(source)
+                        if task is None:
+                            break
+                        self._send(child, task)
+            busy = sum(1 for c in self.children if c.queue)
+            has_work = self._peek(source) is not None
+            if busy == 0 and not has_work:
+                break
+            if has_work:
+                while len(self.children) < max(1, processes):
+                    self.children.append(_Child(self.setup))
+            self._wait()
+            if self.on_tick is not None:
+                self.on_tick()
+        self._shutdown()
 
     # -- task queue ---------------------------------------------------------------------------
 
@@ -223,6 +238,9 @@ class ScoringPool:
             finished += self._drain(child)
         now = time.monotonic()
         for child in list(self.children):
+            if not child.ready:
+                self._watch_init(child, now)
+        for child in list(self.children):
             if child.queue and now > child.deadline:
                 task = child.queue.popleft()
                 self._requeue(child)
@@ -241,16 +259,32 @@ class ScoringPool:
                 )
         return finished
 
+    def _watch_init(self, child: _Child, now: float) -> None:
+        """Log a line every :data:`INIT_LOG_EVERY` s while init() runs; replace the process past init_timeout."""
+        elapsed = now - child.started
+        if elapsed > self.init_timeout:
+            self.log.warning(f"init() of the scoring script did not return within {self.init_timeout:g} s "
+                             f"(init_timeout) in process {child.proc.pid}; stopping it")
+            self._remove(child)
+            self._init_failed({"error": f"TimeoutError: init() did not return within {self.init_timeout:g} s "
+                                        "(init_timeout); the process was stopped", "traceback": None})
+        elif now - child.init_logged >= INIT_LOG_EVERY:
+            child.init_logged = now
+            self.log.info(f"init() of the scoring script still running in process {child.proc.pid} after "
+                          f"{elapsed:.0f} s (init_timeout {self.init_timeout:g} s)")
+
     def _drain(self, child: _Child) -> int:
         finished = 0
-        try:
-            while child.conn.poll():
+        while True:
+            try:  # only the connection's own errors mean the child went away; the parent's are raised
+                if not child.conn.poll():
+                    break
                 kind, body = child.conn.recv()
-                finished += self._message(child, kind, body)
-                if child not in self.children:
-                    return finished
-        except (EOFError, OSError):
-            pass
+            except (EOFError, OSError):
+                break
+            finished += self._message(child, kind, body)
+            if child not in self.children:
+                return finished
         if not child.alive() and child in self.children:
             task = child.queue.popleft() if child.queue else None
             self._requeue(child)
@@ -273,6 +307,9 @@ class ScoringPool:
             self._remove(child)
             self._init_failed(body)
             return 0
+        if kind == "storage_error":
+            task = child.queue[0]["mb"]["id"] if child.queue else "?"
+            raise StorageError(f"mini-batch {task} (process {child.proc.pid}): {body['error']}")
         task = child.queue.popleft() if child.queue else None
         # The child moves on to the prefetched task now: its time limit starts.
         child.deadline = time.monotonic() + self.timeout if child.queue else float("inf")
@@ -344,6 +381,7 @@ class ScoringPool:
         }
         if "start" in mb:
             status["rows_range"] = [mb["start"], mb["stop"]]
+        mark_failed(self.output, mb["id"])
         self.output.write_bytes(key, encode_part(status))
         self._finished(status)
         return 1

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from ..engine.job import OutputFormat, ScoringJob
+from ..engine.job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
 from ..specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
@@ -188,6 +188,10 @@ class _ScoringJobOperator(BaseOperator):
     :param input_type: "auto", "file" or "tabular".
     :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
         "parquet"; ``None`` writes Azure's format (no header, space-separated).
+    :param rescore_failed: score tasks that run again (a cleared or retried task, a resumed run)
+        score the mini-batches that failed earlier again (default); False keeps the failures.
+    :param init_timeout: seconds the scoring script's init() may take in a scoring process
+        (default 600); past it the process is replaced, counted against ``max_retries``.
     """
 
     template_fields: Sequence[str] = (
@@ -212,9 +216,13 @@ class _ScoringJobOperator(BaseOperator):
         input_glob: str | None = None,
         input_type: str = "auto",
         output_format: OutputFormat | dict[str, Any] | str | None = None,
+        rescore_failed: bool = True,
+        init_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.rescore_failed = bool(rescore_failed)
+        self.init_timeout = init_timeout
         self.deployment = os.fspath(deployment) if isinstance(deployment, os.PathLike) else deployment
         self.input_path = input_path
         self.output_path = output_path
@@ -249,6 +257,8 @@ class _ScoringJobOperator(BaseOperator):
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,
+            rescore_failed=self.rescore_failed,
+            init_timeout=DEFAULT_INIT_TIMEOUT if self.init_timeout is None else float(self.init_timeout),
         )
 
     def _log_line(self, line: str) -> None:
