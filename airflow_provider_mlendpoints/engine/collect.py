@@ -47,6 +47,8 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
               "items": 0, "succeeded": 0, "failed": 0, "rows": 0, "seconds": 0.0}
     missing: list[str] = []
     missing_shards: set[int] = set()
+    warnings: list[str] = []
+    warned = 0
     columns: list[str] | None = None
     shard = 0
     with ReportWriter(out) as report:
@@ -65,6 +67,10 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
             counts["failed"] += status["failed"]
             counts["rows"] += status.get("rows") or 0
             counts["seconds"] += status.get("seconds") or 0.0
+            if status.get("warning"):
+                warned += 1
+                if len(warnings) < MAX_LISTED_MISSING:
+                    warnings.append(f"mini-batch {rec['id']}: {status['warning']}")
             if columns is None and status.get("rows"):
                 columns = status.get("columns") or [LIST_COLUMN]
             report.add(status, shard)
@@ -103,6 +109,7 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
                          "partial": counts["mb_partial"], "failed": counts["mb_failed"],
                          "rescored": len(rescored)},
         "rescored_mini_batches": rescored,
+        "warnings": {"mini_batches": warned, "first": warnings},
         "items": {"total": counts["items"], "succeeded": counts["succeeded"], "failed": counts["failed"]},
         "error_threshold": threshold,
         "output_rows": counts["rows"] if output_file else 0,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -35,7 +36,7 @@ from typing import Any
 
 from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
-from .parts import check_result, encode_part, render_rows
+from .parts import check_result, encode_part, render_rows, result_warning
 from .storage import LocalStorage, open_storage
 from .storage.base import StorageError
 
@@ -113,6 +114,7 @@ class _Scorer:
         payload, columns = (b"", None)
         if payload_format is not None:
             payload, columns = render_rows(result, payload_format, self.setup["separator"])
+        warning = result_warning(rows, items, payload, payload_format == "csv" and columns is None)
         status = {
             "id": mb["id"],
             "index": mb["i"],
@@ -129,7 +131,9 @@ class _Scorer:
             "files": names,
             "started": started,
             "seconds": round(seconds, 6),
-            "rows": rows if payload_format is not None else 0,
+            "rows": (payload.count(b"\n") if payload_format == "csv" and columns is None else rows)
+            if payload_format is not None else 0,
+            "warning": warning,
             "payload": payload_format,
             "columns": columns,
         }
@@ -156,6 +160,8 @@ def exit_with_parent(parent_pid: int, interval: float = PARENT_CHECK_SECONDS) ->
         while True:
             time.sleep(interval)
             if os.getppid() != parent_pid:
+                if os.getpgid(0) == os.getpid():  # this process leads its own group: take the
+                    os.killpg(os.getpid(), signal.SIGKILL)  # processes the script started with it
                 os._exit(3)
 
     thread = threading.Thread(target=watch, name="mlendpoints-parent-watch", daemon=True)
@@ -168,6 +174,7 @@ def main_fd(fd: int) -> None:
     from multiprocessing.connection import Connection
 
     exit_with_parent(os.getppid())
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # a pipe to the parent's log
     conn = Connection(fd)
     setup = conn.recv()
     for entry in setup.get("sys_path", []):

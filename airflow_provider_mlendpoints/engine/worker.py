@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -98,6 +100,15 @@ def _file_list(files: list[str]) -> str:
     return shown + (f" ... and {more} more" if more > 0 else "")
 
 
+def _forward_lines(stream: Any, pid: int, sink: Callable[[str], None]) -> None:
+    """Send each line a scoring process prints to stdout to the log, until the stream closes."""
+    with contextlib.suppress(OSError, ValueError):
+        for raw in iter(stream.readline, b""):
+            sink(f"[scoring process {pid}] {raw.decode('utf-8', 'replace').rstrip()}")
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
 class _Child:
     """One scoring child: a fresh interpreter (``python -c``) talking over a socket pair.
 
@@ -106,7 +117,7 @@ class _Child:
     never a fork of a process that may hold threads.
     """
 
-    def __init__(self, setup: dict[str, Any]) -> None:
+    def __init__(self, setup: dict[str, Any], output_sink: Callable[[str], None]) -> None:
         parent_sock, child_sock = socket.socketpair()
         fd = child_sock.fileno()
         code = (
@@ -114,9 +125,14 @@ class _Child:
             f"from airflow_provider_mlendpoints.engine.scoring_process import main_fd; main_fd({fd})"
         )
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], close_fds=True)
+            # Its own process group (so stopping it stops what the script started too), and its
+            # stdout into the log (never into the output of the program that runs the job).
+            self.proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=[fd], close_fds=True,
+                                         start_new_session=True, stdout=subprocess.PIPE)
         finally:
             child_sock.close()
+        threading.Thread(target=_forward_lines, args=(self.proc.stdout, self.proc.pid, output_sink),
+                         name=f"mlendpoints-stdout-{self.proc.pid}", daemon=True).start()
         self.conn = Connection(parent_sock.detach())
         self.conn.send({**setup, "sys_path": list(sys.path)})
         self.ready = False  # init() done
@@ -131,15 +147,20 @@ class _Child:
         return self.proc.poll() is None
 
     def stop(self, grace: float = 2.0) -> None:
-        """Terminate, then kill, the process."""
+        """Terminate, then kill, the process; then kill what is left of its process group."""
         if self.alive():
-            self.proc.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.proc.wait(grace)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal_group(signal.SIGKILL)
                 self.proc.wait(5)
+        self._signal_group(signal.SIGKILL)  # processes the scoring script started and left running
         self.conn.close()
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
 
 
 class ScoringPool:
@@ -198,7 +219,7 @@ class ScoringPool:
                 break
             if has_work:
                 while len(self.children) < max(1, processes):
-                    self.children.append(_Child(self.setup))
+                    self.children.append(_Child(self.setup, self.log.info))
             self._wait()
             if self.on_tick is not None:
                 self.on_tick()
@@ -387,6 +408,8 @@ class ScoringPool:
         return 1
 
     def _finished(self, status: dict[str, Any]) -> None:
+        if status.get("warning"):
+            self.log.warning(f"mini-batch {status['id']}: {status['warning']}")
         if status["status"] != "succeeded":
             where = f" rows {status['rows_range'][0]}-{status['rows_range'][1] - 1} of" if "rows_range" in status else ""
             message = (
