@@ -19,6 +19,7 @@ from typing import Any
 from .collect import collect_job
 from .errors import InputError
 from .job import ScoringJob
+from .lease import OutputLease
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
@@ -94,11 +95,18 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
     """Plan, score every shard on this machine with ``workers`` processes in total, and collect.
 
     ``workers`` defaults to ``instance_count * max_concurrency_per_instance``.
-    Returns the summary; raises :class:`JobFailed` like :func:`collect_job`.
+    Returns the summary; raises :class:`JobFailed` like :func:`collect_job`. Holds the output's
+    lease throughout (:class:`~.errors.OutputBusyError` while another run holds it).
     """
+    with OutputLease(output_storage(job), "run_local / mlendpoints score") as lease:
+        return _run_local(job, lease, workers, log)
+
+
+def _run_local(job: ScoringJob, lease: OutputLease, workers: int | None, log: Callable[[str], None]) -> dict:
     d = job.deployment
     processes = workers if workers and workers > 0 else d.instance_count * d.max_concurrency_per_instance
     shards = plan_job(job)
+    lease.beat()  # at once: an overwrite deleted the old state, the lease with it
     plan = read_plan(output_storage(job)) or {}
     EngineLog(log, d.logging_level).info(
         f"planned {plan.get('mini_batches')} mini-batches ({plan.get('items')} {plan.get('input_kind')} items "

@@ -24,6 +24,10 @@ class OutputExistsError(InputError):
     """The output location already holds an output or a previous run's state."""
 
 
+class OutputBusyError(InputError):
+    """Another run holds the output's lease (its heartbeat is recent): two runs never score one output."""
+
+
 class PlanMismatchError(InputError):
     """A resume found a previous plan made from other inputs or settings."""
 

@@ -7,6 +7,7 @@
 {output}/_mlendpoints/inputs.jsonl           one JSON line per input: name, size, version (fingerprint.py)
 {output}/_mlendpoints/parts/<mini-batch-id>  one part per finished mini-batch (status line + rows)
 {output}/_mlendpoints/claims/<mini-batch-id> which shard task scores it (see claims.py)
+{output}/_mlendpoints/lease.json             which run uses the output now (see lease.py)
 {output}/_mlendpoints/failed/<mini-batch-id>   marker: its part records a failure (see rescore.py)
 {output}/_mlendpoints/rescored/<mini-batch-id> marker: a failed part of an earlier run, scored again
 {output}/_mlendpoints/report/mini_batches.csv
@@ -23,6 +24,7 @@ MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
 INPUTS_KEY = f"{STATE_DIR}/inputs.jsonl"
 PARTS_PREFIX = f"{STATE_DIR}/parts/"
 CLAIMS_PREFIX = f"{STATE_DIR}/claims/"
+LEASE_KEY = f"{STATE_DIR}/lease.json"
 FAILED_PREFIX = f"{STATE_DIR}/failed/"
 RESCORED_PREFIX = f"{STATE_DIR}/rescored/"
 REPORT_PREFIX = f"{STATE_DIR}/report/"

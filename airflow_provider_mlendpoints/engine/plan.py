@@ -26,6 +26,7 @@ from .job import ScoringJob
 from .layout import (
     CLAIMS_PREFIX,
     INPUTS_KEY,
+    LEASE_KEY,
     MANIFEST_KEY,
     PARTS_PREFIX,
     PLAN_KEY,
@@ -35,6 +36,7 @@ from .layout import (
     join_uri,
     mini_batch_id,
 )
+from .lease import holding_output_lease
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
 from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError
@@ -168,7 +170,7 @@ def input_kind(job: ScoringJob) -> str:
 def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
     """Apply job.existing_output; return the previous plan to compare with, if any."""
     output_file = job.deployment.output_file_name
-    has_state = next(iter(out.list_files(STATE_DIR + "/")), None) is not None
+    has_state = any(info.key != LEASE_KEY for info in out.list_files(STATE_DIR + "/"))
     has_output = out.exists(output_file)
     if job.existing_output == "overwrite":
         out.delete(output_file)
@@ -197,6 +199,7 @@ def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
     return old_plan
 
 
+@holding_output_lease("plan_job")
 def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
@@ -206,6 +209,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     :mod:`.claims`), at most ``max_shards`` (default 256) and at most one per mini-batch.
     Claims of an earlier run are cleared, and temporary files killed runs left in a local output
     are removed (counted in ``plan.json`` under ``stale_temp_files_removed``).
+    Runs under the output's lease (:mod:`.lease`): :class:`~.errors.OutputBusyError` while another
+    run holds it.
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """

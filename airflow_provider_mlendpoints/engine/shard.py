@@ -16,6 +16,7 @@ from .claims import ClaimBook
 from .errors import InputError
 from .job import ScoringJob
 from .layout import PARTS_PREFIX, part_key
+from .lease import refuse_if_leased
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
@@ -232,6 +233,7 @@ def score_shard(
         number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
+    refuse_if_leased(output_storage(job))  # another run (mlendpoints score) is scoring this output
     run = ShardRun(job, number, first, last, log)
     if shard.get("plan") and shard["plan"] != run.plan.get("plan_id"):
         raise InputError(

@@ -155,16 +155,19 @@ def _fail_on_input_error(func):
 
     The engine's InputError (missing input, bad setting, existing output) and
     the spec loader's SpecError (invalid YAML or override; it names the file
-    and the field).
+    and the field). Not OutputBusyError (another run holds the output's lease
+    now) nor storage errors: retries are for those.
     """
 
     @functools.wraps(func)
     def wrapper(self: _ScoringJobOperator, context: Context) -> Any:
-        from ..engine import InputError
+        from ..engine import InputError, OutputBusyError
         from ..specs import SpecError
 
         try:
             return func(self, context)
+        except OutputBusyError:
+            raise  # another run holds the output now: a retry may find it free
         except (InputError, SpecError) as exc:
             raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 

@@ -398,3 +398,59 @@ def test_invalid_rendered_override_fails_the_plan_at_once(
         'overrides: mini_batch_size: expected a positive integer or a size like "10MB", found "manyfiles"'
         in (captured.out + captured.err)
     )
+
+
+FLAKY_SCRIPT = """
+import os
+
+def run(mini_batch):
+    names = [os.path.basename(p) for p in mini_batch]
+    if os.path.exists(os.environ["BROKEN"]) and any(name.endswith(("1.txt", "3.txt")) for name in names):
+        raise ValueError("a transient problem")
+    return names
+"""
+
+
+def test_clearing_score_and_collect_rescores_failed_mini_batches(airflow_db, test_dags, tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "score.py").write_text(FLAKY_SCRIPT)
+    (tmp_path / "model").mkdir()
+    broken = tmp_path / "broken"
+    broken.write_text("")
+    deployment = tmp_path / "deployment.yml"
+    deployment.write_text(
+        "name: flaky\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "  code: code\n  scoring_script: score.py\nsettings:\n  mini_batch_size: 1\n  error_threshold: -1\n"
+        f"  retry_settings:\n    max_retries: 0\nenvironment_variables:\n  BROKEN: {broken}\n"
+    )
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        (tmp_path / "in" / f"f{i}.txt").write_text(str(i))
+    path = test_dags.write(
+        "mlendpoints_rescore",
+        _test_dag_source(
+            "mlendpoints_rescore",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment={str(deployment)!r},
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        max_shards=2,
+        overrides={{"resources.instance_count": 2}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_rescore")
+    first = run_dag(dag, LOGICAL_DATE)
+    assert first.state == "success", task_states(first)
+    assert _summary(tmp_path / "out")["items"] == {"total": 4, "succeeded": 2, "failed": 2}
+
+    broken.unlink()  # the transient cause is fixed; clear the score and collect tasks
+    again = clear_and_rerun(dag, first, task_ids=["scoring.score", "scoring.collect"])
+    assert again.state == "success", task_states(again)
+    summary = _summary(tmp_path / "out")
+    assert summary["items"] == {"total": 4, "succeeded": 4, "failed": 0}
+    assert summary["rescored_mini_batches"] == ["00000001", "00000003"]
+    assert _prediction_lines(tmp_path / "out") == [f"f{i}.txt" for i in range(4)]
