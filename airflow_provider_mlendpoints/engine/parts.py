@@ -70,16 +70,15 @@ def render_rows(result: Any, fmt: str, separator: str) -> tuple[bytes, list[str]
     return sink.getvalue().to_pybytes(), columns
 
 
-def result_warning(results: int, items: int, payload: bytes, lines_are_rows: bool) -> str | None:
+def result_warning(results: int, items: int, lines: int) -> str | None:
     """What is odd about run()'s result, or None: more results than inputs; results with line breaks.
 
-    ``lines_are_rows``: the payload is list elements one per line (so a line break in an element
-    makes an extra output row; the status record counts the lines actually written).
+    ``lines``: the output rows the results were written as (more than ``results`` when list
+    elements hold line breaks; the status record counts those).
     """
     notes = []
     if results > items:
         notes.append(f"run() returned {results} results for {items} inputs; all {results} are written")
-    lines = payload.count(b"\n") if lines_are_rows else results
     if lines != results:
         notes.append(f"some of run()'s {results} results hold line breaks: they make {lines} output lines")
     return "; ".join(notes) or None

@@ -114,7 +114,8 @@ class _Scorer:
         payload, columns = (b"", None)
         if payload_format is not None:
             payload, columns = render_rows(result, payload_format, self.setup["separator"])
-        warning = result_warning(rows, items, payload, payload_format == "csv" and columns is None)
+        # List elements are written one per line: a line break inside one makes more output rows.
+        written = payload.count(b"\n") if payload_format == "csv" and columns is None else rows
         status = {
             "id": mb["id"],
             "index": mb["i"],
@@ -131,9 +132,8 @@ class _Scorer:
             "files": names,
             "started": started,
             "seconds": round(seconds, 6),
-            "rows": (payload.count(b"\n") if payload_format == "csv" and columns is None else rows)
-            if payload_format is not None else 0,
-            "warning": warning,
+            "rows": written if payload_format is not None else 0,
+            "warning": result_warning(rows, items, written),
             "payload": payload_format,
             "columns": columns,
         }
