@@ -4,7 +4,8 @@
   that can be grown afterwards, so a job runs out of space and then resumes.
 - :class:`FailingBlobProxy`: forwards every request to a real Azurite; once ``fail_after`` PUTs
   below ``path_part`` went through, further such PUTs get ``503 ServerBusy`` (Azure's throttling
-  answer) until :meth:`heal` is called.
+  answer; ``mode="throttle"``) or have their connection closed without an answer
+  (``mode="drop"``, a lost connection) until :meth:`heal` is called.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -48,11 +50,12 @@ def grow_tmpfs(folder: Path, size: str = "64m") -> None:
 class FailingBlobProxy:
     """A forwarding proxy on 127.0.0.1 before ``upstream`` (``http://host:port``) that fails writes."""
 
-    def __init__(self, upstream: str, *, path_part: str, fail_after: int) -> None:
+    def __init__(self, upstream: str, *, path_part: str, fail_after: int, mode: str = "throttle") -> None:
         target = urlsplit(upstream)
         self.upstream = (target.hostname, target.port)
         self.path_part = path_part
         self.fail_after = fail_after
+        self.mode = mode
         self.passed = 0
         self.refused = 0
         self.healed = False
@@ -69,6 +72,11 @@ class FailingBlobProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 if self.command == "PUT" and proxy.path_part in self.path and proxy._refuse():
+                    if proxy.mode == "drop":
+                        self.close_connection = True
+                        with contextlib.suppress(OSError):
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     message = b"<?xml version=\"1.0\"?><Error><Code>ServerBusy</Code><Message>throttled</Message></Error>"
                     self.send_response(503)
                     self.send_header("x-ms-error-code", "ServerBusy")

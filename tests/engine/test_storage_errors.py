@@ -109,11 +109,15 @@ def test_a_failed_part_the_parent_cannot_write_stops_the_run(tmp_path):
 
 
 @pytest.mark.azurite
-def test_blob_throttling_past_retries_stops_the_run_and_resume_completes(tmp_path, azurite, blob_container):
+@pytest.mark.parametrize(("mode", "cause"), [("throttle", ("503", "busy")), ("drop", ("could not be reached",
+                                                                                    "connection"))])
+def test_blob_write_errors_past_retries_stop_the_run_and_resume_completes(
+    tmp_path, azurite, blob_container, mode, cause
+):
     inputs = make_inputs(tmp_path, 20)
     code = write_script(tmp_path, "import os\ndef run(mb):\n    return [os.path.basename(p) for p in mb]\n")
     with FailingBlobProxy(f"http://{azurite.host}:{azurite.port}", path_part="/_mlendpoints/parts/",
-                          fail_after=6) as proxy:
+                          fail_after=6, mode=mode) as proxy:
         endpoint = f"http://127.0.0.1:{proxy.port}/{azurite.account_name}"
         options = {
             "connection_string": (f"DefaultEndpointsProtocol=http;AccountName={azurite.account_name};"
@@ -127,7 +131,7 @@ def test_blob_throttling_past_retries_stops_the_run_and_resume_completes(tmp_pat
             run_local(job, workers=2, **quiet)
         message = str(info.value)
         assert f"{blob_container}/out/_mlendpoints/parts/" in message, message
-        assert "503" in message or "busy" in message.lower(), message
+        assert any(word in message.lower() for word in cause), message
         assert azurite.account_key not in message
         assert proxy.refused >= 1
         store = open_storage(f"{azurite.blob_endpoint}/{blob_container}/out",
