@@ -29,8 +29,9 @@ def _err(message: str) -> int:
 
 def _out(text: str) -> None:
     """Print to stdout; a closed pipe (``| head``) silences further output instead of failing the job."""
-    try:
-        print(text, flush=True)
+    try:  # one write per line: log lines of scoring processes arrive from other threads
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 

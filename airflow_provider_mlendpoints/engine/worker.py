@@ -131,8 +131,9 @@ class _Child:
                                          start_new_session=True, stdout=subprocess.PIPE)
         finally:
             child_sock.close()
-        threading.Thread(target=_forward_lines, args=(self.proc.stdout, self.proc.pid, output_sink),
-                         name=f"mlendpoints-stdout-{self.proc.pid}", daemon=True).start()
+        self._reader = threading.Thread(target=_forward_lines, args=(self.proc.stdout, self.proc.pid, output_sink),
+                                        name=f"mlendpoints-stdout-{self.proc.pid}", daemon=True)
+        self._reader.start()
         self.conn = Connection(parent_sock.detach())
         self.conn.send({**setup, "sys_path": list(sys.path)})
         self.ready = False  # init() done
@@ -156,6 +157,7 @@ class _Child:
                 self._signal_group(signal.SIGKILL)
                 self.proc.wait(5)
         self._signal_group(signal.SIGKILL)  # processes the scoring script started and left running
+        self._reader.join(2.0)  # its last lines reach the log before whatever the caller writes next
         self.conn.close()
 
     def _signal_group(self, sig: int) -> None:
