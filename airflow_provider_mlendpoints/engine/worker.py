@@ -9,6 +9,11 @@ raises, the parent re-queues the mini-batch (up to
 a fresh one (``init()`` again), and its prefetched mini-batch goes back to the
 queue. A mini-batch whose retries are exhausted gets a "failed" part written
 by the parent; successful parts are written by the children themselves.
+An init() that runs past ``job.init_timeout`` is treated like one that raised (the
+process is replaced, up to ``max_retries`` times in a row). A storage error (here or
+in a child) stops the run with :class:`~.errors.StorageFailed`: it is never a failed
+mini-batch. Each child leads its own process group, so stopping it also stops the
+processes the scoring script started; its stdout is forwarded to the log line by line.
 Children are fresh interpreters (like the "spawn" start method), never forks
 of a process that may hold threads.
 """
