@@ -14,6 +14,7 @@ from typing import Any
 from .errors import InputError, JobFailed, JobIncomplete
 from .job import ScoringJob
 from .layout import ERRORS_KEY, PARTS_PREFIX, REPORT_CSV_KEY, SUMMARY_KEY, join_uri, part_key
+from .lease import releasing_owner_lease
 from .log import EngineLog
 from .parts import LIST_COLUMN, read_part, read_status
 from .plan import iter_manifest, output_storage, read_plan
@@ -28,13 +29,14 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
+@releasing_owner_lease
 def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Check, merge and report a scored job; return the summary (also written to summary.json).
 
     Raises :class:`JobIncomplete` when some mini-batch has no part (nothing is
     written then), and :class:`JobFailed` (after writing the output and the
     report) when failed items exceed ``error_threshold`` or an append_row job
-    produced no successful item.
+    produced no successful item. Removes the output lease of ``job.owner`` (its run ends here).
     """
     elog = EngineLog(log, job.deployment.logging_level)
     out = output_storage(job)

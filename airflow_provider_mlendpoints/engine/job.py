@@ -49,6 +49,10 @@ class ScoringJob:
     script's init() may take in a scoring process; past it the process is stopped and replaced,
     which counts against ``retry_settings.max_retries`` like an init() that raised. A line is
     logged every 30 s while init() runs.
+    ``owner``: the run that plans, scores and collects this job in several processes (in Airflow
+    "<dag id>/<run id>/<task group>"); its output lease lasts from the plan to the collect, so
+    another run on the same output is refused meanwhile (see :mod:`.lease`). None for one-process
+    runs (``run_local``), whose lease lasts for the call.
     """
 
     deployment: BatchDeploymentSpec
@@ -61,6 +65,7 @@ class ScoringJob:
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
     rescore_failed: bool = True
     init_timeout: float = DEFAULT_INIT_TIMEOUT
+    owner: str | None = None
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

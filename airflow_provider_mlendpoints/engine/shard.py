@@ -16,7 +16,7 @@ from .claims import ClaimBook
 from .errors import InputError
 from .job import ScoringJob
 from .layout import PARTS_PREFIX, part_key
-from .lease import refuse_if_leased
+from .lease import OwnerBeat, refuse_if_leased
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
@@ -144,7 +144,13 @@ class ShardRun:
 
     def _pool(self) -> ScoringPool:
         pool = ScoringPool(self.job, child_setup(self.job, self.plan["input_kind"]), self.out, self.log, self.outcome)
-        pool.on_tick = self.claims.heartbeat
+        beat_lease = OwnerBeat(self.out, self.job.owner)
+
+        def tick() -> None:
+            self.claims.heartbeat()
+            beat_lease()
+
+        pool.on_tick = tick
         return pool
 
     def wait_for_helpers(self) -> list[dict[str, Any]]:
@@ -233,7 +239,7 @@ def score_shard(
         number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
-    refuse_if_leased(output_storage(job))  # another run (mlendpoints score) is scoring this output
+    refuse_if_leased(output_storage(job), job.owner)  # another run is scoring this output
     run = ShardRun(job, number, first, last, log)
     if shard.get("plan") and shard["plan"] != run.plan.get("plan_id"):
         raise InputError(

@@ -243,8 +243,14 @@ class _ScoringJobOperator(BaseOperator):
         except Exception:  # an operator outside a DAG (direct use in tests)
             return None
 
-    def build_job(self, existing_output: ExistingOutput) -> ScoringJob:
-        """The scoring job described by the rendered arguments."""
+    def run_owner(self, context: Context) -> str:
+        """Who runs the job: ``<dag id>/<run id>/<task group>``, the same in its plan, score and collect tasks."""
+        run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id") or "?"
+        group = self.task_id.rsplit(".", 1)[0] if "." in self.task_id else ""
+        return f"{self.dag_id}/{run_id}/{group}"
+
+    def build_job(self, existing_output: ExistingOutput, owner: str | None = None) -> ScoringJob:
+        """The scoring job described by the rendered arguments (``owner``: see :meth:`run_owner`)."""
         spec = load_deployment(self.deployment, self.overrides, self._dag_file())
         storage_options: dict[str, Any] = {}
         if self.conn_id:
@@ -262,6 +268,7 @@ class _ScoringJobOperator(BaseOperator):
             storage_options=storage_options,
             rescore_failed=self.rescore_failed,
             init_timeout=DEFAULT_INIT_TIMEOUT if self.init_timeout is None else float(self.init_timeout),
+            owner=owner,
         )
 
     def _log_line(self, line: str) -> None:
@@ -340,7 +347,7 @@ class PlanScoringOperator(_ScoringJobOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from ..engine import plan_job
 
-        job = self.build_job(self._existing_output_for_this_try(context))
+        job = self.build_job(self._existing_output_for_this_try(context), self.run_owner(context))
         spec = job.deployment
         if self.concurrency_bound is not None and spec.instance_count != self.concurrency_bound:
             self.log.warning(
@@ -390,7 +397,7 @@ class ScoreShardOperator(_ScoringJobOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from ..engine import score_shard
 
-        job = self.build_job("resume")
+        job = self.build_job("resume", self.run_owner(context))
         result = score_shard(job, self.shard, log=self._log_line)
         if not isinstance(result, dict):
             return {}
@@ -412,7 +419,7 @@ class CollectScoringOperator(_ScoringJobOperator):
     def execute(self, context: Context) -> Any:
         from ..engine import JobFailed, collect_job
 
-        job = self.build_job("resume")
+        job = self.build_job("resume", self.run_owner(context))
         try:
             summary = collect_job(job, log=self._log_line)
         except JobFailed as exc:

@@ -454,3 +454,37 @@ def test_clearing_score_and_collect_rescores_failed_mini_batches(airflow_db, tes
     assert summary["items"] == {"total": 4, "succeeded": 4, "failed": 0}
     assert summary["rescored_mini_batches"] == ["00000001", "00000003"]
     assert _prediction_lines(tmp_path / "out") == [f"f{i}.txt" for i in range(4)]
+
+
+def test_a_second_dag_run_on_an_output_another_run_holds_is_refused(
+    airflow_db, test_dags, make_inputs, tmp_path, capfd
+):
+    import time
+
+    make_inputs(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    (out / "_mlendpoints").mkdir(parents=True)
+    # Another DAG run is scoring into the same output: its shard tasks beat the lease.
+    (out / "_mlendpoints" / "lease.json").write_text(json.dumps(
+        {"token": "other_dag/manual__1/scoring", "holder": "other_dag/manual__1/scoring", "owner": True,
+         "host": "worker-7", "pid": 1, "beat_ts": time.time()}))
+    path = test_dags.write(
+        "mlendpoints_busy_output",
+        _test_dag_source(
+            "mlendpoints_busy_output",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(out)!r},
+    )
+""",
+        ),
+    )
+    run = run_dag(load_dag(path, "mlendpoints_busy_output"), LOGICAL_DATE)
+    states = task_states(run)
+    assert run.state == "failed" and states[("scoring.plan", -1)] == "failed", states
+    log = capfd.readouterr()
+    assert "is in use by another run (other_dag/manual__1/scoring" in log.out + log.err
+    assert not (out / "_mlendpoints" / "manifest.jsonl").exists()

@@ -111,3 +111,28 @@ def test_a_lease_whose_process_on_this_machine_is_gone_is_taken_over_at_once(tmp
         {"token": "killed", "holder": "mlendpoints score", "host": socket.gethostname(), "pid": gone.pid,
          "beat_ts": time.time()}))
     assert run_local(job, workers=1, **quiet)["items"]["succeeded"] == 2
+
+
+def test_a_run_spanning_processes_keeps_its_lease_from_plan_to_collect(tmp_path):
+    """Airflow: plan, score and collect tasks of one DAG run share the owner's lease; another run is refused."""
+    from dataclasses import replace
+
+    from airflow_provider_mlendpoints.engine import collect_job
+
+    inputs = make_inputs(tmp_path, 4)
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    first = replace(make_job(tmp_path, code, inputs, mini_batch_size=2), owner="dag/run-1/scoring")
+    other = replace(first, owner="dag/run-2/scoring", existing_output="resume")
+    lease = tmp_path / "out" / "_mlendpoints" / "lease.json"
+
+    shards = plan_job(first)
+    assert json.loads(lease.read_text())["holder"] == "dag/run-1/scoring"  # stays for the score tasks
+    with pytest.raises(OutputBusyError, match=r"in use by another run \(dag/run-1/scoring"):
+        plan_job(other)
+    with pytest.raises(OutputBusyError):
+        score_shard(other, shards[0], **quiet)
+    assert plan_job(replace(first, existing_output="resume")) == shards  # the same run again (a clear)
+    score_shard(first, shards[0], **quiet)
+    collect_job(first, **quiet)
+    assert not lease.exists()  # the run is over
+    assert len(plan_job(other)) == 1
