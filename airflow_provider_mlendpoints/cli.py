@@ -87,6 +87,18 @@ def _build_parser() -> argparse.ArgumentParser:
     existing = score.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="keep finished mini-batches, score the rest")
     existing.add_argument("--overwrite", action="store_true", help="discard an existing output and start over")
+    score.add_argument(
+        "--init-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long init() may run in a scoring process before it is replaced (default: 600)",
+    )
+    score.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="with --resume: keep the mini-batches that failed in the earlier run (default: score them again)",
+    )
 
     emulator = sub.add_parser("emulator", help="run the offline Azure ML workspace emulator")
     emulator.add_argument("--host", default="127.0.0.1")

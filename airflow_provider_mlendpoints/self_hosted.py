@@ -103,6 +103,8 @@ def self_hosted_batch_scoring(
     environment: str = "worker",
     python: str | None = None,
     env_cache: str | None = None,
+    rescore_failed: bool = True,
+    init_timeout: float | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -149,6 +151,11 @@ def self_hosted_batch_scoring(
         once per machine (a file lock), cached under ``env_cache``.
     :param python: an interpreter for the scoring processes (templated), on Python 3.8+.
     :param env_cache: the built-environment cache folder.
+    :param rescore_failed: a resumed run, and score tasks that are cleared or retried, score the
+        mini-batches that failed earlier again (default; succeeded ones are kept, and the summary lists
+        the re-scored ones under ``rescored_mini_batches``). False keeps the failures.
+    :param init_timeout: seconds the scoring script's init() may take in a scoring process (default
+        600, ten minutes); past it the process is replaced, counted against ``retry_settings.max_retries``.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
@@ -176,6 +183,8 @@ def self_hosted_batch_scoring(
         "python": python,
         "env_cache": env_cache,
         "output_format": normalized_format,
+        "rescore_failed": rescore_failed,
+        "init_timeout": init_timeout,
         **task_kwargs,
     }
 

@@ -21,9 +21,11 @@ if TYPE_CHECKING:  # pragma: no cover
         InputError,
         JobFailed,
         JobIncomplete,
+        OutputBusyError,
         OutputExistsError,
         PlanMismatchError,
         ScoringError,
+        StorageFailed,
     )
     from .job import OutputFormat, ScoringJob
     from .plan import ShardRef, plan_job
@@ -41,9 +43,11 @@ _EXPORTS = {
     "InputError": ".errors",
     "JobFailed": ".errors",
     "JobIncomplete": ".errors",
+    "OutputBusyError": ".errors",
     "OutputExistsError": ".errors",
     "PlanMismatchError": ".errors",
     "ScoringError": ".errors",
+    "StorageFailed": ".errors",
 }
 
 __all__ = [
@@ -51,12 +55,14 @@ __all__ = [
     "InputError",
     "JobFailed",
     "JobIncomplete",
+    "OutputBusyError",
     "OutputExistsError",
     "OutputFormat",
     "PlanMismatchError",
     "ScoringError",
     "ScoringJob",
     "ShardRef",
+    "StorageFailed",
     "collect_job",
     "plan_job",
     "run_local",

@@ -19,9 +19,11 @@ from typing import Any
 from .collect import collect_job
 from .errors import InputError
 from .job import ScoringJob
+from .lease import OutputLease
 from .log import EngineLog
 from .plan import describe_plan, iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
+from .rescore import release_failed
 from .shard import finished_indexes, score_shard
 from .tally import Tally
 from .worker import ScoringPool, child_setup
@@ -40,6 +42,11 @@ def _score_range(
     plan = read_plan(out)
     if plan is None:
         raise InputError(f"output {out.uri}: no plan found; run plan_job first")
+    if job.rescore_failed:
+        released = [mb_id for _, first, last in ranges for mb_id in release_failed(out, first, last)]
+        if released:
+            elog.info(f"{label}: scoring {len(released)} mini-batch(es) that failed in an earlier run again: "
+                      f"{', '.join(released[:20])}{' ...' if len(released) > 20 else ''}")
     done = finished_indexes(out)
     total = sum(last - first + 1 for _, first, last in ranges)
     firsts = [first for _, first, _ in ranges]
@@ -88,15 +95,28 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
     """Plan, score every shard on this machine with ``workers`` processes in total, and collect.
 
     ``workers`` defaults to ``instance_count * max_concurrency_per_instance``.
-    Returns the summary; raises :class:`JobFailed` like :func:`collect_job`.
+    Returns the summary; raises :class:`JobFailed` like :func:`collect_job`. Holds the output's
+    lease throughout (:class:`~.errors.OutputBusyError` while another run holds it).
     """
+    with OutputLease(output_storage(job), "run_local / mlendpoints score") as lease:
+        return _run_local(job, lease, workers, log)
+
+
+def _run_local(job: ScoringJob, lease: OutputLease, workers: int | None, log: Callable[[str], None]) -> dict:
     d = job.deployment
     processes = workers if workers and workers > 0 else d.instance_count * d.max_concurrency_per_instance
     shards = plan_job(job)
+    lease.beat()  # at once: an overwrite deleted the old state, the lease with it
     plan = read_plan(output_storage(job)) or {}
     elog = EngineLog(log, d.logging_level)
     for line in describe_plan(plan, len(shards)):
         elog.info(line)
+    stale = plan.get("stale_temp_files_removed") or {}
+    if stale.get("files"):
+        elog.info(
+            f"removed {stale['files']} temporary file(s) ({stale['bytes']} bytes) that earlier, interrupted "
+            "runs left in the output"
+        )
     ranges = [(s["shard"], s["first"], s["last"]) for s in shards]
     _score_range(job, ranges, processes, log, "scoring")
     return collect_job(job, log=log)

@@ -14,10 +14,12 @@ from typing import Any
 from .errors import InputError, JobFailed, JobIncomplete
 from .job import ScoringJob
 from .layout import ERRORS_KEY, PARTS_PREFIX, REPORT_CSV_KEY, SUMMARY_KEY, join_uri, part_key
+from .lease import releasing_owner_lease
 from .log import EngineLog
 from .parts import LIST_COLUMN, read_part, read_status
 from .plan import iter_manifest, output_storage, read_plan
 from .report import ReportWriter, write_summary
+from .rescore import rescored_ids
 from .storage.base import Storage
 
 MAX_LISTED_MISSING = 20
@@ -27,13 +29,14 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat()
 
 
+@releasing_owner_lease
 def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Check, merge and report a scored job; return the summary (also written to summary.json).
 
     Raises :class:`JobIncomplete` when some mini-batch has no part (nothing is
     written then), and :class:`JobFailed` (after writing the output and the
     report) when failed items exceed ``error_threshold`` or an append_row job
-    produced no successful item.
+    produced no successful item. Removes the output lease of ``job.owner`` (its run ends here).
     """
     elog = EngineLog(log, job.deployment.logging_level)
     out = output_storage(job)
@@ -46,6 +49,8 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
               "items": 0, "succeeded": 0, "failed": 0, "rows": 0, "seconds": 0.0}
     missing: list[str] = []
     missing_shards: set[int] = set()
+    warnings: list[str] = []
+    warned = 0
     columns: list[str] | None = None
     shard = 0
     with ReportWriter(out) as report:
@@ -64,6 +69,10 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
             counts["failed"] += status["failed"]
             counts["rows"] += status.get("rows") or 0
             counts["seconds"] += status.get("seconds") or 0.0
+            if status.get("warning"):
+                warned += 1
+                if len(warnings) < MAX_LISTED_MISSING:
+                    warnings.append(f"mini-batch {rec['id']}: {status['warning']}")
             if columns is None and status.get("rows"):
                 columns = status.get("columns") or [LIST_COLUMN]
             report.add(status, shard)
@@ -89,13 +98,20 @@ def collect_job(job: ScoringJob, *, log: Callable[[str], None] = print) -> dict[
         reason = f"{counts['failed']} failed items exceed error_threshold {threshold}"
     elif counts["succeeded"] == 0:  # append_row and summary_only alike
         reason = "no input item was scored successfully"
+    rescored = rescored_ids(out)
+    if rescored:
+        elog.info(f"{len(rescored)} mini-batch(es) that had failed were scored again: "
+                  f"{', '.join(rescored[:MAX_LISTED_MISSING])}{' ...' if len(rescored) > MAX_LISTED_MISSING else ''}")
     end = time.time()
     start = plan.get("created_ts", end)
     summary = {
         "status": "Failed" if reason else "Completed",
         "failure_reason": reason,
         "mini_batches": {"total": counts["mb_total"], "succeeded": counts["mb_succeeded"],
-                         "partial": counts["mb_partial"], "failed": counts["mb_failed"]},
+                         "partial": counts["mb_partial"], "failed": counts["mb_failed"],
+                         "rescored": len(rescored)},
+        "rescored_mini_batches": rescored,
+        "warnings": {"mini_batches": warned, "first": warnings},
         "items": {"total": counts["items"], "succeeded": counts["succeeded"], "failed": counts["failed"]},
         "error_threshold": threshold,
         "output_rows": counts["rows"] if output_file else 0,

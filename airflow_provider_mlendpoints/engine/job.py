@@ -15,6 +15,9 @@ from ..specs.model import BatchDeploymentSpec
 
 ExistingOutput = Literal["error", "resume", "overwrite"]
 
+#: Seconds a scoring process's init() may take before the process is replaced (a retry).
+DEFAULT_INIT_TIMEOUT = 600.0
+
 
 @dataclass(frozen=True)
 class OutputFormat:
@@ -57,6 +60,17 @@ class ScoringJob:
     the user built (``python``), or a virtualenv built from the deployment's conda file or the
     MLflow model's requirements (``environment="build"``, cached under ``env_cache``; see
     :mod:`.environment_build`).
+    ``rescore_failed`` (default True): a resumed run, a retried or cleared shard task scores the
+    mini-batches that failed in an earlier run again (succeeded ones are kept); False keeps the
+    failures as they are (``--keep-failed``).
+    ``init_timeout`` (default :data:`DEFAULT_INIT_TIMEOUT`, 10 minutes): seconds the scoring
+    script's init() may take in a scoring process; past it the process is stopped and replaced,
+    which counts against ``retry_settings.max_retries`` like an init() that raised. A line is
+    logged every 30 s while init() runs.
+    ``owner``: the run that plans, scores and collects this job in several processes (in Airflow
+    "<dag id>/<run id>/<task group>"); its output lease lasts from the plan to the collect, so
+    another run on the same output is refused meanwhile (see :mod:`.lease`). None for one-process
+    runs (``run_local``), whose lease lasts for the call.
     """
 
     deployment: BatchDeploymentSpec
@@ -74,6 +88,9 @@ class ScoringJob:
     environment: Literal["worker", "build"] = "worker"
     python: str | None = None
     env_cache: str | None = None
+    rescore_failed: bool = True
+    init_timeout: float = DEFAULT_INIT_TIMEOUT
+    owner: str | None = None
 
     def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
         return replace(self, deployment=deployment)

@@ -4,8 +4,12 @@
 {output}/<output_file_name>                  merged output (append_row)
 {output}/_mlendpoints/plan.json              plan metadata: fingerprint, counts, shards, settings
 {output}/_mlendpoints/manifest.jsonl         one JSON line per mini-batch, in input order
+{output}/_mlendpoints/inputs.jsonl           one JSON line per input: name, size, version (fingerprint.py)
 {output}/_mlendpoints/parts/<mini-batch-id>  one part per finished mini-batch (status line + rows)
 {output}/_mlendpoints/claims/<mini-batch-id> which shard task scores it (see claims.py)
+{output}/_mlendpoints/lease.json             which run uses the output now (see lease.py)
+{output}/_mlendpoints/failed/<mini-batch-id>   marker: its part records a failure (see rescore.py)
+{output}/_mlendpoints/rescored/<mini-batch-id> marker: a failed part of an earlier run, scored again
 {output}/_mlendpoints/report/mini_batches.csv
 {output}/_mlendpoints/report/summary.json
 {output}/_mlendpoints/report/errors.txt
@@ -19,8 +23,12 @@ from .redact import location
 STATE_DIR = "_mlendpoints"
 PLAN_KEY = f"{STATE_DIR}/plan.json"
 MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
+INPUTS_KEY = f"{STATE_DIR}/inputs.jsonl"
 PARTS_PREFIX = f"{STATE_DIR}/parts/"
 CLAIMS_PREFIX = f"{STATE_DIR}/claims/"
+LEASE_KEY = f"{STATE_DIR}/lease.json"
+FAILED_PREFIX = f"{STATE_DIR}/failed/"
+RESCORED_PREFIX = f"{STATE_DIR}/rescored/"
 REPORT_PREFIX = f"{STATE_DIR}/report/"
 REPORT_CSV_KEY = f"{REPORT_PREFIX}mini_batches.csv"
 SUMMARY_KEY = f"{REPORT_PREFIX}summary.json"

@@ -1,7 +1,8 @@
 """``mlendpoints score``: run a batch deployment on this machine, without Airflow.
 
 Exit codes: 0 the job completed; 1 the job failed (error threshold exceeded,
-no successful item, unfinished mini-batches, init() failing); 2 bad input (a
+no successful item, unfinished mini-batches, init() failing) or stopped on a storage
+error (no space, permission, lost connection: fix it and resume); 2 bad input (a
 one-line error naming the file, field and what was expected).
 """
 
@@ -14,8 +15,8 @@ import os
 import sys
 from typing import Any
 
-from .errors import EngineError, InputError, JobFailed
-from .job import OutputFormat, ScoringJob
+from .errors import EngineError, InputError, JobFailed, StorageFailed
+from .job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
 from .redact import redact
 from .storage import anonymous_storage_options, is_remote
 from .storage.base import StorageError
@@ -30,8 +31,9 @@ def _err(message: str) -> int:
 
 def _out(text: str) -> None:
     """Print to stdout; a closed pipe (``| head``) silences further output instead of failing the job."""
-    try:
-        print(text, flush=True)
+    try:  # one write per line: log lines of scoring processes arrive from other threads
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
@@ -79,6 +81,8 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         environment=getattr(args, "environment", "worker"),
         python=getattr(args, "python", None),
         env_cache=getattr(args, "env_cache", None),
+        rescore_failed=not args.keep_failed,
+        init_timeout=DEFAULT_INIT_TIMEOUT if args.init_timeout is None else args.init_timeout,
     )
 
 
@@ -139,8 +143,15 @@ def run_score(args: argparse.Namespace) -> int:
         _out(json.dumps(exc.summary, indent=2, default=str))
         print(f"mlendpoints score: {exc}", file=sys.stderr)
         return 1
-    except (SpecError, InputError, StorageError) as exc:
+    except StorageFailed as exc:
+        print(f"mlendpoints score: {exc}", file=sys.stderr)
+        return 1
+    except (SpecError, InputError) as exc:
         return _err(str(exc))
+    except StorageError as exc:
+        print(f"mlendpoints score: storage error, the job stopped: {exc}; finished mini-batches are kept: "
+              "fix the cause and run again with --resume", file=sys.stderr)
+        return 1
     except EngineError as exc:
         print(f"mlendpoints score: job not completed: {exc}", file=sys.stderr)
         return 1

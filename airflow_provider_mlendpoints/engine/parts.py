@@ -7,7 +7,8 @@ rows. The status record has ``id``, ``index``, ``status`` ("succeeded",
 ``attempts``, ``error``, ``traceback``, ``files`` (input names), ``started``
 (epoch seconds), ``seconds``, ``rows`` (output rows), ``payload`` ("csv",
 "arrow" or null), ``columns`` (DataFrame column names, or null) and, for
-tabular input, ``rows_range`` ([first, end) rows of the input file).
+tabular input, ``rows_range`` ([first, end) rows of the input file), and ``warning`` (what was
+odd about run()'s result, e.g. more results than inputs, or null).
 
 Rows are rendered when the part is written, in the job's output format: CSV
 text (``str()`` per list element, DataFrame rows without header or index), or
@@ -67,6 +68,20 @@ def render_rows(result: Any, fmt: str, separator: str) -> tuple[bytes, list[str]
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes(), columns
+
+
+def result_warning(results: int, items: int, lines: int) -> str | None:
+    """What is odd about run()'s result, or None: more results than inputs; results with line breaks.
+
+    ``lines``: the output rows the results were written as (more than ``results`` when list
+    elements hold line breaks; the status record counts those).
+    """
+    notes = []
+    if results > items:
+        notes.append(f"run() returned {results} results for {items} inputs; all {results} are written")
+    if lines != results:
+        notes.append(f"some of run()'s {results} results hold line breaks: they make {lines} output lines")
+    return "; ".join(notes) or None
 
 
 def encode_part(status: dict[str, Any], payload: bytes = b"") -> bytes:

@@ -22,17 +22,22 @@ from typing import Any, TypedDict
 
 from .environment_build import job_python
 from .errors import InputError, OutputExistsError, PlanMismatchError
+from .fingerprint import InputFingerprint, describe_changes
 from .job import ScoringJob
 from .layout import (
     CLAIMS_PREFIX,
+    INPUTS_KEY,
+    LEASE_KEY,
     MANIFEST_KEY,
     PARTS_PREFIX,
     PLAN_KEY,
     REPORT_PREFIX,
+    RESCORED_PREFIX,
     STATE_DIR,
     join_uri,
     mini_batch_id,
 )
+from .lease import holding_output_lease
 from .minibatch import BatchSize, file_mini_batches, glob_matcher, parse_mini_batch_size, shard_ranges
 from .mltable import MLTableSpec, has_mltable, load_mltable, mltable_files
 from .redact import location
@@ -40,6 +45,7 @@ from .registered import resolve_registered
 from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError, display_key
 from .tabular import tabular_slices
+from .tempfiles import remove_stale_temp_files
 
 DEFAULT_MAX_SHARDS = 256
 #: auto: Azure's rule (a folder holding an MLTable file is tabular, anything else gives run() file paths).
@@ -48,7 +54,7 @@ INPUT_TYPES = ("auto", "file", "tabular")
 # and start-up (bench/self_hosted.py (c)), and uneven shards need no extra tasks since idle
 # shard tasks help busy ones (claims.py).
 SHARDS_PER_SLOT = 1
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: the input fingerprint holds modification times / ETags
 MAX_NAMED_SKIPS = 100  # skipped inputs named in plan.json (all are counted)
 
 
@@ -107,6 +113,8 @@ def validate_job(job: ScoringJob) -> BatchSize:
         )
     if d.retry_settings.max_retries < 0 or d.retry_settings.timeout <= 0:
         raise InputError(f"{where}: retry_settings: max_retries must be >= 0 and timeout > 0 seconds")
+    if not 0 < job.init_timeout < float("inf"):
+        raise InputError(f"init_timeout must be a positive number of seconds, got {job.init_timeout!r}")
     if d.output_action not in ("append_row", "summary_only"):
         raise InputError(f"{where}: output_action must be append_row or summary_only, got {d.output_action!r}")
     if job.output_format.format not in ("csv", "parquet"):
@@ -231,7 +239,7 @@ def check_driver_inputs(job: ScoringJob, files: Iterator[FileInfo]) -> Iterator[
 def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
     """Apply job.existing_output; return the previous plan to compare with, if any."""
     output_file = job.deployment.output_file_name
-    has_state = next(iter(out.list_files(STATE_DIR + "/")), None) is not None
+    has_state = any(info.key != LEASE_KEY for info in out.list_files(STATE_DIR + "/"))
     has_output = out.exists(output_file)
     if job.existing_output == "overwrite":
         out.delete(output_file)
@@ -260,6 +268,7 @@ def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
     return old_plan
 
 
+@holding_output_lease("plan_job")
 def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
@@ -267,7 +276,10 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     "mini_batches": j - i + 1, "plan": <plan id>}``. There is one shard per
     running slot (``instance_count``; idle shard tasks help busy ones, see
     :mod:`.claims`), at most ``max_shards`` (default 256) and at most one per mini-batch.
-    Claims of an earlier run are cleared.
+    Claims of an earlier run are cleared, and temporary files killed runs left in a local output
+    are removed (counted in ``plan.json`` under ``stale_temp_files_removed``).
+    Runs under the output's lease (:mod:`.lease`): :class:`~.errors.OutputBusyError` while another
+    run holds it.
     Raises :class:`InputError` for a bad input or settings, :class:`OutputExistsError`
     or :class:`PlanMismatchError` per ``job.existing_output``.
     """
@@ -286,7 +298,9 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
             + (f" ({left_out.count} left out: {why})" if why else "")
         )
     old_plan = _check_existing(job, out)
+    stale_files, stale_bytes = remove_stale_temp_files(out)
     out.delete_prefix(CLAIMS_PREFIX)
+    out.delete_prefix(RESCORED_PREFIX)
     kind = input_kind(job)
     reader = table_reader(job) if kind == "tabular" else None
     settings = job_settings(job, kind, reader)
@@ -296,12 +310,12 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     if kind == "file" and job.deployment.code is None:
         files = check_driver_inputs(job, files)
 
-    digest = hashlib.sha256()
     counts = {"files": 0, "bytes": 0, "mini_batches": 0, "items": 0}
+    fingerprint: InputFingerprint
 
     def counted(source: Iterator[FileInfo]) -> Iterator[FileInfo]:
         for info in source:
-            digest.update(f"{info.key}\0{info.size}\n".encode("utf-8", "surrogateescape"))
+            fingerprint.add(info)
             counts["files"] += 1
             counts["bytes"] += info.size
             yield info
@@ -314,7 +328,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
             for batch in file_mini_batches(counted(files), size):
                 yield {"files": [[f.key, f.size] for f in batch]}
 
-    with out.open_write(MANIFEST_KEY) as manifest:
+    with out.open_write(MANIFEST_KEY) as manifest, out.open_write(INPUTS_KEY) as inputs_list:
+        fingerprint = InputFingerprint(inputs_list)
         buffer: list[bytes] = []
         for index, rec in enumerate(records()):
             items = len(rec["files"]) if "files" in rec else rec["stop"] - rec["start"]
@@ -326,7 +341,8 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
                 manifest.write(b"".join(buffer))
                 buffer.clear()
         manifest.write(b"".join(buffer))
-        input_hash = digest.hexdigest()
+        fingerprint.flush()
+        input_hash = fingerprint.hexdigest()
         if counts["mini_batches"] == 0:
             raise InputError(f"input {location(job.input_uri)!r}: the tabular input files hold no rows")
         if old_plan is not None:
@@ -352,6 +368,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
         "shards": [[first, last] for first, last in ranges],
         "created": datetime.fromtimestamp(now, timezone.utc).isoformat(),
         "created_ts": now,
+        "stale_temp_files_removed": {"files": stale_files, "bytes": stale_bytes},
     }
     out.write_bytes(PLAN_KEY, json.dumps(plan, indent=1).encode())
     return [
@@ -366,9 +383,11 @@ def _compare_plans(
     if old.get("input_hash") == input_hash and old.get("settings_hash") == settings_hash:
         return
     if old.get("input_hash") != input_hash:
+        changed = describe_changes(output_storage(job), list_inputs(job)[2])
         what = (
+            f"the input changed since the previous run: {changed}" if changed else
             f"the input changed since the previous run ({old.get('files')} files, {old.get('bytes')} bytes "
-            "then; different files or sizes now)"
+            "then; different files, sizes or modification times now)"
         )
     else:
         changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])

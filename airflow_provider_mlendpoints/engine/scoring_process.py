@@ -14,7 +14,8 @@ beside the retry that replaces it.
 
 Messages, parent -> child: ``("run", task)``, ``("stop", None)``.
 Child -> parent: ``("ready", pid)``, ``("init_error", err)``, ``("done", status)``,
-``("error", err)``, ``("bye", err_or_None)``; ``err`` is
+``("error", err)`` (run() failed), ``("storage_error", err)`` (reading the input or writing the part
+failed: the parent stops the run), ``("bye", err_or_None)``; ``err`` is
 ``{"error": "Type: message", "traceback": "..."}``.
 
 Kept light on imports: pandas and pyarrow load only when the input is tabular,
@@ -26,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -36,8 +38,9 @@ from typing import Any
 
 from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
-from .parts import check_result, encode_part, render_rows
+from .parts import check_result, encode_part, render_rows, result_warning
 from .storage import LocalStorage, open_storage
+from .storage.base import StorageError
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -155,6 +158,8 @@ class _Scorer:
         payload, columns = (b"", None)
         if payload_format is not None:
             payload, columns = render_rows(result, payload_format, self.setup["separator"])
+        # List elements are written one per line: a line break inside one makes more output rows.
+        written = payload.count(b"\n") if payload_format == "csv" and columns is None else rows
         status = {
             "id": mb["id"],
             "index": mb["i"],
@@ -171,7 +176,8 @@ class _Scorer:
             "files": names,
             "started": started,
             "seconds": round(seconds, 6),
-            "rows": rows if payload_format is not None else 0,
+            "rows": written if payload_format is not None else 0,
+            "warning": result_warning(rows, items, written),
             "payload": payload_format,
             "columns": columns,
         }
@@ -198,6 +204,8 @@ def exit_with_parent(parent_pid: int, interval: float = PARENT_CHECK_SECONDS) ->
         while True:
             time.sleep(interval)
             if os.getppid() != parent_pid:
+                if os.getpgid(0) == os.getpid():  # this process leads its own group: take the
+                    os.killpg(os.getpid(), signal.SIGKILL)  # processes the script started with it
                 os._exit(3)
 
     thread = threading.Thread(target=watch, name="mlendpoints-parent-watch", daemon=True)
@@ -210,6 +218,7 @@ def main_fd(fd: int) -> None:
     from multiprocessing.connection import Connection
 
     exit_with_parent(os.getppid())
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr] # a pipe to the parent's log
     conn = Connection(fd)
     setup = conn.recv()
     for entry in setup.get("sys_path", []):
@@ -250,6 +259,8 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
                 break
             try:
                 conn.send(("done", scorer.score(task)))
+            except StorageError as exc:  # reading the input or writing the part: never a scoring failure
+                conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
             except Exception as exc:  # noqa: BLE001 - the parent retries or records it
                 conn.send(("error", _error(exc)))
         bye = None

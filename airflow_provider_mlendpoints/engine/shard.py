@@ -16,10 +16,12 @@ from .claims import ClaimBook
 from .errors import InputError
 from .job import ScoringJob
 from .layout import PARTS_PREFIX, part_key
+from .lease import OwnerBeat, refuse_if_leased
 from .log import EngineLog
 from .plan import iter_manifest, output_storage, read_plan
 from .progress import Progress
 from .redact import location
+from .rescore import release_failed
 from .storage.base import Storage
 from .tally import Tally
 from .worker import ScoringPool, child_setup
@@ -84,6 +86,10 @@ class ShardRun:
         self.log = EngineLog(log, job.deployment.logging_level)
         self.label = f"shard {number}"
         self.claims = ClaimBook(self.out, number)
+        self.rescored = release_failed(self.out, first, last) if job.rescore_failed else []
+        if self.rescored:
+            self.log.info(f"{self.label}: scoring {len(self.rescored)} mini-batch(es) that failed in an earlier "
+                          f"run again: {', '.join(self.rescored[:20])}{' ...' if len(self.rescored) > 20 else ''}")
         self.done = finished_indexes(self.out)
         self.left_to_helpers: list[dict[str, Any]] = []
         self.taken_over = 0
@@ -144,7 +150,13 @@ class ShardRun:
 
     def _pool(self) -> ScoringPool:
         pool = ScoringPool(self.job, child_setup(self.job, self.plan), self.out, self.log, self.outcome)
-        pool.on_tick = self.claims.heartbeat
+        beat_lease = OwnerBeat(self.out, self.job.owner)
+
+        def tick() -> None:
+            self.claims.heartbeat()
+            beat_lease()
+
+        pool.on_tick = tick
         return pool
 
     def wait_for_helpers(self) -> list[dict[str, Any]]:
@@ -213,6 +225,7 @@ class ShardRun:
                           f"other shard tasks scored {left - self.taken_over} of its mini-batches")
         return {"mini_batches": own_total, "skipped": skipped, **counts,
                 "scored_by_helpers": left - self.taken_over, "taken_over": self.taken_over,
+                "rescored": len(self.rescored),
                 "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -234,6 +247,7 @@ def score_shard(
         number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
+    refuse_if_leased(output_storage(job), job.owner)  # another run is scoring this output
     run = ShardRun(job, number, first, last, log)
     if shard.get("plan") and shard["plan"] != run.plan.get("plan_id"):
         raise InputError(

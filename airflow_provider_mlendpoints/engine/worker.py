@@ -9,6 +9,11 @@ raises, the parent re-queues the mini-batch (up to
 a fresh one (``init()`` again), and its prefetched mini-batch goes back to the
 queue. A mini-batch whose retries are exhausted gets a "failed" part written
 by the parent; successful parts are written by the children themselves.
+An init() that runs past ``job.init_timeout`` is treated like one that raised (the
+process is replaced, up to ``max_retries`` times in a row). A storage error (here or
+in a child) stops the run with :class:`~.errors.StorageFailed`: it is never a failed
+mini-batch. Each child leads its own process group, so stopping it also stops the
+processes the scoring script started; its stdout is forwarded to the log line by line.
 Children are fresh interpreters (like the "spawn" start method), never forks
 of a process that may hold threads.
 """
@@ -17,8 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -27,19 +34,22 @@ from typing import Any
 
 from .child_launch import child_command, child_sys_path
 from .environment_build import job_python
-from .errors import InputError, ScoringError
+from .errors import InputError, ScoringError, StorageFailed
 from .job import ScoringJob
 from .layout import part_key
 from .log import EngineLog
 from .parts import encode_part, read_status
 from .plan import job_where
 from .registered import resolve_registered
+from .rescore import mark_failed
 from .storage import absolute_uri, open_input
-from .storage.base import Storage
+from .storage.base import Storage, StorageError
 
 SHUTDOWN_GRACE = 30.0
 PREFETCH = 2  # tasks in flight per child: the running one and the next
 MAX_LOGGED_FILES = 50
+#: Seconds between "init() still running" log lines.
+INIT_LOG_EVERY = 30.0
 
 
 def scoring_script(job: ScoringJob) -> tuple[str, str]:
@@ -99,6 +109,15 @@ def _file_list(files: list[str]) -> str:
     return shown + (f" ... and {more} more" if more > 0 else "")
 
 
+def _forward_lines(stream: Any, pid: int, sink: Callable[[str], None]) -> None:
+    """Send each line a scoring process prints to stdout to the log, until the stream closes."""
+    with contextlib.suppress(OSError, ValueError):
+        for raw in iter(stream.readline, b""):
+            sink(f"[scoring process {pid}] {raw.decode('utf-8', 'replace').rstrip()}")
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
 class _Child:
     """One scoring child: a fresh interpreter (``python -c``, see :mod:`.child_launch`) over a socket pair.
 
@@ -107,16 +126,24 @@ class _Child:
     never a fork of a process that may hold threads.
     """
 
-    def __init__(self, setup: dict[str, Any]) -> None:
+    def __init__(self, setup: dict[str, Any], output_sink: Callable[[str], None]) -> None:
         parent_sock, child_sock = socket.socketpair()
         fd = child_sock.fileno()
         try:
-            self.proc = subprocess.Popen(child_command(setup, fd), pass_fds=[fd], close_fds=True)
+            # Its own process group (so stopping it stops what the script started too), and its
+            # stdout into the log (never into the output of the program that runs the job).
+            self.proc = subprocess.Popen(child_command(setup, fd), pass_fds=[fd], close_fds=True,
+                                         start_new_session=True, stdout=subprocess.PIPE)
         finally:
             child_sock.close()
+        self._reader = threading.Thread(target=_forward_lines, args=(self.proc.stdout, self.proc.pid, output_sink),
+                                        name=f"mlendpoints-stdout-{self.proc.pid}", daemon=True)
+        self._reader.start()
         self.conn = Connection(parent_sock.detach())
         self.conn.send({**setup, "sys_path": child_sys_path(setup)})
         self.ready = False  # init() done
+        self.started = time.monotonic()
+        self.init_logged = self.started  # when the last "init() still running" line was logged
         # Tasks sent, in order: the head is running, the next one waits in the socket (prefetch),
         # so the child never idles waiting for the parent between mini-batches.
         self.queue: deque[dict[str, Any]] = deque()
@@ -126,15 +153,21 @@ class _Child:
         return self.proc.poll() is None
 
     def stop(self, grace: float = 2.0) -> None:
-        """Terminate, then kill, the process."""
+        """Terminate, then kill, the process; then kill what is left of its process group."""
         if self.alive():
-            self.proc.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.proc.wait(grace)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal_group(signal.SIGKILL)
                 self.proc.wait(5)
+        self._signal_group(signal.SIGKILL)  # processes the scoring script started and left running
+        self._reader.join(2.0)  # its last lines reach the log before whatever the caller writes next
         self.conn.close()
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
 
 
 class ScoringPool:
@@ -155,6 +188,7 @@ class ScoringPool:
         self.on_finish = on_finish
         self.max_retries = job.deployment.retry_settings.max_retries
         self.timeout = float(job.deployment.retry_settings.timeout)
+        self.init_timeout = float(job.init_timeout)
         self.children: list[_Child] = []
         self.pending: deque[dict[str, Any]] = deque()
         self.init_failures = 0
@@ -162,32 +196,41 @@ class ScoringPool:
         self.on_tick: Callable[[], None] | None = None
 
     def run(self, tasks: Iterable[dict[str, Any]], processes: int) -> None:
-        """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children."""
+        """Score the tasks (``{"mb": manifest record, "shard": k}``) in up to ``processes`` children.
+
+        Raises :class:`StorageFailed` when reading or writing storage fails (here or in a child):
+        the run stops at once, no mini-batch is counted as failed for it, finished parts stay.
+        """
         source: Iterator[dict[str, Any]] = iter(tasks)
         try:
-            while True:
-                for depth in range(1, PREFETCH + 1):  # first one task per child, then the prefetch
-                    for child in self.children:
-                        if child.ready and len(child.queue) < depth:
-                            task = self._next(source)
-                            if task is None:
-                                break
-                            self._send(child, task)
-                busy = sum(1 for c in self.children if c.queue)
-                has_work = self._peek(source) is not None
-                if busy == 0 and not has_work:
-                    break
-                if has_work:
-                    while len(self.children) < max(1, processes):
-                        self.children.append(_Child(self.setup))
-                self._wait()
-                if self.on_tick is not None:
-                    self.on_tick()
-            self._shutdown()
+            self._run(source, processes)
+        except StorageError as exc:
+            raise StorageFailed(str(exc)) from exc
         finally:
             for child in self.children:
                 child.stop()
             self.children.clear()
+
+    def _run(self, source: Iterator[dict[str, Any]], processes: int) -> None:
+        while True:
+            for depth in range(1, PREFETCH + 1):  # first one task per child, then the prefetch
+                for child in self.children:
+                    if child.ready and len(child.queue) < depth:
+                        task = self._next(source)
+                        if task is None:
+                            break
+                        self._send(child, task)
+            busy = sum(1 for c in self.children if c.queue)
+            has_work = self._peek(source) is not None
+            if busy == 0 and not has_work:
+                break
+            if has_work:
+                while len(self.children) < max(1, processes):
+                    self.children.append(_Child(self.setup, self.log.info))
+            self._wait()
+            if self.on_tick is not None:
+                self.on_tick()
+        self._shutdown()
 
     # -- task queue ---------------------------------------------------------------------------
 
@@ -223,6 +266,9 @@ class ScoringPool:
             finished += self._drain(child)
         now = time.monotonic()
         for child in list(self.children):
+            if not child.ready:
+                self._watch_init(child, now)
+        for child in list(self.children):
             if child.queue and now > child.deadline:
                 task = child.queue.popleft()
                 self._requeue(child)
@@ -241,16 +287,32 @@ class ScoringPool:
                 )
         return finished
 
+    def _watch_init(self, child: _Child, now: float) -> None:
+        """Log a line every :data:`INIT_LOG_EVERY` s while init() runs; replace the process past init_timeout."""
+        elapsed = now - child.started
+        if elapsed > self.init_timeout:
+            self.log.warning(f"init() of the scoring script did not return within {self.init_timeout:g} s "
+                             f"(init_timeout) in process {child.proc.pid}; stopping it")
+            self._remove(child)
+            self._init_failed({"error": f"TimeoutError: init() did not return within {self.init_timeout:g} s "
+                                        "(init_timeout); the process was stopped", "traceback": None})
+        elif now - child.init_logged >= INIT_LOG_EVERY:
+            child.init_logged = now
+            self.log.info(f"init() of the scoring script still running in process {child.proc.pid} after "
+                          f"{elapsed:.0f} s (init_timeout {self.init_timeout:g} s)")
+
     def _drain(self, child: _Child) -> int:
         finished = 0
-        try:
-            while child.conn.poll():
+        while True:
+            try:  # only the connection's own errors mean the child went away; the parent's are raised
+                if not child.conn.poll():
+                    break
                 kind, body = child.conn.recv()
-                finished += self._message(child, kind, body)
-                if child not in self.children:
-                    return finished
-        except (EOFError, OSError):
-            pass
+            except (EOFError, OSError):
+                break
+            finished += self._message(child, kind, body)
+            if child not in self.children:
+                return finished
         if not child.alive() and child in self.children:
             task = child.queue.popleft() if child.queue else None
             self._requeue(child)
@@ -273,6 +335,9 @@ class ScoringPool:
             self._remove(child)
             self._init_failed(body)
             return 0
+        if kind == "storage_error":
+            task = child.queue[0]["mb"]["id"] if child.queue else "?"
+            raise StorageError(f"mini-batch {task} (process {child.proc.pid}): {body['error']}")
         task = child.queue.popleft() if child.queue else None
         # The child moves on to the prefetched task now: its time limit starts.
         child.deadline = time.monotonic() + self.timeout if child.queue else float("inf")
@@ -344,11 +409,14 @@ class ScoringPool:
         }
         if "start" in mb:
             status["rows_range"] = [mb["start"], mb["stop"]]
+        mark_failed(self.output, mb["id"])
         self.output.write_bytes(key, encode_part(status))
         self._finished(status)
         return 1
 
     def _finished(self, status: dict[str, Any]) -> None:
+        if status.get("warning"):
+            self.log.warning(f"mini-batch {status['id']}: {status['warning']}")
         if status["status"] != "succeeded":
             where = f" rows {status['rows_range'][0]}-{status['rows_range'][1] - 1} of" if "rows_range" in status else ""
             message = (

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from ..engine.job import OutputFormat, ScoringJob
+from ..engine.job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
 from ..engine.redact import location, redact
 from ..masking import mask_location_credentials
 from ..specs.model import BatchDeploymentSpec, BatchEndpointSpec
@@ -161,16 +161,19 @@ def _fail_on_input_error(func):
 
     The engine's InputError (missing input, bad setting, existing output) and
     the spec loader's SpecError (invalid YAML or override; it names the file
-    and the field).
+    and the field). Not OutputBusyError (another run holds the output's lease
+    now) nor storage errors: retries are for those.
     """
 
     @functools.wraps(func)
     def wrapper(self: _ScoringJobOperator, context: Context) -> Any:
-        from ..engine import InputError
+        from ..engine import InputError, OutputBusyError
         from ..specs import SpecError
 
         try:
             return func(self, context)
+        except OutputBusyError:
+            raise  # another run holds the output now: a retry may find it free
         except (InputError, SpecError) as exc:
             raise AirflowFailException(redact(f"{type(exc).__name__}: {exc}")) from exc
 
@@ -211,6 +214,10 @@ class _ScoringJobOperator(BaseOperator):
         ExternalPythonOperator's ``python``.
     :param env_cache: where built environments are kept (default ``$MLENDPOINTS_ENV_CACHE``
         or ``~/.cache/mlendpoints/envs``).
+    :param rescore_failed: score tasks that run again (a cleared or retried task, a resumed run)
+        score the mini-batches that failed earlier again (default); False keeps the failures.
+    :param init_timeout: seconds the scoring script's init() may take in a scoring process
+        (default 600); past it the process is replaced, counted against ``max_retries``.
     """
 
     template_fields: Sequence[str] = (
@@ -245,9 +252,13 @@ class _ScoringJobOperator(BaseOperator):
         environment: str = "worker",
         python: str | None = None,
         env_cache: str | None = None,
+        rescore_failed: bool = True,
+        init_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.rescore_failed = bool(rescore_failed)
+        self.init_timeout = init_timeout
         self.deployment = os.fspath(deployment) if isinstance(deployment, os.PathLike) else deployment
         self.input_path = input_path
         self.output_path = output_path
@@ -282,8 +293,14 @@ class _ScoringJobOperator(BaseOperator):
         except Exception:  # an operator outside a DAG (direct use in tests)
             return None
 
-    def build_job(self, existing_output: ExistingOutput) -> ScoringJob:
-        """The scoring job described by the rendered arguments."""
+    def run_owner(self, context: Context) -> str:
+        """Who runs the job: ``<dag id>/<run id>/<task group>``, the same in its plan, score and collect tasks."""
+        run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id") or "?"
+        group = self.task_id.rsplit(".", 1)[0] if "." in self.task_id else ""
+        return f"{self.dag_id}/{run_id}/{group}"
+
+    def build_job(self, existing_output: ExistingOutput, owner: str | None = None) -> ScoringJob:
+        """The scoring job described by the rendered arguments (``owner``: see :meth:`run_owner`)."""
         spec = load_deployment(self.deployment, self.overrides, self._dag_file())
         storage_options: dict[str, Any] = {}
         if self.anonymous:
@@ -310,6 +327,9 @@ class _ScoringJobOperator(BaseOperator):
             existing_output=existing_output,
             output_format=OutputFormat(**self.output_format) if self.output_format else OutputFormat(),
             storage_options=storage_options,
+            rescore_failed=self.rescore_failed,
+            init_timeout=DEFAULT_INIT_TIMEOUT if self.init_timeout is None else float(self.init_timeout),
+            owner=owner,
         )
 
     def _log_line(self, line: str) -> None:
@@ -400,7 +420,7 @@ class PlanScoringOperator(_ScoringJobOperator):
         from ..engine import plan_job
         from ..engine.plan import describe_plan, output_storage, read_plan
 
-        job = self.build_job(self._existing_output_for_this_try(context))
+        job = self.build_job(self._existing_output_for_this_try(context), self.run_owner(context))
         spec = job.deployment
         if self.concurrency_bound is not None and spec.instance_count != self.concurrency_bound:
             self.log.warning(
@@ -452,7 +472,7 @@ class ScoreShardOperator(_ScoringJobOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from ..engine import score_shard
 
-        job = self.build_job("resume")
+        job = self.build_job("resume", self.run_owner(context))
         result = score_shard(job, self.shard, log=self._log_line)
         if not isinstance(result, dict):
             return {}
@@ -474,7 +494,7 @@ class CollectScoringOperator(_ScoringJobOperator):
     def execute(self, context: Context) -> Any:
         from ..engine import JobFailed, collect_job
 
-        job = self.build_job("resume")
+        job = self.build_job("resume", self.run_owner(context))
         try:
             summary = collect_job(job, log=self._log_line)
         except JobFailed as exc:

@@ -441,3 +441,93 @@ with DAG(dag_id="mlendpoints_registered_model", schedule=None, start_date=dateti
     text = capfd.readouterr()
     assert "left out older/: nested folder" in text.out + text.err
     assert _summary(tmp_path / "out")["skipped_inputs"]["count"] == 1
+
+
+FLAKY_SCRIPT = """
+import os
+
+def run(mini_batch):
+    names = [os.path.basename(p) for p in mini_batch]
+    if os.path.exists(os.environ["BROKEN"]) and any(name.endswith(("1.txt", "3.txt")) for name in names):
+        raise ValueError("a transient problem")
+    return names
+"""
+
+
+def test_clearing_score_and_collect_rescores_failed_mini_batches(airflow_db, test_dags, tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "score.py").write_text(FLAKY_SCRIPT)
+    (tmp_path / "model").mkdir()
+    broken = tmp_path / "broken"
+    broken.write_text("")
+    deployment = tmp_path / "deployment.yml"
+    deployment.write_text(
+        "name: flaky\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "  code: code\n  scoring_script: score.py\nsettings:\n  mini_batch_size: 1\n  error_threshold: -1\n"
+        f"  retry_settings:\n    max_retries: 0\nenvironment_variables:\n  BROKEN: {broken}\n"
+    )
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        (tmp_path / "in" / f"f{i}.txt").write_text(str(i))
+    path = test_dags.write(
+        "mlendpoints_rescore",
+        _test_dag_source(
+            "mlendpoints_rescore",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment={str(deployment)!r},
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        max_shards=2,
+        overrides={{"resources.instance_count": 2}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_rescore")
+    first = run_dag(dag, LOGICAL_DATE)
+    assert first.state == "success", task_states(first)
+    assert _summary(tmp_path / "out")["items"] == {"total": 4, "succeeded": 2, "failed": 2}
+
+    broken.unlink()  # the transient cause is fixed; clear the score and collect tasks
+    again = clear_and_rerun(dag, first, task_ids=["scoring.score", "scoring.collect"])
+    assert again.state == "success", task_states(again)
+    summary = _summary(tmp_path / "out")
+    assert summary["items"] == {"total": 4, "succeeded": 4, "failed": 0}
+    assert summary["rescored_mini_batches"] == ["00000001", "00000003"]
+    assert _prediction_lines(tmp_path / "out") == [f"f{i}.txt" for i in range(4)]
+
+
+def test_a_second_dag_run_on_an_output_another_run_holds_is_refused(
+    airflow_db, test_dags, make_inputs, tmp_path, capfd
+):
+    import time
+
+    make_inputs(tmp_path / "in", 4)
+    out = tmp_path / "out"
+    (out / "_mlendpoints").mkdir(parents=True)
+    # Another DAG run is scoring into the same output: its shard tasks beat the lease.
+    (out / "_mlendpoints" / "lease.json").write_text(json.dumps(
+        {"token": "other_dag/manual__1/scoring", "holder": "other_dag/manual__1/scoring", "owner": True,
+         "host": "worker-7", "pid": 1, "beat_ts": time.time()}))
+    path = test_dags.write(
+        "mlendpoints_busy_output",
+        _test_dag_source(
+            "mlendpoints_busy_output",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(out)!r},
+    )
+""",
+        ),
+    )
+    run = run_dag(load_dag(path, "mlendpoints_busy_output"), LOGICAL_DATE)
+    states = task_states(run)
+    assert run.state == "failed" and states[("scoring.plan", -1)] == "failed", states
+    log = capfd.readouterr()
+    assert "is in use by another run (other_dag/manual__1/scoring" in log.out + log.err
+    assert not (out / "_mlendpoints" / "manifest.jsonl").exists()

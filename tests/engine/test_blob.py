@@ -87,3 +87,21 @@ def test_anonymous_read_of_a_public_container(tmp_path, azurite):
         assert code.exists()
     finally:
         azurite.delete_container(name)
+
+
+def test_resume_refuses_a_blob_input_rewritten_with_the_same_size(tmp_path, azurite, blob_container):
+    from airflow_provider_mlendpoints.engine import PlanMismatchError, plan_job
+
+    options = {"connection_string": azurite.connection_string}
+    root = f"{azurite.blob_endpoint}/{blob_container}"
+    store = open_storage(root, options)
+    for i in range(3):
+        store.write_bytes(f"in/f{i:03d}.txt", str(i).encode())
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    job = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out", job_kw={"storage_options": options})
+    run_local(job, workers=1, **quiet)
+    store.write_bytes("in/f001.txt", b"7")  # same size, new ETag
+    resume = make_job(tmp_path, code, f"{root}/in", output=f"{root}/out",
+                      job_kw={"storage_options": options, "existing_output": "resume"})
+    with pytest.raises(PlanMismatchError, match=r"f001\.txt \(modified: same size, ETag changed\)"):
+        plan_job(resume)

@@ -128,3 +128,30 @@ def test_bad_input_exits_2_with_one_line(tmp_path, args, expected):
     assert expected in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+FAIL_WHILE_BROKEN = """
+import os
+def run(mini_batch):
+    if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "broken")):
+        raise ValueError("a transient problem")
+    return [os.path.basename(p) for p in mini_batch]
+"""
+
+
+def test_resume_rescores_failures_unless_keep_failed(tmp_path):
+    dep = _deployment(tmp_path, FAIL_WHILE_BROKEN)
+    broken = tmp_path / "code" / "broken"
+    broken.write_text("")
+    make_inputs(tmp_path, 4)
+    first = _score("--deployment", dep, "--input", "inputs", "--output", "out", cwd=tmp_path)
+    assert first.returncode == 1, first.stderr  # nothing succeeded
+    broken.unlink()
+    kept = _score("--deployment", dep, "--input", "inputs", "--output", "out", "--resume", "--keep-failed",
+                  cwd=tmp_path)
+    assert kept.returncode == 1 and "no input item was scored successfully" in kept.stderr
+    again = _score("--deployment", dep, "--input", "inputs", "--output", "out", "--resume", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout[again.stdout.index("\n{") + 1:])
+    assert summary["rescored_mini_batches"] == ["00000000", "00000001"]
+    assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == [f"f{i:03d}.txt" for i in range(4)]

@@ -183,7 +183,7 @@ def test_planning_again_clears_claims(tmp_path):
     score_shard(job, shards[0], help_others=False, **quiet)
     claims = tmp_path / "out" / CLAIMS_PREFIX
     assert sorted(p.name for p in claims.iterdir()) == ["00000000"]
-    resumed = make_job(tmp_path, tmp_path / "code", make_inputs(tmp_path, 4), mini_batch_size=2,
+    resumed = make_job(tmp_path, tmp_path / "code", tmp_path / "inputs", mini_batch_size=2,
                        instance_count=2, job_kw={"existing_output": "resume"})
     plan_job(resumed)
     assert not claims.exists() or not list(claims.iterdir())

@@ -11,16 +11,21 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable  # noqa: UP035 - subscripted at import: must work on Python 3.8
 
 
 @dataclass(frozen=True, order=True)
 class FileInfo:
-    """One stored file: its key below the root and its size in bytes."""
+    """One stored file: its key below the root, its size in bytes and its version.
+
+    ``version`` changes whenever the content may have: ``"mtime:<ns>"`` for local files,
+    ``"etag:<ETag>"`` for blobs ("" when unknown). It is not part of comparisons.
+    """
 
     key: str
     size: int
+    version: str = field(default="", compare=False)
 
 
 #: Called by a listing for each entry it leaves out: ``(key, reason)``; a folder's key ends with '/'.

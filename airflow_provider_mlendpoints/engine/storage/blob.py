@@ -192,9 +192,9 @@ class BlobStorage(Storage):
         start = _join(self._root, prefix)
         files: list[FileInfo] = []
         if start:
-            size = self._size_if_file(start)
-            if size is not None:
-                files.append(FileInfo(prefix, size))
+            props = self._properties(start)
+            if props is not None and not _is_folder_marker(props):
+                files.append(FileInfo(prefix, props.size, _version(props)))
         base = len(self._root) + 1 if self._root else 0
         below = len(prefix) + 1 if prefix else 0
         nested: set[str] = set()
@@ -210,7 +210,7 @@ class BlobStorage(Storage):
                     if not recursive:
                         nested.add(key + "/")
                     continue
-                files.append(FileInfo(key, blob.size))
+                files.append(FileInfo(key, blob.size, _version(blob)))
         except Exception as exc:  # noqa: BLE001 - translated
             self._fail(exc, "listing", start)
         if on_skip is not None:
@@ -375,6 +375,15 @@ class BlobStorage(Storage):
         storage = BlobStorage(self._container, _join(self._root, prefix), uri, self._account)
         storage._block_size = self._block_size
         return storage
+
+
+def _version(props: Any) -> str:
+    """A blob's version for the input fingerprint: its ETag (else its last-modified time)."""
+    etag = getattr(props, "etag", None)
+    if etag:
+        return f"etag:{str(etag).strip(chr(34))}"
+    modified = getattr(props, "last_modified", None)
+    return f"modified:{modified.isoformat()}" if modified is not None else ""
 
 
 class _DownloadReader(io.RawIOBase):

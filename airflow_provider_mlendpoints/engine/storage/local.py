@@ -11,6 +11,9 @@ from typing import BinaryIO
 
 from .base import NESTED_FOLDER, FileInfo, SkipCallback, Storage, StorageError
 
+#: Name prefix of the temporary files writes are staged in (never listed as inputs).
+TEMP_PREFIX = ".mlendpoints-tmp-"
+
 
 def _umask() -> int:
     """The process umask, read without changing it where the system tells it (Linux)."""
@@ -32,7 +35,7 @@ def _temporary_file(folder: str) -> tuple[int, str]:
     ``mkstemp`` creates files readable by the owner only; the result files are meant
     to be read by others as the umask allows, like any file the scoring script writes.
     """
-    fd, tmp = tempfile.mkstemp(prefix=".mlendpoints-tmp-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
     with suppress(OSError):  # a filesystem without modes keeps its own
         os.fchmod(fd, 0o666 & ~_umask())
     return fd, tmp
@@ -69,7 +72,8 @@ class LocalStorage(Storage):
         prefix = prefix.strip("/")
         start = self._path(prefix)
         if os.path.isfile(start):
-            yield FileInfo(prefix, os.path.getsize(start))
+            st = os.stat(start)
+            yield FileInfo(prefix, st.st_size, f"mtime:{st.st_mtime_ns}")
             return
         if not os.path.isdir(start):
             return
@@ -107,15 +111,15 @@ class LocalStorage(Storage):
                 seen.add(real)
                 yield from self._walk(entry.path, key, recursive, skip, seen)
             else:
-                if entry.name.startswith(".mlendpoints-tmp-"):
+                if entry.name.startswith(TEMP_PREFIX):
                     continue
                 try:
-                    size = entry.stat().st_size
+                    st = entry.stat()
                 except OSError as exc:
                     reason = "a dangling link" if entry.is_symlink() else f"cannot be read: {exc.strerror or exc}"
                     skip(key, reason)
                     continue
-                yield FileInfo(key, size)
+                yield FileInfo(key, st.st_size, f"mtime:{st.st_mtime_ns}")
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
@@ -170,9 +174,14 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         try:
-            with os.fdopen(fd, "wb") as f:
-                yield f
-            publish(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    yield f
+                publish(tmp, path)
+            except FileExistsError:
+                raise  # create_exclusive: the key is there
+            except OSError as exc:  # no space, permission, a lost network file system: a storage error
+                raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         finally:
             with suppress(OSError):
                 os.unlink(tmp)
