@@ -36,12 +36,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.errors import NotFoundError
+from ..client.resource_bodies import put_body_from, up_to_date
+from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
-from ._kind_operators import DeleteDeploymentOperatorBase, DeleteEndpointOperatorBase, DeploymentSpecOperator
-from ._resource_specs import load_resource_spec, put_body_from, up_to_date
-from ._resource_summaries import deployment_summary, endpoint_summary, should_hide
-from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._specs import (
+    DeleteDeploymentOperatorBase,
+    DeleteEndpointOperatorBase,
+    DeploymentSpecOperator,
+    deployment_summary,
+    endpoint_summary,
+    load_resource_spec,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -84,8 +91,7 @@ def _nonzero(split: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def _put_traffic(
-    op: ResourceOperator,
-    context: Context,
+    op: MLEndpointsBaseOperator,
     endpoint_name: str,
     traffic: dict[str, int] | None,
     mirror: dict[str, int] | None,
@@ -93,7 +99,7 @@ def _put_traffic(
 ) -> dict[str, Any]:
     """Full-body PUT of the endpoint with a new traffic (and/or mirror) split; wait; details."""
     client = op.client
-    endpoint = op.settle(context, "online_endpoint", endpoint_name)
+    endpoint = op.settle("online_endpoint", endpoint_name)
     if endpoint is None:
         raise AirflowFailException(f"online endpoint {endpoint_name!r} does not exist")
     new_traffic = endpoint.traffic if traffic is None else traffic
@@ -130,21 +136,19 @@ def _put_traffic(
     )  # fmt: skip
     with service_errors(f"traffic of online endpoint {endpoint_name!r}"):
         op.start_operation("PUT", "online_endpoint", endpoint_name, body=body)
-    details = op.wait_for_provisioning(
-        context, resource="online_endpoint", endpoint_name=endpoint_name, method_name=method
-    )
+    details = op.wait_for_provisioning("online_endpoint", endpoint_name, method_name=method)
     return endpoint_summary(details)
 
 
 def _put_online_deployment(
-    op: ResourceOperator, context: Context, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
+    op: MLEndpointsBaseOperator, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
 ) -> bool:
     """PUT one online deployment unless it is up to date; True when a PUT was sent."""
     from ..client.asset_upload import AssetResolver
 
     client = op.client
     ep, name = spec.endpoint_name, spec.name
-    existing = op.settle(context, "online_deployment", ep, name)
+    existing = op.settle("online_deployment", ep, name)
     location = location or endpoint.location or workspace_location(client)
     with service_errors(f"registering the assets of online deployment {ep}/{name}"):
         body = spec.to_rest(location, resolve=AssetResolver(client))
@@ -160,7 +164,7 @@ def _put_online_deployment(
 # ------------------------------------------------------------------------------------------------
 # Endpoints and deployments
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
+class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
     """Create or update an online endpoint (any YAML generation) and wait until it is provisioned.
 
     For a 2021-05 file with inline ``deployments:``: creates/updates the endpoint (traffic
@@ -187,10 +191,9 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         "tags",
         "location",
         "base_dir",
-        "conn_id",
+        "ml_endpoints_conn_id",
     )
     operator_extra_links = (AzureMLEndpointLink(),)
-    _resource_kind = "online_endpoint"
 
     def __init__(
         self,
@@ -235,7 +238,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         spec = self.load()
         name = spec.name
         self.persist_links(context, "online", name)
-        existing = self.settle(context, "online_endpoint", name)
+        existing = self.settle("online_endpoint", name)
         client = self.client
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         body = spec.to_rest(location)
@@ -249,9 +252,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         self.log.info("%s online endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"online endpoint {name!r}"):
             self.start_operation("PUT", "online_endpoint", name, body=body)
-        self.wait_for_provisioning(
-            context, resource="online_endpoint", endpoint_name=name, method_name="endpoint_provisioned"
-        )
+        self.wait_for_provisioning("online_endpoint", name, method_name="endpoint_provisioned")
         return self.endpoint_provisioned(context)
 
     def endpoint_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -262,9 +263,9 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         if spec.deployments:
             endpoint = self.client.online_endpoints.get(spec.name)
             for deployment in spec.deployments:
-                _put_online_deployment(self, context, deployment, endpoint, self.location)
+                _put_online_deployment(self, deployment, endpoint, self.location)
             return self.deployments_provisioned(context)
-        return self.apply_traffic(context)
+        return self.apply_traffic()
 
     def deployments_provisioned(
         self, context: Context, event: dict[str, Any] | None = None
@@ -275,22 +276,18 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         spec = self.load()
         for deployment in spec.deployments:
             self.wait_for_provisioning(
-                context,
-                resource="online_deployment",
-                endpoint_name=spec.name,
-                deployment_name=deployment.name,
-                method_name="deployments_provisioned",
+                "online_deployment", spec.name, deployment.name, method_name="deployments_provisioned"
             )
-        return self.apply_traffic(context)
+        return self.apply_traffic()
 
-    def apply_traffic(self, context: Context) -> dict[str, Any]:
+    def apply_traffic(self) -> dict[str, Any]:
         """Step 4: the spec's traffic and mirror split, when it has one."""
         spec = self.load()
         if not spec.traffic and not spec.mirror_traffic:
             return endpoint_summary(self.client.online_endpoints.get(spec.name).raw)
         traffic = dict(spec.traffic) if spec.traffic else None
         mirror = dict(spec.mirror_traffic) if spec.mirror_traffic else None
-        return _put_traffic(self, context, spec.name, traffic, mirror, "provisioned")
+        return _put_traffic(self, spec.name, traffic, mirror, "provisioned")
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the traffic PUT provisioned."""
@@ -316,7 +313,6 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
     """
 
     spec_class = OnlineDeploymentSpec
-    _resource_kind = "online_deployment"
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
@@ -325,14 +321,8 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         endpoint = get_or_none(lambda: self.client.online_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"online endpoint {ep!r} does not exist; create it first")
-        _put_online_deployment(self, context, spec, endpoint, self.location)
-        details = self.wait_for_provisioning(
-            context,
-            resource="online_deployment",
-            endpoint_name=ep,
-            deployment_name=name,
-            method_name="provisioned",
-        )
+        _put_online_deployment(self, spec, endpoint, self.location)
+        details = self.wait_for_provisioning("online_deployment", ep, name, method_name="provisioned")
         return deployment_summary(details)
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -340,7 +330,7 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         return deployment_summary(self.handle_provisioning_event(event))
 
 
-class SetOnlineTrafficOperator(ResourceOperator):
+class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
     """Set an online endpoint's traffic split (and/or mirror traffic): a full-body PUT.
 
     :param endpoint_name: the endpoint.
@@ -354,9 +344,8 @@ class SetOnlineTrafficOperator(ResourceOperator):
     Returns the endpoint's details (``traffic``, ``mirror_traffic``...).
     """
 
-    template_fields = ("endpoint_name", "traffic", "mirror_traffic", "conn_id")
+    template_fields = ("endpoint_name", "traffic", "mirror_traffic", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-    _resource_kind = "online_endpoint"
 
     def __init__(
         self,
@@ -383,7 +372,7 @@ class SetOnlineTrafficOperator(ResourceOperator):
             if self.mirror_traffic is None
             else _percentages(self.mirror_traffic, "mirror_traffic", total=None, cap=50)
         )
-        return _put_traffic(self, context, self.endpoint_name, traffic, mirror, "provisioned")
+        return _put_traffic(self, self.endpoint_name, traffic, mirror, "provisioned")
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the provisioning trigger."""
@@ -393,7 +382,7 @@ class SetOnlineTrafficOperator(ResourceOperator):
 # ------------------------------------------------------------------------------------------------
 # Scoring, logs, credentials
 # ------------------------------------------------------------------------------------------------
-class InvokeOnlineEndpointOperator(ResourceOperator):
+class InvokeOnlineEndpointOperator(MLEndpointsBaseOperator):
     """Score a request with an online endpoint and return the response (JSON) to XCom.
 
     :param endpoint_name: the endpoint.
@@ -407,7 +396,7 @@ class InvokeOnlineEndpointOperator(ResourceOperator):
     identity); keys and tokens are masked and never logged or returned.
     """
 
-    template_fields = ("endpoint_name", "request_file", "data", "deployment_name", "conn_id")
+    template_fields = ("endpoint_name", "request_file", "data", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -455,7 +444,7 @@ class InvokeOnlineEndpointOperator(ResourceOperator):
         return result
 
 
-class GetOnlineDeploymentLogsOperator(ResourceOperator):
+class GetOnlineDeploymentLogsOperator(MLEndpointsBaseOperator):
     """Fetch an online deployment's container logs; log them and return the lines.
 
     :param endpoint_name: / :param deployment_name: the deployment.
@@ -464,7 +453,7 @@ class GetOnlineDeploymentLogsOperator(ResourceOperator):
     :param tail: only the last ``tail`` lines (None: what the service returns).
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail", "conn_id")
+    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLDeploymentLink(),)
 
     def __init__(
@@ -513,7 +502,7 @@ class GetOnlineDeploymentLogsOperator(ResourceOperator):
         return lines
 
 
-class GetOnlineEndpointCredentialsOperator(ResourceOperator):
+class GetOnlineEndpointCredentialsOperator(MLEndpointsBaseOperator):
     """Fetch an online endpoint's key or token for a downstream task, never exposing it.
 
     The secret is registered with Airflow's secrets masker at once (every log line shows
@@ -537,7 +526,7 @@ class GetOnlineEndpointCredentialsOperator(ResourceOperator):
     :param variable_key: the Variable to write the secret to.
     """
 
-    template_fields = ("endpoint_name", "variable_key", "conn_id")
+    template_fields = ("endpoint_name", "variable_key", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -563,7 +552,7 @@ class GetOnlineEndpointCredentialsOperator(ResourceOperator):
         from airflow.sdk import Variable
         from airflow.sdk.log import mask_secret
 
-        if self.variable_key and not should_hide(self.variable_key):
+        if self.variable_key and not should_hide_value_for_key(self.variable_key):
             raise AirflowFailException(
                 f"variable_key {self.variable_key!r} is not a name Airflow treats as sensitive; include "
                 "'secret', 'token', 'api_key' or 'password' in it (or add it to [core] sensitive_var_conn_names)"
@@ -621,22 +610,13 @@ class DeleteOnlineDeploymentOperator(DeleteDeploymentOperatorBase):
     traffic away first (:class:`SetOnlineTrafficOperator`).
     """
 
-    _resource_kind = "online_deployment"
-
-    def check_deletable(self, endpoint: Any) -> None:
-        live = int(endpoint.traffic.get(self.deployment_name, 0) or 0)
-        mirrored = int(endpoint.mirror_traffic.get(self.deployment_name, 0) or 0)
-        if live or mirrored:
-            raise AirflowFailException(
-                f"online deployment {self.endpoint_name}/{self.deployment_name} still gets "
-                f"{live}% of live and {mirrored}% of mirrored traffic; shift it away before deleting it"
-            )
+    kind = "online_deployment"
 
 
 class DeleteOnlineEndpointOperator(DeleteEndpointOperatorBase):
     """Delete an online endpoint (and its deployments) and wait until it is gone; missing is success."""
 
-    _resource_kind = "online_endpoint"
+    kind = "online_endpoint"
 
 
 __all__ = [

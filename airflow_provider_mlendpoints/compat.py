@@ -1,0 +1,25 @@
+"""The few Airflow functions only a private module offers, wrapped once with a fallback."""
+
+from __future__ import annotations
+
+import re
+
+#: Airflow's default sensitive-name words (``[core] sensitive_var_conn_names`` adds to them).
+_SENSITIVE = re.compile(
+    r"access_token|api_key|apikey|authorization|passphrase|passwd|password|private_key|secret|token|"
+    r"keyfile_dict|service_account",
+    re.IGNORECASE,
+)
+
+
+def should_hide_value_for_key(name: str) -> bool:
+    """Whether Airflow's secrets masker treats a variable/setting called ``name`` as sensitive.
+
+    Airflow exposes this only in ``airflow.sdk._shared.secrets_masker`` (its own deprecation
+    warning points there); when that module moves, the default word list decides.
+    """
+    try:
+        from airflow.sdk._shared.secrets_masker import should_hide_value_for_key as hide
+    except ImportError:
+        return bool(_SENSITIVE.search(name or ""))
+    return bool(hide(name))
