@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
 from airflow.sdk.exceptions import AirflowFailException
 
-from ..client.invoke import InvokeOverrides, batch_invoke_body
 from ..client.kinds import job_studio_url, studio_endpoint_url
 from ..client.resources import JOB_TERMINAL_STATES
 from ..links import AzureMLEndpointLink, AzureMLJobLink
@@ -25,6 +24,8 @@ from ._base import MLEndpointsBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from ..client.invoke import InvokeOverrides
 
 #: Names accepted in ``overrides`` (the invoke call's per-job settings).
 OVERRIDE_NAMES = (
@@ -65,6 +66,8 @@ def build_overrides(overrides: dict[str, Any] | None, output_file_name: str | No
         values["timeout"] = int(values["timeout"])
     if not _is_blank(output_file_name):
         values["output_file_name"] = output_file_name
+    from ..client.invoke import InvokeOverrides
+
     return InvokeOverrides(**values)
 
 
@@ -305,6 +308,8 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         if self.output_path:
             target = self.datastore_output(self.output_path)
             outputs = {self.output_name: {"uri": target.rstrip("/") + "/", "type": "uri_folder"}}
+        from ..client.invoke import batch_invoke_body
+
         return batch_invoke_body(
             {self.input_name: {"uri": uri, "type": kind}},
             outputs,
