@@ -1,8 +1,16 @@
-"""The few Airflow functions only a private module offers, wrapped once with a fallback."""
+"""What the provider needs of Airflow: the version floor, and the few functions only a private
+module offers, wrapped once with a fallback."""
 
 from __future__ import annotations
 
 import re
+
+#: The oldest Airflow the provider runs on (pyproject's ``apache-airflow>=`` says the same; a test
+#: checks): :class:`airflow.sdk.ResumableJobMixin` and the task state store came with 3.3.
+AIRFLOW_FLOOR = "3.3"
+#: Where the documentation lives (pyproject's ``[project.urls]`` Documentation; the provider info's
+#: ``documentation-url``).
+DOCUMENTATION_URL = "https://github.com/mlendpoints/airflow-provider-mlendpoints/tree/main/docs"
 
 #: Airflow's default sensitive-name words (``[core] sensitive_var_conn_names`` adds to them).
 _SENSITIVE = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .compat import DOCUMENTATION_URL
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -14,6 +15,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "ML Endpoints (Azure Machine Learning)",
         "description": "Azure ML batch and online endpoints, self-hosted batch scoring, offline emulator.",
         "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": "Azure Machine Learning endpoints",
@@ -52,6 +54,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Azure Machine Learning endpoints",
                 "python-modules": [
+                    "airflow_provider_mlendpoints.triggers.wait",
                     "airflow_provider_mlendpoints.triggers.batch_job",
                     "airflow_provider_mlendpoints.triggers.provisioning",
                 ],
