@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.version import Version
 
 from airflow_provider_mlendpoints.compat import AIRFLOW_FLOOR, DOCUMENTATION_URL, should_hide_value_for_key

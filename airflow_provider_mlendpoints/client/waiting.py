@@ -238,7 +238,8 @@ def service_error(props: dict[str, Any]) -> tuple[str | None, str | None]:
     """``(code, "code: message")`` of ``properties.error`` or a job's ``azureml.error`` property."""
     err = props.get("error")
     if isinstance(err, dict):
-        inner = err.get("error") if isinstance(err.get("error"), dict) else err
+        nested_error = err.get("error")
+        inner: dict[str, Any] = nested_error if isinstance(nested_error, dict) else err
         code, msg = inner.get("code"), inner.get("message")
         if code or msg:
             return (str(code) if code else None), ": ".join(str(p) for p in (code, msg) if p)
@@ -410,6 +411,39 @@ def _deletion_event(
     )
 
 
+def _read(group: Any, names: tuple[str, ...], until: str) -> Procedure:
+    """One GET: ``(object, Retry-After)``; the object is None when the resource is gone and that
+    ends the wait (``deleted``, ``idle``). Other errors propagate."""
+    try:
+        response = yield Call(lambda: group.get_response(*names))
+        text = yield Call(response.text)
+    except Exception as exc:
+        if is_not_found(exc) and until in ("deleted", "idle"):
+            return None, None
+        raise
+    return group.parse_answer(json.loads(text) if text else {}), _retry_after(response)
+
+
+def _state_of(target: WaitTarget, obj: Any) -> str | None:
+    if obj is None:
+        return None
+    return str(obj.status) if target.kind == "job" else obj.provisioning_state
+
+
+def _next_delay(settings: WaitSettings, target: WaitTarget, polls: int, retry_after: float | None) -> float:
+    if retry_after is None:
+        first = target.first_delay if polls == 0 and target.first_delay is not None else None
+        retry_after = settings.delay(polls) if first is None else first
+    return min(retry_after, settings.max_retry_after)
+
+
+def _timeout_event(config: WorkspaceConfig, target: WaitTarget, settings: WaitSettings, last: Any) -> WaitEvent:
+    msg = f"{target.label} still {_state_of(target, last)} after {settings.timeout:g} s"
+    if target.until == "deleted":
+        msg += " (waiting for deletion)"
+    return end_event(config, target, "timeout", last, msg, True)
+
+
 def wait(
     client: Any,
     target: WaitTarget,
@@ -426,53 +460,37 @@ def wait(
     config = client.config
     group, names = _group_and_names(client, target)
     started = clock()
-    deadline = started + settings.timeout if settings.timeout is not None else None
     errors = polls = 0
     last: Any = None
-    last_state: str | None = None
     deleting_seen = False
     while True:
-        delay: float | None = None
-        obj: Any = None
         try:
-            response = yield Call(lambda: group.get_response(*names))
-            text = yield Call(response.text)
-            obj = group.parse_answer(json.loads(text) if text else {})
-            delay = _retry_after(response)
+            obj, retry_after = yield from _read(group, names, target.until)
         except Exception as exc:
-            if is_not_found(exc) and target.until in ("deleted", "idle"):
-                obj = None
-            elif is_transient(exc) and errors < settings.max_transient_errors:
-                errors += 1
-                delay = max(settings.delay(polls), float(getattr(exc, "retry_after", None) or 0.0))
-                log.warning("Polling %s failed (%s); retrying in %.1f s", target.label, exc, delay)
-            else:
+            if not is_transient(exc) or errors >= settings.max_transient_errors:
                 msg = f"polling {target.label} failed: {exc}"
                 return end_event(config, target, "error", last, msg, is_transient(exc), exc)
+            errors += 1
+            retry_after = max(settings.delay(polls), float(getattr(exc, "retry_after", None) or 0.0))
+            log.warning("Polling %s failed (%s); retrying in %.1f s", target.label, exc, retry_after)
         else:
             errors = 0
-        if errors == 0:
-            last = obj if obj is not None else last
-            event = yield from _event_of(client, config, target, obj, deleting_seen or clock() - started >= settings.deletion_grace)
+            settled = deleting_seen or clock() - started >= settings.deletion_grace
+            event = yield from _event_of(client, config, target, obj, settled)
             if on_poll is not None and obj is not None:
-                on_poll(obj, delay)
+                on_poll(obj, retry_after)
             if event is not None:
                 event.last = obj
                 return event
-            state = None if obj is None else (obj.status if target.kind == "job" else obj.provisioning_state)
+            state = _state_of(target, obj)
             deleting_seen = deleting_seen or state == "Deleting"
-            if state != last_state:
+            if state != _state_of(target, last) or last is None:
                 log.info("%s is %s", target.label, state)
-                last_state = state
-        if delay is None:
-            delay = target.first_delay if polls == 0 and target.first_delay is not None else settings.delay(polls)
-        delay = min(delay, settings.max_retry_after)
+            last = obj if obj is not None else last
+        delay = _next_delay(settings, target, polls, retry_after)
         polls += 1
-        if deadline is not None and clock() + delay > deadline:
-            msg = f"{target.label} still {last_state} after {settings.timeout:g} s"
-            if target.until == "deleted":
-                msg += " (waiting for deletion)"
-            return end_event(config, target, "timeout", last, msg, True)
+        if settings.timeout is not None and clock() + delay > started + settings.timeout:
+            return _timeout_event(config, target, settings, last)
         yield Sleep(delay)
 
 

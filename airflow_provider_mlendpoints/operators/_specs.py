@@ -38,6 +38,7 @@ def load_resource_spec(
     Raises :class:`AirflowFailException` (no retries) carrying every problem of the spec, each
     naming the file and the field.
     """
+    loaded: Any
     try:
         if isinstance(spec, spec_class):
             loaded = spec

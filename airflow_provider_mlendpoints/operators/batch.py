@@ -112,7 +112,7 @@ class CreateOrUpdateBatchEndpointOperator(MLEndpointsBaseOperator):
     def load(self) -> BatchEndpointSpec:
         if self.spec is None:
             return BatchEndpointSpec(
-                name=self.endpoint_name, description=self.description or None, tags=dict(self.tags or {})
+                name=str(self.endpoint_name), description=self.description or None, tags=dict(self.tags or {})
             )
         return load_resource_spec(self.spec, BatchEndpointSpec, name=self.endpoint_name)
 

@@ -147,7 +147,7 @@ def _put_online_deployment(
     from ..client.asset_upload import AssetResolver
 
     client = op.client
-    ep, name = spec.endpoint_name, spec.name
+    ep, name = str(spec.endpoint_name), spec.name  # load() refuses a spec without endpoint_name
     existing = op.settle("online_deployment", ep, name)
     location = location or endpoint.location or workspace_location(client)
     with service_errors(f"registering the assets of online deployment {ep}/{name}"):
@@ -220,7 +220,7 @@ class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
 
     def load(self) -> OnlineEndpointSpec:
         if self.spec is None:
-            doc = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
+            doc: dict[str, Any] = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
             if self.description:
                 doc["description"] = self.description
             if self.tags:
