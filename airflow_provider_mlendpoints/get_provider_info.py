@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_mlendpoints.operators.batch_invoke",
                     "airflow_provider_mlendpoints.operators.batch",
                     "airflow_provider_mlendpoints.operators.online",
+                    "airflow_provider_mlendpoints.operators.online_use",
                 ],
             }
         ],

@@ -245,3 +245,18 @@ def test_targets_validate_and_round_trip():
     target = WaitTarget.resource("online_deployment", "e", "d", until="deleted", operation_url="u")
     assert WaitTarget.from_json(json.loads(json.dumps(target.to_json()))) == target
     assert WaitSettings(poll_interval=0.5).delay(0) == 0.5  # the first poll is never above the interval
+
+
+def test_waiting_and_registry_import_without_airflow_and_without_pipelines():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['airflow'] = None; "
+        "import airflow_provider_mlendpoints.client.waiting, airflow_provider_mlendpoints.client.kinds, "
+        "airflow_provider_mlendpoints.client.resource_bodies; "
+        "assert 'aiohttp' not in sys.modules and 'azure.storage.blob' not in sys.modules, 'pipelines imported'; "
+        "print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -65,7 +65,9 @@ def test_bodies_for_each_input_kind(workspace, tmp_path):
     blob_url = f"{workspace.azurite.blob_endpoint}/{workspace.container}/some/out"
     props = body(input="azureml://datastores/workspaceblobstore/paths/in/", output_path=blob_url)
     assert props["OutputData"]["score"]["Uri"] == "azureml://datastores/workspaceblobstore/paths/some/out/"
-    with pytest.raises(Exception, match="neither a datastore"):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="neither a datastore"):  # no retry fixes a missing input
         body(input=str(tmp_path / "missing"))
 
 
