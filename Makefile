@@ -37,6 +37,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_mlendpoints tests dags bench scripts
+	$(BIN)/mypy
 
 ## Sets up everything (virtualenv, Azurite) and runs the whole test suite.
 test: $(STAMP) $(AZURITE) rest-tools chromium lint

@@ -27,8 +27,7 @@ Paths in the two modes:
   datastore points at (translated to that datastore's path). The job writes the merged file into
   that folder.
 - ``mode="self_hosted"``: ``input_path`` and ``output_path`` are local paths, ``file://`` URIs or
-  blob URLs (``conn_id`` then names an Azure Blob Storage / wasb connection, ``storage_conn_id``
-  here). Datastore URIs are an Azure concept and are refused with a clear message.
+  blob URLs (``wasb_conn_id`` then names an Azure Blob Storage / wasb connection). Datastore URIs are an Azure concept and are refused with a clear message.
 
 So a DAG whose paths are https blob URLs (or whose paths come from Params) moves between the two
 modes by changing ``mode`` alone.
@@ -120,9 +119,9 @@ def batch_scoring(
     output_path: str,
     mode: Mode = "azure",
     endpoint_name: str | None = None,
-    conn_id: str | None = None,
+    ml_endpoints_conn_id: str | None = None,
     overrides: dict[str, Any] | None = None,
-    storage_conn_id: str | None = None,
+    wasb_conn_id: str | None = None,
     deferrable: bool | None = None,
     poll_interval: float = 10.0,
     timeout: float | None = None,
@@ -140,10 +139,10 @@ def batch_scoring(
     :param mode: ``"azure"`` (invoke the batch endpoint and wait, deferrable) or ``"self_hosted"``
         (plan -> mapped score -> collect on Airflow workers).
     :param endpoint_name: the batch endpoint (Azure mode; default: the YAML's ``endpoint_name``).
-    :param conn_id: the ``azure_ml_endpoints`` connection (Azure mode; default
+    :param ml_endpoints_conn_id: the ``azure_ml_endpoints`` connection (Azure mode; default
         ``azure_ml_endpoints_default``).
     :param overrides: deployment settings by YAML name (templated; empty values keep the deployment's).
-    :param storage_conn_id: Azure Blob Storage (wasb) connection for blob URLs (self-hosted mode).
+    :param wasb_conn_id: Azure Blob Storage (wasb) connection for blob URLs (self-hosted mode).
     :param deferrable: Azure mode: wait in the triggerer (default ``[operators] default_deferrable``).
     :param poll_interval: Azure mode: seconds between job status checks.
     :param timeout: Azure mode: seconds to wait for the job before failing.
@@ -157,7 +156,7 @@ def batch_scoring(
     """
     if mode == "self_hosted":
         return _self_hosted(
-            group_id, deployment, input_path, output_path, overrides, storage_conn_id, outlets, task_kwargs
+            group_id, deployment, input_path, output_path, overrides, wasb_conn_id, outlets, task_kwargs
         )
     if mode != "azure":
         raise ValueError(f"mode must be 'azure' or 'self_hosted', not {mode!r}")
@@ -167,7 +166,7 @@ def batch_scoring(
         input_path,
         output_path,
         endpoint_name,
-        conn_id,
+        ml_endpoints_conn_id,
         overrides,
         deferrable,
         poll_interval,
@@ -183,7 +182,7 @@ def _self_hosted(
     input_path: str,
     output_path: str,
     overrides: dict[str, Any] | None,
-    storage_conn_id: str | None,
+    wasb_conn_id: str | None,
     outlets: Any,
     task_kwargs: dict[str, Any],
 ) -> TaskGroup:
@@ -204,7 +203,7 @@ def _self_hosted(
         input_path,
         output_path,
         overrides=overrides,
-        conn_id=storage_conn_id,
+        wasb_conn_id=wasb_conn_id,
         outlets=outlets,
         **task_kwargs,
     )
@@ -216,7 +215,7 @@ def _azure(
     input_path: str,
     output_path: str,
     endpoint_name: str | None,
-    conn_id: str | None,
+    ml_endpoints_conn_id: str | None,
     overrides: dict[str, Any] | None,
     deferrable: bool | None,
     poll_interval: float,
@@ -230,8 +229,8 @@ def _azure(
 
     invoke_overrides, file_name = azure_overrides(overrides)
     op_kwargs: dict[str, Any] = dict(task_kwargs)
-    if conn_id:
-        op_kwargs["conn_id"] = conn_id
+    if ml_endpoints_conn_id:
+        op_kwargs["ml_endpoints_conn_id"] = ml_endpoints_conn_id
     if deferrable is not None:
         op_kwargs["deferrable"] = deferrable
     with TaskGroup(group_id=group_id, tooltip="Azure ML batch endpoint scoring") as group:

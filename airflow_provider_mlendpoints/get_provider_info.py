@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import __version__
+from .compat import DOCUMENTATION_URL
 from .connection_form import connection_type_info
 
 
@@ -15,6 +16,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "ML Endpoints (Azure Machine Learning)",
         "description": "Azure ML batch and online endpoints, self-hosted batch scoring, offline emulator.",
         "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": "Azure Machine Learning endpoints",
@@ -31,6 +33,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_mlendpoints.operators.batch_invoke",
                     "airflow_provider_mlendpoints.operators.batch",
                     "airflow_provider_mlendpoints.operators.online",
+                    "airflow_provider_mlendpoints.operators.online_use",
                 ],
             }
         ],
@@ -53,6 +56,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Azure Machine Learning endpoints",
                 "python-modules": [
+                    "airflow_provider_mlendpoints.triggers.wait",
                     "airflow_provider_mlendpoints.triggers.batch_job",
                     "airflow_provider_mlendpoints.triggers.provisioning",
                 ],

@@ -3,58 +3,20 @@
 Each link is a small :class:`~airflow.sdk.BaseOperatorLink` whose URL the task stores in XCom
 (under the link's ``xcom_key``) as soon as it knows it: right after the job is submitted, or
 when the endpoint is known. The Airflow UI reads that XCom, so the link is clickable while the
-task is still running or deferred. ``<Link>.persist(context, url)`` stores it; the URL builders
-below are pure and also used in trigger events and failure messages.
-
-Studio URLs follow the portal's scheme: ``https://ml.azure.com/runs/<job>?wsid=<workspace ARM id>``
-for jobs, ``/endpoints/batch|realtime/<endpoint>/...`` for endpoints and deployments.
+task is still running or deferred. ``<Link>.persist(context, url)`` stores it. The URLs come
+from the pure registry of resource kinds (:mod:`airflow_provider_mlendpoints.client.kinds`): Azure
+ML Studio on Azure, the emulator's own Studio-like pages when the connection points at the emulator.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, ClassVar
 
 from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
-
-STUDIO_BASE = "https://ml.azure.com"
-
-
-def _wsid(config: Any) -> str:
-    return (
-        f"/subscriptions/{config.subscription_id}/resourceGroups/{config.resource_group}"
-        f"/providers/Microsoft.MachineLearningServices/workspaces/{config.workspace_name}"
-    )
-
-
-def studio_job_url(config: Any, job_name: str) -> str:
-    """The Studio page of a job (batch-invoke jobs included)."""
-    return f"{STUDIO_BASE}/runs/{quote(job_name, safe='')}?wsid={_wsid(config)}"
-
-
-def studio_endpoint_url(config: Any, kind: str, endpoint_name: str) -> str:
-    """The Studio page of a batch (``kind="batch"``) or online (``"online"``) endpoint."""
-    section = "batch" if kind == "batch" else "realtime"
-    return f"{STUDIO_BASE}/endpoints/{section}/{quote(endpoint_name, safe='')}/details?wsid={_wsid(config)}"
-
-
-def studio_deployment_url(config: Any, kind: str, endpoint_name: str, deployment_name: str) -> str:
-    """The Studio page of a deployment of a batch or online endpoint."""
-    section = "batch" if kind == "batch" else "realtime"
-    return (
-        f"{STUDIO_BASE}/endpoints/{section}/{quote(endpoint_name, safe='')}"
-        f"/deployments/{quote(deployment_name, safe='')}?wsid={_wsid(config)}"
-    )
-
-
-def studio_compute_url(config: Any, compute_name: str) -> str:
-    """The Studio page of a compute cluster."""
-    return f"{STUDIO_BASE}/compute/{quote(compute_name, safe='')}/details?wsid={_wsid(config)}"
-
 
 class _StudioLink(BaseOperatorLink):
     """A link whose URL the task stored in XCom under :attr:`xcom_key`."""
@@ -106,7 +68,4 @@ __all__ = [
     "AzureMLDeploymentLink",
     "AzureMLEndpointLink",
     "AzureMLJobLink",
-    "studio_deployment_url",
-    "studio_endpoint_url",
-    "studio_job_url",
 ]

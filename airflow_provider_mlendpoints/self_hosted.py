@@ -88,7 +88,7 @@ def self_hosted_batch_scoring(
     input_path: str,
     output_path: str,
     overrides: dict[str, Any] | None = None,
-    conn_id: str | None = None,
+    wasb_conn_id: str | None = None,
     *,
     input_glob: str | None = None,
     existing_output: ExistingOutput = "resume",
@@ -125,7 +125,7 @@ def self_hosted_batch_scoring(
         ``{"mini_batch_size": "{{ params.mini_batch_size }}",
         "retry_settings.timeout": 60}`` (templated; an entry that renders
         empty keeps the deployment's value).
-    :param conn_id: Airflow Azure Blob Storage (wasb) connection for blob URLs.
+    :param wasb_conn_id: Airflow Azure Blob Storage (wasb) connection for blob URLs.
     :param input_glob: only score input files matching this pattern (templated).
     :param existing_output: what the plan of a run does when the output
         already holds a job: "resume" (default: keep finished mini-batches),
@@ -171,7 +171,7 @@ def self_hosted_batch_scoring(
         "input_path": input_path,
         "output_path": output_path,
         "overrides": dict(overrides) if overrides else None,
-        "conn_id": conn_id,
+        "wasb_conn_id": wasb_conn_id,
         "input_glob": input_glob,
         "input_type": input_type,
         "recursive": recursive,

@@ -152,7 +152,7 @@ with DAG(
         output_path=output_path,
         mode=MODE,  # type: ignore[arg-type]
         endpoint_name=ENDPOINT,
-        conn_id=CONN_ID,
+        ml_endpoints_conn_id=CONN_ID,
         overrides={"mini_batch_size": "{{ params.mini_batch_size or '' }}"},
         deferrable=True,
         poll_interval=POLL_INTERVAL,
@@ -172,14 +172,14 @@ with DAG(
             "ensure_deployment", tooltip="Idempotent create-or-update of compute, endpoint, deployment"
         ) as ensure:
             compute = CreateAmlComputeOperator(
-                task_id="compute", conn_id=CONN_ID, compute_name=COMPUTE, max_nodes=2
+                task_id="compute", ml_endpoints_conn_id=CONN_ID, compute_name=COMPUTE, max_nodes=2
             )
             endpoint = CreateOrUpdateBatchEndpointOperator(
-                task_id="endpoint", conn_id=CONN_ID, endpoint_name=ENDPOINT, poll_interval=POLL_INTERVAL
+                task_id="endpoint", ml_endpoints_conn_id=CONN_ID, endpoint_name=ENDPOINT, poll_interval=POLL_INTERVAL
             )
             deployment = CreateOrUpdateBatchDeploymentOperator(
                 task_id="deployment",
-                conn_id=CONN_ID,
+                ml_endpoints_conn_id=CONN_ID,
                 spec=str(DEPLOYMENT),
                 endpoint_name=ENDPOINT,
                 set_default=True,

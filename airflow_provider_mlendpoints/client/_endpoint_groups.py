@@ -14,6 +14,7 @@ from ._base import LOCATION_LRO, PUT_LRO, OperationGroup
 class EndpointGroup(OperationGroup):
     """``{collection}/{name}``: PUT, PATCH, GET, DELETE, list; with a poller or a handle."""
 
+    kind: ClassVar[str]  # its entry in .kinds.KINDS
     collection: ClassVar[str]
     resource: ClassVar[Any]  # a class with from_rest()
 
@@ -29,6 +30,14 @@ class EndpointGroup(OperationGroup):
     def get(self, name: str) -> Any:
         """The endpoint, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", self.collection, name), self.resource.from_rest)
+
+    def get_response(self, name: str) -> Any:
+        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
+        return self._x.raw(self._request("GET", self.collection, name))
+
+    def parse_answer(self, body: Any) -> Any:
+        """The endpoint of a GET answer's JSON."""
+        return self.resource.from_rest(body)
 
     def list(self, *, limit: int | None = None) -> Any:
         """Every endpoint of this kind in the workspace."""
@@ -60,6 +69,7 @@ class EndpointGroup(OperationGroup):
 class DeploymentGroup(OperationGroup):
     """``{collection}/{endpoint}/deployments/{name}``: PUT, PATCH, GET, DELETE, list; poller or handle."""
 
+    kind: ClassVar[str]
     collection: ClassVar[str]
     resource: ClassVar[Any]
 
@@ -79,6 +89,14 @@ class DeploymentGroup(OperationGroup):
     def get(self, endpoint_name: str, name: str) -> Any:
         """The deployment, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", *self._path(endpoint_name, name)), self.resource.from_rest)
+
+    def get_response(self, endpoint_name: str, name: str) -> Any:
+        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
+        return self._x.raw(self._request("GET", *self._path(endpoint_name, name)))
+
+    def parse_answer(self, body: Any) -> Any:
+        """The deployment of a GET answer's JSON."""
+        return self.resource.from_rest(body)
 
     def list(self, endpoint_name: str, *, limit: int | None = None) -> Any:
         """Every deployment of the endpoint."""

@@ -47,10 +47,15 @@ def _parsed(parse: Parse | None, body: Any) -> Any:
 def _handle(response: Any, parse: Parse | None) -> OperationHandle:
     headers = response.headers
     body = _json_or_none(response)
+    try:
+        retry_after = float(headers.get("Retry-After")) if headers.get("Retry-After") else None
+    except ValueError:
+        retry_after = None
     return OperationHandle(
         polling_url=headers.get("Azure-AsyncOperation") or headers.get("Location"),
         resource=_parsed(parse, body) if body is not None else None,
         status_code=response.status_code,
+        retry_after=retry_after,
     )
 
 

@@ -14,6 +14,7 @@ class BatchEndpointsOperations(EndpointGroup):
     Changing the default deployment is a full-body PUT.
     """
 
+    kind = "batch_endpoint"
     collection = "batchEndpoints"
     resource = BatchEndpoint
 
@@ -27,5 +28,6 @@ class BatchEndpointsOperations(EndpointGroup):
 class BatchDeploymentsOperations(DeploymentGroup):
     """``batchEndpoints/{e}/deployments/{d}``: PUT, PATCH (tags, description), GET, DELETE, list."""
 
+    kind = "batch_deployment"
     collection = "batchEndpoints"
     resource = BatchDeployment

@@ -39,6 +39,8 @@ def aml_compute_body(
 class ComputesOperations(OperationGroup):
     """AmlCompute clusters of the workspace."""
 
+    kind = "compute"
+
     def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
         """PUT (see :func:`aml_compute_body`); poller of the :class:`Compute`."""
         return self._x.begin(self._request("PUT", "computes", name, body=body), Compute.from_rest)
@@ -46,6 +48,14 @@ class ComputesOperations(OperationGroup):
     def get(self, name: str) -> Any:
         """The :class:`Compute`, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", "computes", name), Compute.from_rest)
+
+    def get_response(self, name: str) -> Any:
+        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
+        return self._x.raw(self._request("GET", "computes", name))
+
+    def parse_answer(self, body: Any) -> Any:
+        """The :class:`Compute` of a GET answer's JSON."""
+        return Compute.from_rest(body)
 
     def begin_delete(
         self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"

@@ -8,8 +8,9 @@ still running and get a 409 Conflict ("operation in progress"); a plain
 
 :func:`create_or_update_and_wait` and :func:`delete_and_wait` handle that: on a
 409 (or a 5xx / no answer that outlasted the pipeline's retries) they wait
-until the resource is no longer provisioning (``GET`` until provisioningState
-is terminal, or the resource is gone) and send the same request again, at most
+until the resource is no longer provisioning (the waiting procedure of
+:mod:`.waiting`, ``until="idle"``: provisioningState terminal, or the resource
+gone) and send the same request again, at most
 ``max_attempts`` times. Re-sending a full-body PUT after the earlier one
 finished applies the same desired state again (an update, never a second
 resource: the name is the identity); re-sending a DELETE of a resource that is
@@ -23,14 +24,14 @@ result, on :class:`~.AsyncMLEndpointsClient` a coroutine.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from ._steps import Call, Sleep, drive
+from ._steps import Call, drive
 from .errors import ConflictError, NotFoundError, ServiceError
+from .kinds import kind_of
+from .waiting import WaitSettings, WaitTarget, wait
 
 LOG = logging.getLogger("airflow_provider_mlendpoints.client.converge")
-_IDLE = {"succeeded", "failed", "canceled"}
 
 
 def _retryable(exc: Exception) -> bool:
@@ -39,18 +40,18 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, ServiceError) and (exc.status is None or exc.status >= 500)
 
 
+class _GroupClient:
+    """The view of a client :func:`~.waiting.wait` needs: one group (under its kind's name) and the config."""
+
+    def __init__(self, group: Any) -> None:
+        self.config = group._config
+        setattr(self, kind_of(group.kind, check_names=False).group, group)
+
+
 def _wait_idle(group: Any, names: tuple[str, ...], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    interval = max(0.05, float(group._config.polling_interval))
-    while True:
-        try:
-            current = yield Call(lambda: group.get(*names))
-        except NotFoundError:
-            return None
-        state = str(getattr(current, "provisioning_state", "") or "").lower()
-        if state in _IDLE or time.monotonic() > deadline:
-            return current
-        yield Sleep(interval)
+    target = WaitTarget.resource(group.kind, names[0], names[1] if len(names) > 1 else None, until="idle")
+    settings = WaitSettings(poll_interval=max(0.05, float(group._config.polling_interval)), timeout=timeout)
+    yield from wait(_GroupClient(group), target, settings, log=LOG)
 
 
 def _put(group: Any, names: tuple[str, ...], body: Any, max_attempts: int, timeout: float) -> Any:

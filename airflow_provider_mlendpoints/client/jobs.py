@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 from ._base import LOCATION_LRO, OperationGroup
-from ._steps import Call, Sleep, drive
-from .errors import ServiceError, ThrottledError
+from ._steps import drive
+from .errors import ServiceError
 from .resources import Job
-
-
-def _retry_after(response: Any) -> float | None:
-    value = response.headers.get("retry-after") if response is not None else None
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
 
 
 class JobsOperations(OperationGroup):
@@ -40,6 +30,14 @@ class JobsOperations(OperationGroup):
         params = {"jobType": job_type, "tag": tag, "listViewType": list_view_type, "properties": properties}
         return self._x.paged(self._request("GET", "jobs", params=params), Job.from_rest, limit)
 
+    def get_response(self, name: str) -> Any:
+        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
+        return self._x.raw(self._request("GET", "jobs", name))
+
+    def parse_answer(self, body: Any) -> Any:
+        """The :class:`Job` of a GET answer's JSON."""
+        return Job.from_rest(body)
+
     def wait(
         self,
         name: str,
@@ -50,39 +48,30 @@ class JobsOperations(OperationGroup):
     ) -> Any:
         """Poll ``jobs/{name}`` until the job is terminal; returns the final :class:`Job`.
 
-        Between polls it waits the server's ``Retry-After`` when the answer carries one (capped
-        at ``max_polling_interval``), else ``poll_interval`` (default: the config's
-        ``polling_interval``). A 429 that outlasts the pipeline's bounded retries is waited out
-        (its Retry-After) and polling goes on. ``timeout`` (seconds): raise
-        :class:`~.errors.ServiceError` when the job is still running then. ``on_poll(job,
-        retry_after)`` is called after each answer (e.g. to count or log polls).
+        The waiting procedure of :mod:`.waiting`: the server's ``Retry-After`` when an answer
+        carries one, else a short first wait backing off to ``poll_interval`` (default: the
+        config's ``polling_interval``); throttling and 5xx are ridden out. ``timeout`` (seconds):
+        :class:`~.errors.ServiceError` (code ``WaitTimeout``) when the job is still running then.
+        ``on_poll(job, retry_after)`` is called after each answer (e.g. to count or log polls).
         """
-        return drive(self._x, self._wait(name, timeout, poll_interval, on_poll))
+        from .waiting import WaitSettings, WaitTarget, wait
 
-    def _wait(self, name: str, timeout: float | None, poll_interval: float | None, on_poll: Any) -> Any:
         cfg = self._config
-        interval = cfg.polling_interval if poll_interval is None else poll_interval
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            delay: float | None
-            try:
-                response = yield Call(lambda: self._x.raw(self._request("GET", "jobs", name)))
-            except ThrottledError as exc:
-                delay = exc.retry_after
-                job = None
-            else:
-                body = yield Call(response.text)
-                job = Job.from_rest(json.loads(body) if body else {})
-                delay = _retry_after(response)
-                if on_poll is not None:
-                    on_poll(job, delay)
-                if job.is_terminal:
-                    return job
-            wait = interval if delay is None else max(0.0, min(delay, cfg.max_polling_interval))
-            if deadline is not None and time.monotonic() + wait > deadline:
-                status = job.status if job is not None else "unknown"
-                raise ServiceError(f"job {name!r} still {status} after {timeout} s", code="WaitTimeout")
-            yield Sleep(wait)
+        settings = WaitSettings(
+            poll_interval=cfg.polling_interval if poll_interval is None else poll_interval,
+            timeout=timeout,
+            max_retry_after=cfg.max_polling_interval,
+        )
+        return drive(self._x, self._final_job(wait(_Client(self), WaitTarget.job(name), settings, on_poll=on_poll)))
+
+    @staticmethod
+    def _final_job(procedure: Any) -> Any:
+        event = yield from procedure
+        if event.status == "error" and event.error is not None:
+            raise event.error
+        if event.status == "timeout":
+            raise ServiceError(event.message, code="WaitTimeout")
+        return event.last
 
     def begin_cancel(self, name: str) -> Any:
         """POST ``cancel`` (202 + Location); the poller's result is None."""
@@ -92,6 +81,10 @@ class JobsOperations(OperationGroup):
         """Request cancellation without waiting for it to finish (returns the poller)."""
         return self.begin_cancel(name)
 
-    def resume_cancel(self, continuation_token: str) -> Any:
-        """A poller for a cancellation started earlier (``poller.continuation_token()``)."""
-        return self._x.resume(continuation_token, None, LOCATION_LRO)
+
+class _Client:
+    """The view of a client :func:`~.waiting.wait` needs to wait for a job: its jobs and config."""
+
+    def __init__(self, jobs: JobsOperations) -> None:
+        self.jobs = jobs
+        self.config = jobs._config

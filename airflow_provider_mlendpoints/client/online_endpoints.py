@@ -24,6 +24,7 @@ class OnlineEndpointsOperations(EndpointGroup):
     Traffic changes are full-body PUTs.
     """
 
+    kind = "online_endpoint"
     collection = _E
     resource = OnlineEndpoint
 
@@ -52,6 +53,7 @@ class OnlineEndpointsOperations(EndpointGroup):
 class OnlineDeploymentsOperations(DeploymentGroup):
     """``onlineEndpoints/{e}/deployments/{d}``: PUT, PATCH (tags, sku), GET, DELETE, list, getLogs, skus."""
 
+    kind = "online_deployment"
     collection = _E
     resource = OnlineDeployment
 

@@ -23,11 +23,13 @@ class OperationHandle:
         (the service finished at once or gave no URL). Pass it to ``client.operations.get_status``.
     :ivar resource: the parsed resource of the first answer (PUT), or None (DELETE, empty body).
     :ivar status_code: the HTTP status of the first answer (200, 201, 202 or 204).
+    :ivar retry_after: the answer's Retry-After (seconds), the operation's own pace, if given.
     """
 
     polling_url: str | None
     resource: Any
     status_code: int
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

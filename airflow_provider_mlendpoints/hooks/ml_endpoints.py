@@ -24,26 +24,23 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.microsoft.azure.utils import (
-    get_async_default_azure_credential,
-    get_field,
-    get_sync_default_azure_credential,
-)
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_provider_mlendpoints import connection_form
-from airflow_provider_mlendpoints.client import (
-    AsyncMLEndpointsClient,
-    AsyncStaticTokenCredential,
-    MLEndpointsClient,
-    MLEndpointsError,
-    StaticTokenCredential,
+from airflow_provider_mlendpoints.client.config import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MANAGEMENT_URL,
     WorkspaceConfig,
 )
-from airflow_provider_mlendpoints.client.config import DEFAULT_API_VERSION, DEFAULT_MANAGEMENT_URL
+
+if TYPE_CHECKING:
+    from airflow_provider_mlendpoints.client import AsyncMLEndpointsClient, MLEndpointsClient
+
+# The client's pipelines (azure-core, aiohttp) and the Azure provider's helpers (msrest, oauthlib)
+# are imported by the methods that build a client, never when a DAG or operator module is parsed.
 
 CONN_TYPE = connection_form.CONN_TYPE
 AUTH_TYPES = connection_form.AUTH_TYPES
@@ -145,6 +142,8 @@ class MLEndpointsHook(BaseHook):
         return conn
 
     def _field(self, conn: Any, name: str) -> Any:
+        from airflow.providers.microsoft.azure.utils import get_field
+
         return get_field(conn_id=conn.conn_id, conn_type=CONN_TYPE, extras=conn.extra_dejson, field_name=name)
 
     @staticmethod
@@ -219,6 +218,9 @@ class MLEndpointsHook(BaseHook):
     def get_credential(self) -> Any:
         """A sync azure-core TokenCredential for the connection's auth type."""
         import azure.identity
+        from airflow.providers.microsoft.azure.utils import get_sync_default_azure_credential
+
+        from airflow_provider_mlendpoints.client.credentials import StaticTokenCredential
 
         return _build_credential(
             self._credential_args(), azure.identity, StaticTokenCredential, get_sync_default_azure_credential
@@ -227,6 +229,8 @@ class MLEndpointsHook(BaseHook):
     def get_conn(self) -> MLEndpointsClient:
         """The (cached) sync client."""
         if self._client is None:
+            from airflow_provider_mlendpoints.client import MLEndpointsClient
+
             self._client = MLEndpointsClient(self.get_config(), self.get_credential(), on_secret=mask_secret)
         return self._client
 
@@ -237,6 +241,8 @@ class MLEndpointsHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         """List batch endpoints of the workspace; never returns secrets."""
+        from airflow_provider_mlendpoints.client.errors import MLEndpointsError
+
         try:
             endpoints = self.get_conn().batch_endpoints.list(limit=1)
         except MLEndpointsError as exc:
@@ -289,6 +295,9 @@ class AsyncMLEndpointsHook(MLEndpointsHook):
     def get_async_credential(self) -> Any:
         """An async azure-core TokenCredential for the connection's auth type."""
         import azure.identity.aio
+        from airflow.providers.microsoft.azure.utils import get_async_default_azure_credential
+
+        from airflow_provider_mlendpoints.client.credentials import AsyncStaticTokenCredential
 
         return _build_credential(
             self._credential_args(),
@@ -301,6 +310,8 @@ class AsyncMLEndpointsHook(MLEndpointsHook):
         """The (cached) async client."""
         if self._async_client is None:
             await self.aload_connection()
+            from airflow_provider_mlendpoints.client import AsyncMLEndpointsClient
+
             self._async_client = AsyncMLEndpointsClient(
                 self.get_config(), self.get_async_credential(), on_secret=_mask_locally
             )

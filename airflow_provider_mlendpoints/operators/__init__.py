@@ -1,6 +1,6 @@
 """Airflow operators: Azure-mode batch (:mod:`.batch`, :mod:`.batch_invoke`, :mod:`.compute`) and
 online (:mod:`.online`) endpoint operators, and the self-hosted scoring operators (:mod:`.self_hosted`).
-Their shared machinery is in :mod:`._resources`, :mod:`._resource_specs` and :mod:`._resource_summaries`.
+Their shared machinery is in :mod:`._base` and :mod:`._specs`.
 
 The Azure-mode operators are importable from here (loaded lazily, so importing the package stays
 cheap), e.g. ``from airflow_provider_mlendpoints.operators import SetOnlineTrafficOperator``.

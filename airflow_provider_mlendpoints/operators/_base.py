@@ -1,308 +1,363 @@
-"""Base of the Azure-mode operators: connection, hook, deferral and waiting.
+"""What every Azure-mode operator shares: the connection, waiting, operations and links.
 
 :class:`MLEndpointsBaseOperator` gives every Azure-mode operator
 
-- ``conn_id`` (default ``azure_ml_endpoints_default``) and a cached :attr:`hook`
-  (:class:`~airflow_provider_mlendpoints.hooks.ml_endpoints.MLEndpointsHook`) and :attr:`client`;
-- ``deferrable`` (default ``[operators] default_deferrable``), ``poll_interval`` and ``timeout``;
-- :meth:`wait_for_provisioning` and :meth:`wait_for_job`: check the current state first (return
-  at once when it is terminal), else defer to the trigger when ``deferrable``, else poll in the
-  worker with the same terminal-state logic the trigger uses;
-- :meth:`execute_complete`, which turns the trigger's event into the return value or a task
-  failure carrying the service's message and the Azure ML Studio link.
+- ``ml_endpoints_conn_id`` (default ``azure_ml_endpoints_default``), a cached :attr:`hook` and
+  :attr:`client`;
+- ``deferrable`` (default ``[operators] default_deferrable``), ``poll_interval`` (the longest wait
+  between polls; the first poll comes after a second, or the operation's own Retry-After) and
+  ``timeout``;
+- :meth:`wait`: run the one waiting procedure
+  (:func:`~airflow_provider_mlendpoints.client.waiting.wait`): check once; when the target is not
+  there yet, defer to :class:`~airflow_provider_mlendpoints.triggers.wait.WaitTrigger` when
+  ``deferrable``, else poll in this worker; the event it ends with passes :meth:`raise_for`, which
+  fails the task at once (``AirflowFailException``) when no retry can fix it;
+- operations on a resource of a kind of the registry
+  (:data:`~airflow_provider_mlendpoints.client.kinds.KINDS`): :meth:`start_operation` (PUT or
+  DELETE without a poller), :meth:`settle` (wait while another operation runs),
+  :meth:`wait_for_provisioning`, :meth:`delete_resource`; Studio links (:meth:`persist_links`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from ..hooks.ml_endpoints import MLEndpointsHook
-from ..triggers._common import (
-    MAX_TRANSIENT_ERRORS,
-    check_resource_kind,
-    check_wait_for,
-    deletion_event,
+from ..client.kinds import kind_of
+from ..client.resources import ENDPOINT_TERMINAL_STATES
+from ..client.waiting import (
+    JobEvent,
+    ResourceEvent,
+    WaitEvent,
+    WaitSettings,
+    WaitTarget,
+    event_from_json,
     failure_text,
-    fetch_resource,
-    is_not_found,
-    is_transient,
-    job_event,
-    job_payload,
-    provisioning_event,
-    provisioning_payload,
-    resource_label,
-    retry_after_of,
+    run_wait,
 )
+from ..hooks.ml_endpoints import MLEndpointsHook
+from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 DEFAULT_CONN_ID = MLEndpointsHook.default_conn_name
-ResourceKind = Literal[
-    "batch_endpoint", "batch_deployment", "online_endpoint", "online_deployment", "compute"
-]
+_OPERATION_KEY = "mlendpoints_operation:"
 
 
-def poll_until(
-    fetch: Callable[[], Any],
-    to_event: Callable[[Any], dict[str, Any] | None],
-    on_timeout: Callable[[Any], dict[str, Any]],
-    on_error: Callable[[Exception, Any], dict[str, Any]],
-    *,
-    poll_interval: float,
-    timeout: float | None,
-    describe: Callable[[Any], str | None] = lambda obj: None,
-    log: Any = None,
-) -> dict[str, Any]:
-    """Synchronous twin of the triggers' loop: poll until ``to_event`` returns an event.
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable`` (False unless the deployment turns it on)."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
-    Transient errors (throttling, 5xx, no response) are ridden out up to
-    ``MAX_TRANSIENT_ERRORS`` times in a row, waiting ``max(poll_interval, Retry-After)``.
-    """
-    deadline = time.monotonic() + timeout if timeout is not None else None
-    errors = 0
-    last: Any = None
-    last_desc: str | None = None
-    while True:
-        delay = poll_interval
-        try:
-            obj = fetch()
-        except Exception as exc:
-            if not is_transient(exc) or errors >= MAX_TRANSIENT_ERRORS:
-                return on_error(exc, last)
-            errors += 1
-            delay = max(delay, retry_after_of(exc) or 0.0)
-            if log is not None:
-                log.warning("Polling failed (%s); retrying in %.1f s", exc, delay)
-        else:
-            errors = 0
-            last = obj
-            event = to_event(obj)
-            if event is not None:
-                return event
-            desc = describe(obj)
-            if log is not None and desc and desc != last_desc:
-                log.info("%s", desc)
-            last_desc = desc
-        if deadline is not None and time.monotonic() + delay > deadline:
-            return on_timeout(last)
-        time.sleep(delay)
+
+def raise_for(event: WaitEvent) -> None:
+    """Nothing for a success; else the task fails: at once (no retries) when the event says no
+    retry can fix it (a user error, a rejected request), else as a retryable failure."""
+    if event.succeeded:
+        return
+    text = failure_text(event)
+    if not event.retryable:
+        raise AirflowFailException(text)
+    raise AirflowException(text)
+
+
+def get_or_none(fetch: Callable[[], Any]) -> Any:
+    """``fetch()``, or None when the service answers 404."""
+    from ..client.errors import NotFoundError
+
+    try:
+        return fetch()
+    except NotFoundError:
+        return None
+
+
+@contextlib.contextmanager
+def service_errors(what: str) -> Iterator[None]:
+    """Requests the service rejected (400/422) fail the task without retries, naming ``what``."""
+    from ..client.errors import ValidationError
+
+    try:
+        yield
+    except ValidationError as exc:
+        raise AirflowFailException(f"{what}: the service rejected the request: {exc}") from exc
+
+
+def workspace_location(client: Any) -> str:
+    """The workspace's Azure region (``""`` when the service does not say)."""
+    return str(client.workspace.get_location())
+
+
+def _task_state_store() -> Any:
+    with contextlib.suppress(Exception):
+        from airflow.sdk import get_current_context
+
+        return get_current_context().get("task_state_store")
+    return None
 
 
 class MLEndpointsBaseOperator(BaseOperator):
     """Base of the Azure ML endpoints operators.
 
-    :param conn_id: the ``azure_ml_endpoints`` connection.
+    :param ml_endpoints_conn_id: the ``azure_ml_endpoints`` connection.
     :param deferrable: wait in the triggerer instead of a worker slot (default
         ``[operators] default_deferrable``).
-    :param poll_interval: seconds between state checks while waiting.
+    :param poll_interval: the longest wait between state checks (the first check comes after a
+        second, or after the operation's Retry-After; the wait then doubles up to this).
     :param timeout: seconds to wait for a terminal state before failing; None waits forever.
     """
+
+    ui_color = "#cce6ff"
 
     def __init__(
         self,
         *,
-        conn_id: str = DEFAULT_CONN_ID,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        ml_endpoints_conn_id: str = DEFAULT_CONN_ID,
+        deferrable: bool | None = None,
         poll_interval: float = 10.0,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
-        self.deferrable = deferrable
+        self.ml_endpoints_conn_id = ml_endpoints_conn_id
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
 
-    # -- hook -------------------------------------------------------------------------------------
     @cached_property
     def hook(self) -> MLEndpointsHook:
-        """The sync hook of :attr:`conn_id` (cached per task instance)."""
-        return MLEndpointsHook(self.conn_id)
+        """The sync hook of :attr:`ml_endpoints_conn_id` (cached per task instance)."""
+        return MLEndpointsHook(self.ml_endpoints_conn_id)
 
     @property
     def client(self) -> Any:
         """The sync :class:`~airflow_provider_mlendpoints.client.MLEndpointsClient`."""
         return self.hook.get_conn()
 
-    # -- provisioning -----------------------------------------------------------------------------
-    def wait_for_provisioning(
-        self,
-        context: Context,
-        *,
-        resource: ResourceKind,
-        endpoint_name: str,
-        deployment_name: str | None = None,
-        method_name: str = "execute_complete",
-        wait_for: str = "provisioned",
-        operation_url: str | None = None,
-        reason: Callable[[], str | None] | None = None,
-    ) -> dict[str, Any]:
-        """Wait until the endpoint/deployment/compute's provisioningState is terminal
-        (``wait_for="provisioned"``) or until it is gone (``wait_for="deleted"``).
+    @property
+    def wait_settings(self) -> WaitSettings:
+        return WaitSettings(poll_interval=float(self.poll_interval), timeout=self.timeout)
 
-        Succeeded (or, when waiting for a deletion, the 404) returns the resource's JSON dict
-        (``{}`` once deleted); Failed/Canceled/timeout raise with the service's message and the
-        Studio link. Checks the state first; defers to
-        :class:`~airflow_provider_mlendpoints.triggers.provisioning.ProvisioningStateTrigger`
-        (same ``wait_for``; resuming in ``method_name``) when :attr:`deferrable`, else polls here.
-        ``operation_url`` goes to the trigger, ``reason`` (called on a failed deletion while
-        polling here) gives the service's ``code: message``.
-        """
-        check_resource_kind(resource, deployment_name)
-        check_wait_for(wait_for)
-        client = self.client
-        config = client.config
-        label = resource_label(resource, endpoint_name, deployment_name)
-        deleting = wait_for == "deleted"
+    # -- waiting ----------------------------------------------------------------------------------
+    def wait(self, target: WaitTarget, *, method_name: str) -> WaitEvent:
+        """Wait for ``target``: check once, then defer (resuming in ``method_name``) or poll here."""
+        settings = self.wait_settings
+        if self.deferrable:
+            event = run_wait(self.client, target, replace(settings, timeout=0.0), log=self.log)
+            if event.status != "timeout":
+                return event
+            self.defer_wait(target, method_name)
+        return run_wait(self.client, target, settings, log=self.log)
 
-        def fetch() -> Any:
-            try:
-                return fetch_resource(client, resource, endpoint_name, deployment_name)
-            except Exception as exc:
-                if deleting and is_not_found(exc):
-                    return None
-                raise
+    def defer_wait(self, target: WaitTarget, method_name: str) -> NoReturn:
+        """Defer to the one trigger (never returns)."""
+        from ..triggers.wait import WaitTrigger
 
-        def to_event(obj: Any) -> dict[str, Any] | None:
-            if not deleting:
-                return provisioning_event(config, resource, endpoint_name, deployment_name, obj)
-            event = deletion_event(config, resource, endpoint_name, deployment_name, obj)
-            if event is not None and event["status"] != "success" and reason is not None:
-                why = reason()
-                if why:
-                    event = deletion_event(config, resource, endpoint_name, deployment_name, obj, reason=why)
-            return event
-
-        def payload(status: str, obj: Any, message: str) -> dict[str, Any]:
-            state = obj.provisioning_state if obj is not None else None
-            return provisioning_payload(
-                config, resource, endpoint_name, deployment_name, status=status, state=state, message=message
-            )
-
-        event = to_event(fetch())
-        if event is None and self.deferrable:
-            from ..triggers.provisioning import ProvisioningStateTrigger
-
-            self.log.info(
-                "Deferring until %s %s", label, "is deleted" if deleting else "finishes provisioning"
-            )
-            self.defer(
-                trigger=ProvisioningStateTrigger(
-                    conn_id=self.conn_id,
-                    resource=resource,
-                    endpoint_name=endpoint_name,
-                    deployment_name=deployment_name,
-                    poll_interval=self.poll_interval,
-                    timeout=self.timeout,
-                    wait_for=wait_for,
-                    operation_url=operation_url,
-                ),
-                method_name=method_name,
-            )
-        if event is None:
-            event = poll_until(
-                fetch,
-                to_event,
-                lambda obj: payload("timeout", obj, f"{label} not {wait_for} after {self.timeout:g} s"),
-                lambda exc, obj: payload("error", obj, f"polling {label} failed: {exc}"),
-                poll_interval=self.poll_interval,
-                timeout=self.timeout,
-                describe=lambda obj: f"{label} is {obj.provisioning_state}" if obj is not None else None,
-                log=self.log,
-            )
-        return self.handle_provisioning_event(event)
-
-    def handle_provisioning_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Succeeded (or deleted) -> the resource dict (``{}`` once deleted); anything else raises
-        with message + Studio link."""
-        if event.get("status") != "success":
-            raise AirflowException(failure_text(event))
-        self.log.info("%s", event.get("message"))
-        return event.get("details") or {}
-
-    # -- jobs -------------------------------------------------------------------------------------
-    def wait_for_job(
-        self, context: Context, job_name: str, *, method_name: str = "execute_complete"
-    ) -> dict[str, Any]:
-        """Wait until the batch job is terminal; Completed returns the event, else raises.
-
-        Checks the status first; defers to
-        :class:`~airflow_provider_mlendpoints.triggers.batch_job.BatchJobTrigger` when
-        :attr:`deferrable`, else polls here.
-        """
-        event = self.job_status_event(job_name)
-        if event is None and self.deferrable:
-            self.defer_for_job(job_name, method_name=method_name)
-        if event is None:
-            event = self.poll_job(job_name)
-        return self.handle_job_event(event)
-
-    def job_status_event(self, job_name: str) -> dict[str, Any] | None:
-        """The terminal event of the job now, or None while it runs."""
-        return job_event(self.client.config, self.client.jobs.get(job_name), job_name)
-
-    def defer_for_job(self, job_name: str, *, method_name: str = "execute_complete") -> None:
-        """Defer to :class:`BatchJobTrigger` (never returns)."""
-        from ..triggers.batch_job import BatchJobTrigger
-
-        self.log.info("Deferring until batch job %s finishes", job_name)
+        what = {"finished": "finishes", "provisioned": "finishes provisioning", "deleted": "is deleted"}
+        self.log.info("Deferring until %s %s", target.label, what.get(target.until, "is idle"))
         self.defer(
-            trigger=BatchJobTrigger(
-                conn_id=self.conn_id,
-                job_name=job_name,
-                poll_interval=self.poll_interval,
-                timeout=self.timeout,
-                cancel_on_kill=getattr(self, "cancel_on_kill", True),
+            trigger=WaitTrigger(
+                self.ml_endpoints_conn_id,
+                target.to_json(),
+                self.wait_settings.to_json(),
+                cancel_on_kill=bool(getattr(self, "cancel_on_kill", False)),
             ),
             method_name=method_name,
         )
+        raise AssertionError("defer() returned")  # pragma: no cover - defer raises
 
-    def poll_job(self, job_name: str) -> dict[str, Any]:
-        """Poll the job in this worker until it is terminal (or the timeout); returns the event."""
-        client = self.client
-        config = client.config
+    def wait_for_job(self, job_name: str, *, method_name: str = "execute_complete") -> JobEvent:
+        """Wait until the batch job is terminal; Completed returns the event, anything else fails."""
+        event = self.wait(WaitTarget.job(job_name), method_name=method_name)
+        return self.handle_job_event(event)
 
-        def payload(status: str, job: Any, message: str) -> dict[str, Any]:
-            return job_payload(
-                config,
-                job_name,
-                status=status,
-                job_status=job.status if job is not None else None,
-                message=message,
-                job=job,
-            )
-
-        return poll_until(
-            lambda: client.jobs.get(job_name),
-            lambda job: job_event(config, job, job_name),
-            lambda job: payload(
-                "timeout", job, f"batch job {job_name!r} not finished after {self.timeout:g} s"
-            ),
-            lambda exc, job: payload("error", job, f"polling batch job {job_name!r} failed: {exc}"),
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-            describe=lambda job: f"batch job {job_name} is {job.status}",
-            log=self.log,
-        )
-
-    def handle_job_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Completed -> the event; anything else raises with the service's message + Studio link."""
-        if event.get("status") != "success":
-            raise AirflowException(failure_text(event))
-        self.log.info("%s", event.get("message"))
+    def handle_job_event(self, event: WaitEvent | dict[str, Any]) -> JobEvent:
+        """Completed -> the event; anything else fails with the service's message and Studio link."""
+        event = event_from_json(event) if isinstance(event, dict) else event
+        if not isinstance(event, JobEvent):
+            raise AirflowException(f"expected a job event, got {event}")
+        raise_for(event)
+        self.log.info("%s", event.message)
         return event
 
-    # -- resumption -------------------------------------------------------------------------------
+    def handle_provisioning_event(self, event: WaitEvent | dict[str, Any]) -> dict[str, Any]:
+        """Succeeded (or deleted) -> the resource dict (``{}`` once deleted); else fails with the
+        service's message (and the reason of the operation this task started) and the Studio link."""
+        event = event_from_json(event) if isinstance(event, dict) else event
+        if not isinstance(event, ResourceEvent):
+            raise AirflowException(f"expected a resource event, got {event}")
+        if not event.succeeded:
+            reason = self.failure_reason(event.resource, event.endpoint_name, event.deployment_name)
+            if reason and reason not in event.message:
+                event.message = f"{event.message}: {reason}"
+        raise_for(event)
+        self.log.info("%s", event.message)
+        return event.details or {}
+
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after a trigger: a job event or a provisioning event."""
-        if "job_name" in event:
-            return self.handle_job_event(event)
-        return self.handle_provisioning_event(event)
+        """Resume after the trigger: the job's event, or the resource's details."""
+        parsed = event_from_json(event)
+        if isinstance(parsed, JobEvent):
+            return self.handle_job_event(parsed).to_json()
+        return self.handle_provisioning_event(parsed)
+
+    # -- operations on resources ------------------------------------------------------------------
+    def start_operation(
+        self,
+        method: str,
+        kind: str,
+        name: str,
+        deployment_name: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Send a PUT or DELETE and return at once with its status URL (if the service gave one).
+
+        No poller (the client's ``begin_*`` pollers poll in a background thread that outlives
+        the task); the URL is remembered (also across a deferral, in the task state store) so a
+        failed provisioning can report the service's reason.
+        """
+        if method not in ("PUT", "DELETE"):
+            raise ValueError(f"start_operation sends PUT or DELETE, not {method}")
+        entry = kind_of(kind, deployment_name)
+        group = entry.client_group(self.client)
+        names = entry.names(name, deployment_name)
+        handle = group.start_create_or_update(*names, body or {}) if method == "PUT" else group.start_delete(*names)
+        url = handle.polling_url
+        key = _OPERATION_KEY + entry.describe(name, deployment_name)
+        self.__dict__.setdefault("_first_delays", {})[key] = handle.retry_after
+        if url:
+            self.__dict__.setdefault("_operation_urls", {})[key] = url
+            store = _task_state_store()
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.set(key, url)
+        return url
+
+    def first_delay(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> float | None:
+        """The Retry-After of the last operation this task started on the resource (its own pace)."""
+        key = _OPERATION_KEY + kind_of(kind, deployment_name).describe(endpoint_name, deployment_name)
+        value = self.__dict__.get("_first_delays", {}).get(key)
+        return float(value) if value is not None else None
+
+    def operation_url(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> str | None:
+        """The status URL of the last operation this task started on the resource (if any)."""
+        key = _OPERATION_KEY + kind_of(kind, deployment_name).describe(endpoint_name, deployment_name)
+        url = self.__dict__.get("_operation_urls", {}).get(key)
+        if url is None:
+            store = _task_state_store()
+            with contextlib.suppress(Exception):
+                url = store.get(key) if store is not None else None
+        return url
+
+    def failure_reason(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> str | None:
+        """The service's ``code: message`` for the last operation this task started on the resource."""
+        url = self.operation_url(kind, endpoint_name, deployment_name)
+        if not url:
+            return None
+        try:
+            status = self.client.operations.get_status(url)
+        except Exception:  # the operation record may be gone; the state alone still fails the task
+            return None
+        return status.reason if status.status in ("Failed", "Canceled") else None
+
+    def fetch(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> Any:
+        """The resource now, or None when it does not exist."""
+        entry = kind_of(kind, deployment_name)
+        group = entry.client_group(self.client)
+        return get_or_none(lambda: group.get(*entry.names(endpoint_name, deployment_name)))
+
+    def wait_for_provisioning(
+        self,
+        kind: str,
+        endpoint_name: str,
+        deployment_name: str | None = None,
+        *,
+        method_name: str = "execute_complete",
+    ) -> dict[str, Any]:
+        """Wait until the resource's provisioningState is terminal: Succeeded returns its JSON,
+        Failed/Canceled/timeout fail with the service's message and the Studio link."""
+        target = WaitTarget.resource(
+            kind, endpoint_name, deployment_name, first_delay=self.first_delay(kind, endpoint_name, deployment_name)
+        )
+        return self.handle_provisioning_event(self.wait(target, method_name=method_name))
+
+    def resume_execute(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after waiting for another operation on the resource: run :meth:`execute` again."""
+        if event is not None:
+            raise_for(event_from_json(event))
+        return self.execute(context)
+
+    def settle(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> Any:
+        """Wait while another operation (a previous try's PUT or DELETE) runs on the resource.
+
+        Returns the resource as it is now (None when it does not exist). Deferrable: defers and
+        resumes in :meth:`resume_execute`, which starts :meth:`execute` over.
+        """
+        current = self.fetch(kind, endpoint_name, deployment_name)
+        if current is None or current.provisioning_state in ENDPOINT_TERMINAL_STATES:
+            return current
+        label = kind_of(kind, deployment_name).describe(endpoint_name, deployment_name)
+        self.log.info("%s is %s; waiting for that operation first", label, current.provisioning_state)
+        target = WaitTarget.resource(kind, endpoint_name, deployment_name, until="idle")
+        raise_for(self.wait(target, method_name="resume_execute"))
+        return self.fetch(kind, endpoint_name, deployment_name)
+
+    def delete_resource(self, kind: str, endpoint_name: str, deployment_name: str | None = None) -> dict[str, Any]:
+        """DELETE (a missing resource counts as deleted) and wait until it is gone (the 404)."""
+        from ..client.errors import NotFoundError
+
+        label = kind_of(kind, deployment_name).describe(endpoint_name, deployment_name)
+        current = self.fetch(kind, endpoint_name, deployment_name)
+        if current is None:
+            self.log.info("%s does not exist: nothing to delete", label)
+            return self.deleted_result(existed=False)
+        url = self.operation_url(kind, endpoint_name, deployment_name)
+        if current.provisioning_state != "Deleting":
+            if current.provisioning_state not in ENDPOINT_TERMINAL_STATES:
+                self.settle(kind, endpoint_name, deployment_name)
+            with service_errors(f"deleting {label}"), contextlib.suppress(NotFoundError):
+                url = self.start_operation("DELETE", kind, endpoint_name, deployment_name)
+            self.log.info("Deleting %s", label)
+        target = WaitTarget.resource(
+            kind,
+            endpoint_name,
+            deployment_name,
+            until="deleted",
+            operation_url=url,
+            first_delay=self.first_delay(kind, endpoint_name, deployment_name),
+        )
+        self.handle_provisioning_event(self.wait(target, method_name="deletion_complete"))
+        return self.deleted_result(existed=True)
+
+    def deletion_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger waited for a deletion: the result, or fail with the reason."""
+        self.handle_provisioning_event(event)
+        return self.deleted_result(existed=True)
+
+    def deleted_result(self, *, existed: bool) -> dict[str, Any]:
+        return {
+            "endpoint_name": getattr(self, "endpoint_name", None),
+            "deployment_name": getattr(self, "deployment_name", None),
+            "deleted": True,
+            "existed": existed,
+        }
+
+    # -- links ------------------------------------------------------------------------------------
+    def persist_links(
+        self, context: Context, flavour: str, endpoint_name: str, deployment_name: str | None = None
+    ) -> None:
+        """Store the Studio links of the endpoint (and deployment) for the task's extra links."""
+        config = self.client.config
+        with contextlib.suppress(Exception):
+            endpoint = kind_of(f"{flavour}_endpoint")
+            AzureMLEndpointLink.persist(context, endpoint.studio_url(config, endpoint_name))
+            if deployment_name:
+                deployment = kind_of(f"{flavour}_deployment", deployment_name)
+                AzureMLDeploymentLink.persist(context, deployment.studio_url(config, endpoint_name, deployment_name))
+

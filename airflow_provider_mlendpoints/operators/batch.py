@@ -6,9 +6,9 @@ download a job's results, flip the default, delete the old deployment and the
 endpoint. Invoking the endpoint is :class:`InvokeBatchEndpointOperator`
 (``operators/batch_invoke.py``) and creating a compute cluster is
 :class:`CreateAmlComputeOperator` (``operators/compute.py``), both re-exported here.
-The machinery shared with the online operators lives in ``_resources.py``
-(:class:`ResourceOperator`), ``_resource_specs.py`` (specs to PUT bodies) and
-``_resource_summaries.py`` (XCom summaries).
+The machinery shared with the online operators lives in ``_base.py``
+(:class:`MLEndpointsBaseOperator`: connection, waiting, operations, links) and ``_specs.py``
+(spec loading, the deploy and delete bases, XCom summaries).
 
 Every operator is idempotent and safe to retry:
 
@@ -20,12 +20,10 @@ Every operator is idempotent and safe to retry:
   YAML without ``defaults`` keeps the current default deployment.
 - deletes treat a missing resource as already deleted.
 
-Waiting: provisioning is awaited with
-:meth:`~airflow_provider_mlendpoints.operators._base.MLEndpointsBaseOperator.wait_for_provisioning`
-(deferred to the triggerer when ``deferrable``), deletions with the same
-helper and trigger in ``wait_for="deleted"`` mode (the service's 404 is the
-success; a Failed deletion fails with the service's reason). Compute clusters
-wait the same way (the trigger's ``compute`` kind).
+Waiting: provisioning, deletions (the service's 404 is the success; a Failed
+deletion fails with the service's reason) and compute clusters are awaited with
+the one waiting procedure (``client/waiting.py``): in the worker, or deferred to
+the triggerer when ``deferrable``.
 
 Templating: names, spec paths and dicts, overrides and paths are templated.
 ``template_ext`` is empty on purpose: a ``.yml`` path is passed to the spec
@@ -52,17 +50,19 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.errors import NotFoundError
-from ..links import (
-    AzureMLDeploymentLink,
-    AzureMLEndpointLink,
-    AzureMLJobLink,
-    studio_job_url,
-)
+from ..client.kinds import studio_job_url
+from ..client.resource_bodies import put_body_from, up_to_date
+from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
-from ._kind_operators import DeleteDeploymentOperatorBase, DeleteEndpointOperatorBase, DeploymentSpecOperator
-from ._resource_specs import load_resource_spec, put_body_from, up_to_date
-from ._resource_summaries import deployment_summary, endpoint_summary
-from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._specs import (
+    DeleteDeploymentOperatorBase,
+    DeleteEndpointOperatorBase,
+    DeploymentSpecOperator,
+    deployment_summary,
+    endpoint_summary,
+    load_resource_spec,
+)
 from .batch_invoke import InvokeBatchEndpointOperator
 from .compute import CreateAmlComputeOperator
 
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 # Batch endpoints
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
+class CreateOrUpdateBatchEndpointOperator(MLEndpointsBaseOperator):
     """Create or update a batch endpoint and wait until it is provisioned.
 
     :param spec: the endpoint YAML (path), a dict of it, or a ``BatchEndpointSpec``; None to
@@ -87,7 +87,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
     ``default_deployment``, ``provisioning_state``, ``properties``...
     """
 
-    template_fields = ("spec", "endpoint_name", "description", "tags", "location", "conn_id")
+    template_fields = ("spec", "endpoint_name", "description", "tags", "location", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(
@@ -112,7 +112,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
     def load(self) -> BatchEndpointSpec:
         if self.spec is None:
             return BatchEndpointSpec(
-                name=self.endpoint_name, description=self.description or None, tags=dict(self.tags or {})
+                name=str(self.endpoint_name), description=self.description or None, tags=dict(self.tags or {})
             )
         return load_resource_spec(self.spec, BatchEndpointSpec, name=self.endpoint_name)
 
@@ -121,7 +121,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
         name = spec.name
         self.endpoint_name = name
         self.persist_links(context, "batch", name)
-        existing = self.settle(context, "batch_endpoint", name)
+        existing = self.settle("batch_endpoint", name)
         client = self.client
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         body = spec.to_rest(location)
@@ -133,9 +133,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
         self.log.info("%s batch endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"batch endpoint {name!r}"):
             self.start_operation("PUT", "batch_endpoint", name, body=body)
-        details = self.wait_for_provisioning(
-            context, resource="batch_endpoint", endpoint_name=name, method_name="provisioned"
-        )
+        details = self.wait_for_provisioning("batch_endpoint", name, method_name="provisioned")
         return endpoint_summary(details)
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +141,7 @@ class CreateOrUpdateBatchEndpointOperator(ResourceOperator):
         return endpoint_summary(self.handle_provisioning_event(event))
 
 
-class SetBatchDefaultDeploymentOperator(ResourceOperator):
+class SetBatchDefaultDeploymentOperator(MLEndpointsBaseOperator):
     """Make ``deployment_name`` the default deployment of a batch endpoint.
 
     A full-body PUT of the endpoint with ``defaults.deploymentName`` (the documented way; PATCH
@@ -151,7 +149,7 @@ class SetBatchDefaultDeploymentOperator(ResourceOperator):
     Returns the endpoint's details.
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "conn_id")
+    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -161,7 +159,7 @@ class SetBatchDefaultDeploymentOperator(ResourceOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name)
-        return set_batch_default(self, context, self.endpoint_name, self.deployment_name)
+        return set_batch_default(self, self.endpoint_name, self.deployment_name)
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the provisioning trigger."""
@@ -169,8 +167,7 @@ class SetBatchDefaultDeploymentOperator(ResourceOperator):
 
 
 def set_batch_default(
-    op: ResourceOperator,
-    context: Context,
+    op: MLEndpointsBaseOperator,
     endpoint_name: str,
     deployment_name: str,
     method: str = "provisioned",
@@ -181,7 +178,7 @@ def set_batch_default(
     deployment = get_or_none(lambda: client.batch_deployments.get(endpoint_name, deployment_name))
     if deployment is None:
         raise AirflowFailException(f"{label} does not exist; create it before making it the default")
-    endpoint = op.settle(context, "batch_endpoint", endpoint_name)
+    endpoint = op.settle("batch_endpoint", endpoint_name)
     if endpoint is None:
         raise AirflowFailException(f"batch endpoint {endpoint_name!r} does not exist")
     if endpoint.default_deployment == deployment_name and endpoint.provisioning_state == "Succeeded":
@@ -194,9 +191,7 @@ def set_batch_default(
     )
     with service_errors(f"setting the default deployment of {endpoint_name!r}"):
         op.start_operation("PUT", "batch_endpoint", endpoint_name, body=body)
-    details = op.wait_for_provisioning(
-        context, resource="batch_endpoint", endpoint_name=endpoint_name, method_name=method
-    )
+    details = op.wait_for_provisioning("batch_endpoint", endpoint_name, method_name=method)
     return endpoint_summary(details)
 
 
@@ -223,7 +218,6 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
     """
 
     spec_class = BatchDeploymentSpec
-    _resource_kind = "batch_deployment"
 
     def __init__(self, *, set_default: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -240,7 +234,7 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
         endpoint = get_or_none(lambda: client.batch_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"batch endpoint {ep!r} does not exist; create it first")
-        existing = self.settle(context, "batch_deployment", ep, name)
+        existing = self.settle("batch_deployment", ep, name)
         location = self.location or endpoint.location or workspace_location(client)
         with service_errors(f"registering the assets of batch deployment {ep}/{name}"):
             body = spec.to_rest(location, resolve=AssetResolver(client))
@@ -250,13 +244,7 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
         self.log.info("%s batch deployment %s/%s", "Updating" if existing else "Creating", ep, name)
         with service_errors(f"batch deployment {ep}/{name}"):
             self.start_operation("PUT", "batch_deployment", ep, name, body=body)
-        details = self.wait_for_provisioning(
-            context,
-            resource="batch_deployment",
-            endpoint_name=ep,
-            deployment_name=name,
-            method_name="deployment_provisioned",
-        )
+        details = self.wait_for_provisioning("batch_deployment", ep, name, method_name="deployment_provisioned")
         return self.deployment_provisioned(context, details=details)
 
     def deployment_provisioned(
@@ -267,7 +255,7 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
             details = self.handle_provisioning_event(event)
         if self.set_default:
             ep, name = self._names()
-            set_batch_default(self, context, ep, name, method="default_set")
+            set_batch_default(self, ep, name, method="default_set")
         return deployment_summary(details)
 
     def default_set(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -286,11 +274,11 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
 # ------------------------------------------------------------------------------------------------
 # Reading
 # ------------------------------------------------------------------------------------------------
-class GetBatchEndpointOperator(ResourceOperator):
+class GetBatchEndpointOperator(MLEndpointsBaseOperator):
     """Push a batch endpoint's details to XCom (JSON-safe, no keys): ``scoring_uri``,
     ``default_deployment``, ``provisioning_state``, ``properties``..."""
 
-    template_fields = ("endpoint_name", "conn_id")
+    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
 
     def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
@@ -310,10 +298,10 @@ class GetBatchEndpointOperator(ResourceOperator):
         return endpoint_summary(endpoint.raw)
 
 
-class GetBatchDeploymentOperator(ResourceOperator):
+class GetBatchDeploymentOperator(MLEndpointsBaseOperator):
     """Push a batch deployment's details to XCom (JSON-safe; sensitive environment variables hidden)."""
 
-    template_fields = ("endpoint_name", "deployment_name", "conn_id")
+    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
 
     def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
@@ -344,7 +332,7 @@ def _looks_like_file(path: str) -> bool:
     return not path.endswith(("/", os.sep)) and not os.path.isdir(path) and bool(Path(path).suffix)
 
 
-class DownloadBatchJobResultsOperator(ResourceOperator):
+class DownloadBatchJobResultsOperator(MLEndpointsBaseOperator):
     """Download a batch job's output to a local folder (or one file) and return the local paths.
 
     :param job_name: the batch job (e.g. ``"{{ ti.xcom_pull('invoke')['job_name'] }}"``).
@@ -358,7 +346,7 @@ class DownloadBatchJobResultsOperator(ResourceOperator):
     Returns the written files' paths (sorted); re-running overwrites them (idempotent).
     """
 
-    template_fields = ("job_name", "local_path", "output_name", "conn_id")
+    template_fields = ("job_name", "local_path", "output_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLJobLink(),)
 
     def __init__(
@@ -382,7 +370,7 @@ class DownloadBatchJobResultsOperator(ResourceOperator):
         with contextlib.suppress(Exception):
             AzureMLJobLink.persist(context, studio_job_url(self.client.config, self.job_name))
         if self.wait_for_completion:
-            self.wait_for_job(context, self.job_name, method_name="job_finished")
+            self.wait_for_job(self.job_name, method_name="job_finished")
         return self.download()
 
     def job_finished(self, context: Context, event: dict[str, Any]) -> list[str]:
@@ -438,24 +426,14 @@ class DeleteBatchDeploymentOperator(DeleteDeploymentOperatorBase):
     Returns ``{"endpoint_name", "deployment_name", "deleted": True, "existed": bool}``.
     """
 
-    _resource_kind = "batch_deployment"
-
-    def check_deletable(self, endpoint: Any) -> None:
-        if endpoint.default_deployment == self.deployment_name and get_or_none(
-            lambda: self.client.batch_deployments.get(self.endpoint_name, self.deployment_name)
-        ):
-            raise AirflowFailException(
-                f"{self.deployment_name!r} is the default deployment of batch endpoint "
-                f"{self.endpoint_name!r}; make another deployment the default first "
-                "(SetBatchDefaultDeploymentOperator), or delete the whole endpoint"
-            )
+    kind = "batch_deployment"
 
 
 class DeleteBatchEndpointOperator(DeleteEndpointOperatorBase):
     """Delete a batch endpoint (and its deployments) and wait until it is gone (the 404; deferred in
     ``wait_for="deleted"`` mode when deferrable); missing is success."""
 
-    _resource_kind = "batch_endpoint"
+    kind = "batch_endpoint"
 
 
 __all__ = [

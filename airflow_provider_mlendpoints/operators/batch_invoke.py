@@ -15,17 +15,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
-from ..client.invoke_bodies import InvokeOverrides, batch_invoke_body
+from ..client.kinds import job_studio_url, studio_endpoint_url
 from ..client.resources import JOB_TERMINAL_STATES
-from ..links import AzureMLEndpointLink, AzureMLJobLink, studio_endpoint_url, studio_job_url
+from ..links import AzureMLEndpointLink, AzureMLJobLink
 from ..masking import mask_location_credentials
-from ..triggers._common import failure_text, job_event
 from ._base import MLEndpointsBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from ..client.invoke_bodies import InvokeOverrides
 
 #: Names accepted in ``overrides`` (the invoke call's per-job settings).
 OVERRIDE_NAMES = (
@@ -66,6 +67,8 @@ def build_overrides(overrides: dict[str, Any] | None, output_file_name: str | No
         values["timeout"] = int(values["timeout"])
     if not _is_blank(output_file_name):
         values["output_file_name"] = output_file_name
+    from ..client.invoke_bodies import InvokeOverrides
+
     return InvokeOverrides(**values)
 
 
@@ -123,7 +126,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         "output_file_name",
         "overrides",
         "deployment_name",
-        "conn_id",
+        "ml_endpoints_conn_id",
     )
     template_fields_renderers = {"overrides": "json"}
     operator_extra_links = (AzureMLJobLink(), AzureMLEndpointLink())
@@ -173,19 +176,20 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
 
     # -- execute ----------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        build_overrides(self.overrides, self.output_file_name)  # fail fast on a bad override
+        try:
+            build_overrides(self.overrides, self.output_file_name)  # fail fast on a bad override
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
         AzureMLEndpointLink.persist(
             context, studio_endpoint_url(self.client.config, "batch", self.endpoint_name)
         )
         return self.execute_resumable(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        """Resume after :class:`BatchJobTrigger`: the job's result, or the failure with the Studio link."""
-        self._job_name = event.get("job_name")
-        if event.get("status") != "success":
-            raise AirflowException(failure_text(event))
-        self.log.info("%s", event.get("message"))
-        return self._finish(context, self._job_name)  # type: ignore[arg-type]
+        """Resume after the trigger: the job's result, or the failure with the Studio link."""
+        job_event = self.handle_job_event(event)
+        self._job_name = job_event.job_name
+        return self._finish(context, job_event.job_name)
 
     # -- ResumableJobMixin ------------------------------------------------------------------------
     def submit_job(self, context: Context) -> str:
@@ -232,12 +236,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         self._job_name = job_name
         if not self.wait_for_completion:
             return self._finish(context, job_name, wait=False)
-        event = job_event(self.client.config, self.client.jobs.get(job_name), job_name)
-        if event is None and self.deferrable:
-            self.defer_for_job(job_name, method_name="execute_complete")
-        if event is None:
-            event = self.poll_job(job_name)
-        self.handle_job_event(event)
+        self.wait_for_job(job_name, method_name="execute_complete")
         return self._finish(context, job_name)
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
@@ -289,7 +288,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         else:
             local = value.removeprefix("file://")
             if not os.path.exists(local):
-                raise AirflowException(
+                raise AirflowFailException(
                     f"input {value!r} is neither a datastore/https URI, a data asset nor an existing local path"
                 )
             from ..client.asset_upload import AssetUploader
@@ -307,7 +306,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         ``@latest`` is resolved to the newest version of the workspace first."""
         if not version:
             if (label or "latest") != "latest":
-                raise AirflowException(
+                raise AirflowFailException(
                     f"input 'azureml:{name}@{label}': data assets can be named by version or @latest only"
                 )
             version = self.client.data_versions.get_latest(name).version
@@ -319,6 +318,8 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         if self.output_path:
             target = self.datastore_output(self.output_path)
             outputs = {self.output_name: {"uri": target.rstrip("/") + "/", "type": "uri_folder"}}
+        from ..client.invoke_bodies import batch_invoke_body
+
         return batch_invoke_body(
             {self.input_name: {"uri": uri, "type": kind}},
             outputs,
@@ -335,7 +336,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         return f"azureml://datastores/{store.name}/paths/{rel}"
 
     def _studio(self, job: Any) -> str:
-        return job.studio_url or studio_job_url(self.client.config, job.name)
+        return job_studio_url(self.client.config, job)
 
     def _finish(self, context: Context, job_name: str, *, wait: bool = True) -> dict[str, Any]:
         """The XCom result; on a finished job also the asset event of the output location."""

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from ..client.resource_bodies import contains
 from ..client.resources import Compute
-from ._resource_specs import contains
-from ._resources import ResourceOperator, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, service_errors, workspace_location
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -28,7 +28,7 @@ def _iso_seconds(value: int | float | str) -> str:
     return f"PT{int(float(value))}S"
 
 
-class CreateAmlComputeOperator(ResourceOperator):
+class CreateAmlComputeOperator(MLEndpointsBaseOperator):
     """Create or update an AmlCompute cluster and wait until it is provisioned.
 
     :param compute_name: the cluster's name (what deployments reference as ``azureml:<name>``).
@@ -54,7 +54,7 @@ class CreateAmlComputeOperator(ResourceOperator):
         "max_nodes",
         "idle_time_before_scale_down",
         "location",
-        "conn_id",
+        "ml_endpoints_conn_id",
     )
 
     def __init__(
@@ -97,7 +97,7 @@ class CreateAmlComputeOperator(ResourceOperator):
         name = self.compute_name
         # Another operation on the cluster (e.g. a previous try's PUT) is waited for first;
         # deferrable: defers and starts execute() over in resume_execute.
-        existing = self.settle(context, "compute", name)
+        existing = self.settle("compute", name)
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         body = aml_compute_body(
             location=location,
@@ -124,9 +124,7 @@ class CreateAmlComputeOperator(ResourceOperator):
                       name, self.vm_size, min_nodes, max_nodes)  # fmt: skip
         with service_errors(f"compute {name!r}"):
             self.start_operation("PUT", "compute", name, body=body)
-        details = self.wait_for_provisioning(
-            context, resource="compute", endpoint_name=name, method_name="compute_complete"
-        )
+        details = self.wait_for_provisioning("compute", name, method_name="compute_complete")
         return self._summary(Compute.from_rest(details))
 
     def compute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

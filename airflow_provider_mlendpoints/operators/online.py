@@ -1,6 +1,7 @@
 """Azure-mode operators for managed online endpoints: create, roll out blue/green, score, read logs, delete.
 
-The documented workflow as tasks: create an endpoint with a blue deployment,
+The documented workflow as tasks (scoring, logs and credentials live in
+:mod:`.online_use` and are re-exported here): create an endpoint with a blue deployment,
 check provisioning, read its logs, invoke it with a request file, create
 green beside it with no traffic, shift traffic step by step (optionally
 mirroring live traffic to green first), update one aspect of a deployment at
@@ -27,26 +28,32 @@ Idempotency, retries, waiting, templating and errors work as described in
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from ..client.errors import NotFoundError
-from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
+from ..client.resource_bodies import put_body_from, up_to_date
+from ..links import AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
-from ._kind_operators import DeleteDeploymentOperatorBase, DeleteEndpointOperatorBase, DeploymentSpecOperator
-from ._resource_specs import load_resource_spec, put_body_from, up_to_date
-from ._resource_summaries import deployment_summary, endpoint_summary, should_hide
-from ._resources import ResourceOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._specs import (
+    DeleteDeploymentOperatorBase,
+    DeleteEndpointOperatorBase,
+    DeploymentSpecOperator,
+    deployment_summary,
+    endpoint_summary,
+    load_resource_spec,
+)
+from .online_use import (  # re-exported: the online operators are importable from here
+    GetOnlineDeploymentLogsOperator,
+    GetOnlineEndpointCredentialsOperator,
+    InvokeOnlineEndpointOperator,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-CONTAINER_TYPES = ("InferenceServer", "StorageInitializer")
 
 
 def _percentages(value: Any, what: str, *, total: int | None, cap: int) -> dict[str, int]:
@@ -84,8 +91,7 @@ def _nonzero(split: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def _put_traffic(
-    op: ResourceOperator,
-    context: Context,
+    op: MLEndpointsBaseOperator,
     endpoint_name: str,
     traffic: dict[str, int] | None,
     mirror: dict[str, int] | None,
@@ -93,7 +99,7 @@ def _put_traffic(
 ) -> dict[str, Any]:
     """Full-body PUT of the endpoint with a new traffic (and/or mirror) split; wait; details."""
     client = op.client
-    endpoint = op.settle(context, "online_endpoint", endpoint_name)
+    endpoint = op.settle("online_endpoint", endpoint_name)
     if endpoint is None:
         raise AirflowFailException(f"online endpoint {endpoint_name!r} does not exist")
     new_traffic = endpoint.traffic if traffic is None else traffic
@@ -130,21 +136,19 @@ def _put_traffic(
     )  # fmt: skip
     with service_errors(f"traffic of online endpoint {endpoint_name!r}"):
         op.start_operation("PUT", "online_endpoint", endpoint_name, body=body)
-    details = op.wait_for_provisioning(
-        context, resource="online_endpoint", endpoint_name=endpoint_name, method_name=method
-    )
+    details = op.wait_for_provisioning("online_endpoint", endpoint_name, method_name=method)
     return endpoint_summary(details)
 
 
 def _put_online_deployment(
-    op: ResourceOperator, context: Context, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
+    op: MLEndpointsBaseOperator, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
 ) -> bool:
     """PUT one online deployment unless it is up to date; True when a PUT was sent."""
     from ..client.asset_upload import AssetResolver
 
     client = op.client
-    ep, name = spec.endpoint_name, spec.name
-    existing = op.settle(context, "online_deployment", ep, name)
+    ep, name = str(spec.endpoint_name), spec.name  # load() refuses a spec without endpoint_name
+    existing = op.settle("online_deployment", ep, name)
     location = location or endpoint.location or workspace_location(client)
     with service_errors(f"registering the assets of online deployment {ep}/{name}"):
         body = spec.to_rest(location, resolve=AssetResolver(client))
@@ -160,7 +164,7 @@ def _put_online_deployment(
 # ------------------------------------------------------------------------------------------------
 # Endpoints and deployments
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
+class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
     """Create or update an online endpoint (any YAML generation) and wait until it is provisioned.
 
     For a 2021-05 file with inline ``deployments:``: creates/updates the endpoint (traffic
@@ -187,10 +191,9 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         "tags",
         "location",
         "base_dir",
-        "conn_id",
+        "ml_endpoints_conn_id",
     )
     operator_extra_links = (AzureMLEndpointLink(),)
-    _resource_kind = "online_endpoint"
 
     def __init__(
         self,
@@ -217,7 +220,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
 
     def load(self) -> OnlineEndpointSpec:
         if self.spec is None:
-            doc = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
+            doc: dict[str, Any] = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
             if self.description:
                 doc["description"] = self.description
             if self.tags:
@@ -235,7 +238,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         spec = self.load()
         name = spec.name
         self.persist_links(context, "online", name)
-        existing = self.settle(context, "online_endpoint", name)
+        existing = self.settle("online_endpoint", name)
         client = self.client
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         from ..client.asset_upload import AssetResolver
@@ -251,9 +254,7 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         self.log.info("%s online endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"online endpoint {name!r}"):
             self.start_operation("PUT", "online_endpoint", name, body=body)
-        self.wait_for_provisioning(
-            context, resource="online_endpoint", endpoint_name=name, method_name="endpoint_provisioned"
-        )
+        self.wait_for_provisioning("online_endpoint", name, method_name="endpoint_provisioned")
         return self.endpoint_provisioned(context)
 
     def endpoint_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -264,9 +265,9 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         if spec.deployments:
             endpoint = self.client.online_endpoints.get(spec.name)
             for deployment in spec.deployments:
-                _put_online_deployment(self, context, deployment, endpoint, self.location)
+                _put_online_deployment(self, deployment, endpoint, self.location)
             return self.deployments_provisioned(context)
-        return self.apply_traffic(context)
+        return self.apply_traffic()
 
     def deployments_provisioned(
         self, context: Context, event: dict[str, Any] | None = None
@@ -277,22 +278,18 @@ class CreateOrUpdateOnlineEndpointOperator(ResourceOperator):
         spec = self.load()
         for deployment in spec.deployments:
             self.wait_for_provisioning(
-                context,
-                resource="online_deployment",
-                endpoint_name=spec.name,
-                deployment_name=deployment.name,
-                method_name="deployments_provisioned",
+                "online_deployment", spec.name, deployment.name, method_name="deployments_provisioned"
             )
-        return self.apply_traffic(context)
+        return self.apply_traffic()
 
-    def apply_traffic(self, context: Context) -> dict[str, Any]:
+    def apply_traffic(self) -> dict[str, Any]:
         """Step 4: the spec's traffic and mirror split, when it has one."""
         spec = self.load()
         if not spec.traffic and not spec.mirror_traffic:
             return endpoint_summary(self.client.online_endpoints.get(spec.name).raw)
         traffic = dict(spec.traffic) if spec.traffic else None
         mirror = dict(spec.mirror_traffic) if spec.mirror_traffic else None
-        return _put_traffic(self, context, spec.name, traffic, mirror, "provisioned")
+        return _put_traffic(self, spec.name, traffic, mirror, "provisioned")
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the traffic PUT provisioned."""
@@ -318,7 +315,6 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
     """
 
     spec_class = OnlineDeploymentSpec
-    _resource_kind = "online_deployment"
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
@@ -327,14 +323,8 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         endpoint = get_or_none(lambda: self.client.online_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"online endpoint {ep!r} does not exist; create it first")
-        _put_online_deployment(self, context, spec, endpoint, self.location)
-        details = self.wait_for_provisioning(
-            context,
-            resource="online_deployment",
-            endpoint_name=ep,
-            deployment_name=name,
-            method_name="provisioned",
-        )
+        _put_online_deployment(self, spec, endpoint, self.location)
+        details = self.wait_for_provisioning("online_deployment", ep, name, method_name="provisioned")
         return deployment_summary(details)
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +332,7 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         return deployment_summary(self.handle_provisioning_event(event))
 
 
-class SetOnlineTrafficOperator(ResourceOperator):
+class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
     """Set an online endpoint's traffic split (and/or mirror traffic): a full-body PUT.
 
     :param endpoint_name: the endpoint.
@@ -356,9 +346,8 @@ class SetOnlineTrafficOperator(ResourceOperator):
     Returns the endpoint's details (``traffic``, ``mirror_traffic``...).
     """
 
-    template_fields = ("endpoint_name", "traffic", "mirror_traffic", "conn_id")
+    template_fields = ("endpoint_name", "traffic", "mirror_traffic", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-    _resource_kind = "online_endpoint"
 
     def __init__(
         self,
@@ -385,232 +374,11 @@ class SetOnlineTrafficOperator(ResourceOperator):
             if self.mirror_traffic is None
             else _percentages(self.mirror_traffic, "mirror_traffic", total=None, cap=50)
         )
-        return _put_traffic(self, context, self.endpoint_name, traffic, mirror, "provisioned")
+        return _put_traffic(self, self.endpoint_name, traffic, mirror, "provisioned")
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the provisioning trigger."""
         return endpoint_summary(self.handle_provisioning_event(event))
-
-
-# ------------------------------------------------------------------------------------------------
-# Scoring, logs, credentials
-# ------------------------------------------------------------------------------------------------
-class InvokeOnlineEndpointOperator(ResourceOperator):
-    """Score a request with an online endpoint and return the response (JSON) to XCom.
-
-    :param endpoint_name: the endpoint.
-    :param request_file: a file whose content is the request body (e.g. ``sample-request.json``).
-    :param data: the request instead: a JSON-able value (sent as JSON) or a string (sent as is).
-    :param deployment_name: send to this deployment whatever the traffic split
-        (``azureml-model-deployment`` header), e.g. to test green before it gets traffic.
-    :param content_type: the request's content type.
-
-    Authentication follows the endpoint's ``auth_mode`` (key, AML token or the connection's AAD
-    identity); keys and tokens are masked and never logged or returned.
-    """
-
-    template_fields = ("endpoint_name", "request_file", "data", "deployment_name", "conn_id")
-    operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(
-        self,
-        *,
-        endpoint_name: str,
-        request_file: str | None = None,
-        data: Any = None,
-        deployment_name: str | None = None,
-        content_type: str = "application/json",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if (request_file is None) == (data is None):
-            raise ValueError("give exactly one of request_file and data")
-        self.endpoint_name = endpoint_name
-        self.request_file = request_file
-        self.data = data
-        self.deployment_name = deployment_name
-        self.content_type = content_type
-
-    def execute(self, context: Context) -> Any:
-        self.persist_links(context, "online", self.endpoint_name)
-        if self.request_file is not None:
-            path = Path(os.fspath(self.request_file))
-            if not path.is_file():
-                raise AirflowFailException(f"request_file {str(path)!r} does not exist")
-            payload: Any = path.read_text(encoding="utf-8")
-        else:
-            payload = self.data
-        target = f" (deployment {self.deployment_name})" if self.deployment_name else ""
-        self.log.info("Scoring with online endpoint %r%s", self.endpoint_name, target)
-        with service_errors(f"scoring with online endpoint {self.endpoint_name!r}"):
-            try:
-                result = self.client.score_online(
-                    self.endpoint_name,
-                    payload,
-                    deployment_name=self.deployment_name or None,
-                    content_type=self.content_type,
-                )
-            except NotFoundError as exc:
-                raise AirflowFailException(f"online endpoint {self.endpoint_name!r}: {exc}") from exc
-        text = json.dumps(result, default=str) if not isinstance(result, str) else result
-        self.log.info("Response: %s", text if len(text) <= 2000 else text[:2000] + "...")
-        return result
-
-
-class GetOnlineDeploymentLogsOperator(ResourceOperator):
-    """Fetch an online deployment's container logs; log them and return the lines.
-
-    :param endpoint_name: / :param deployment_name: the deployment.
-    :param container_type: ``InferenceServer`` (the scoring server) or ``StorageInitializer``
-        (model and code download).
-    :param tail: only the last ``tail`` lines (None: what the service returns).
-    """
-
-    template_fields = ("endpoint_name", "deployment_name", "container_type", "tail", "conn_id")
-    operator_extra_links = (AzureMLDeploymentLink(),)
-
-    def __init__(
-        self,
-        *,
-        endpoint_name: str,
-        deployment_name: str,
-        container_type: str = "InferenceServer",
-        tail: int | str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
-        self.container_type = container_type
-        self.tail = tail
-
-    def execute(self, context: Context) -> list[str]:
-        self.persist_links(context, "online", self.endpoint_name, self.deployment_name)
-        if self.container_type not in CONTAINER_TYPES:
-            raise AirflowFailException(
-                f"container_type must be one of {', '.join(CONTAINER_TYPES)}, not {self.container_type!r}"
-            )
-        tail = None if self.tail in (None, "") else int(self.tail)
-        try:
-            logs = self.client.online_deployments.get_logs(
-                self.endpoint_name,
-                self.deployment_name,
-                self.container_type,
-                tail,  # type: ignore[arg-type]
-            )
-        except NotFoundError as exc:
-            raise AirflowFailException(
-                f"online deployment {self.endpoint_name}/{self.deployment_name}: {exc}"
-            ) from exc
-        lines = logs.content.splitlines()
-        self.log.info(
-            "%d line(s) of %s logs of %s/%s:",
-            len(lines),
-            self.container_type,
-            self.endpoint_name,
-            self.deployment_name,
-        )
-        for line in lines:
-            self.log.info("| %s", line)
-        return lines
-
-
-class GetOnlineEndpointCredentialsOperator(ResourceOperator):
-    """Fetch an online endpoint's key or token for a downstream task, never exposing it.
-
-    The secret is registered with Airflow's secrets masker at once (every log line shows
-    ``***``), is never logged, and is never returned to XCom. To hand it downstream it is written
-    to the Airflow Variable ``variable_key``, whose name must be one Airflow treats as sensitive
-    (it contains ``secret``, ``token``, ``api_key``, ``password``...: see ``[core]
-    sensitive_var_conn_names``), so the UI hides it and ``Variable.get`` masks it in the reading
-    task's logs too. The XCom is a reference only::
-
-        {"endpoint_name", "credential_type", "variable_key", "scoring_uri", "expiry_time_utc"}
-
-    Without ``variable_key`` nothing is stored (the task only checks that the credential can be
-    obtained). Why a Variable and not XCom: XCom values are stored in the metadata database in
-    clear text and shown in the UI unmasked; Variables with sensitive names are hidden in the UI
-    and may live in a secrets backend.
-
-    :param endpoint_name: the endpoint.
-    :param credential_type: ``key`` (listKeys), ``token`` (AML token, for ``aml_token``
-        endpoints) or ``auto`` (by the endpoint's auth mode).
-    :param key_name: ``primary`` or ``secondary`` (for keys).
-    :param variable_key: the Variable to write the secret to.
-    """
-
-    template_fields = ("endpoint_name", "variable_key", "conn_id")
-    operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(
-        self,
-        *,
-        endpoint_name: str,
-        credential_type: str = "auto",
-        key_name: str = "primary",
-        variable_key: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if credential_type not in ("auto", "key", "token"):
-            raise ValueError(f"credential_type must be auto, key or token, not {credential_type!r}")
-        if key_name not in ("primary", "secondary"):
-            raise ValueError(f"key_name must be primary or secondary, not {key_name!r}")
-        self.endpoint_name = endpoint_name
-        self.credential_type = credential_type
-        self.key_name = key_name
-        self.variable_key = variable_key
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk import Variable
-        from airflow.sdk.log import mask_secret
-
-        if self.variable_key and not should_hide(self.variable_key):
-            raise AirflowFailException(
-                f"variable_key {self.variable_key!r} is not a name Airflow treats as sensitive; include "
-                "'secret', 'token', 'api_key' or 'password' in it (or add it to [core] sensitive_var_conn_names)"
-            )
-        client = self.client
-        try:
-            endpoint = client.online_endpoints.get(self.endpoint_name)
-        except NotFoundError as exc:
-            raise AirflowFailException(f"online endpoint {self.endpoint_name!r} does not exist") from exc
-        kind = self.credential_type
-        if kind == "auto":
-            mode = (endpoint.auth_mode or "Key").lower()
-            if mode == "aadtoken":
-                raise AirflowFailException(
-                    f"online endpoint {self.endpoint_name!r} uses AAD tokens: score with your own Azure "
-                    "identity (InvokeOnlineEndpointOperator does) instead of a stored credential"
-                )
-            kind = "token" if mode == "amltoken" else "key"
-        expiry = None
-        if kind == "key":
-            keys = client.online_endpoints.list_keys(self.endpoint_name)
-            secret = keys.primary_key if self.key_name == "primary" else keys.secondary_key
-        else:
-            token = client.online_endpoints.get_token(self.endpoint_name)
-            secret, expiry = token.access_token, token.expiry_time_utc
-        if not secret:
-            raise AirflowFailException(f"online endpoint {self.endpoint_name!r} returned no {kind}")
-        mask_secret(secret)  # again, in case the client was built without the masker
-        if self.variable_key:
-            Variable.set(
-                self.variable_key,
-                secret,
-                description=f"{kind} of Azure ML online endpoint {self.endpoint_name} (written by Airflow)",
-            )
-            self.log.info("Stored the %s of %r in Variable %r", kind, self.endpoint_name, self.variable_key)
-        else:
-            self.log.info("Obtained the %s of %r (not stored: no variable_key)", kind, self.endpoint_name)
-        return {
-            "endpoint_name": self.endpoint_name,
-            "credential_type": kind,
-            "key_name": self.key_name if kind == "key" else None,
-            "variable_key": self.variable_key or None,
-            "scoring_uri": endpoint.scoring_uri,
-            "expiry_time_utc": expiry,
-        }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -623,22 +391,13 @@ class DeleteOnlineDeploymentOperator(DeleteDeploymentOperatorBase):
     traffic away first (:class:`SetOnlineTrafficOperator`).
     """
 
-    _resource_kind = "online_deployment"
-
-    def check_deletable(self, endpoint: Any) -> None:
-        live = int(endpoint.traffic.get(self.deployment_name, 0) or 0)
-        mirrored = int(endpoint.mirror_traffic.get(self.deployment_name, 0) or 0)
-        if live or mirrored:
-            raise AirflowFailException(
-                f"online deployment {self.endpoint_name}/{self.deployment_name} still gets "
-                f"{live}% of live and {mirrored}% of mirrored traffic; shift it away before deleting it"
-            )
+    kind = "online_deployment"
 
 
 class DeleteOnlineEndpointOperator(DeleteEndpointOperatorBase):
     """Delete an online endpoint (and its deployments) and wait until it is gone; missing is success."""
 
-    _resource_kind = "online_endpoint"
+    kind = "online_endpoint"
 
 
 __all__ = [

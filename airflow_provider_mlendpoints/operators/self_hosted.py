@@ -191,7 +191,7 @@ class _ScoringJobOperator(BaseOperator):
     :param overrides: deployment settings to override, e.g.
         ``{"mini_batch_size": "{{ params.mini_batch_size }}"}`` (templated;
         an entry that renders empty keeps the deployment's value).
-    :param conn_id: an Airflow Azure Blob Storage (wasb) connection for blob
+    :param wasb_conn_id: an Airflow Azure Blob Storage (wasb) connection for blob
         URLs (templated); ``None`` for local paths.
     :param input_glob: only score input files matching this pattern (templated).
     :param input_type: "auto" (Azure's rule: run() gets file paths; a folder holding an
@@ -225,7 +225,7 @@ class _ScoringJobOperator(BaseOperator):
         "input_path",
         "output_path",
         "overrides",
-        "conn_id",
+        "wasb_conn_id",
         "input_glob",
         "model_path",
         "python",
@@ -240,7 +240,7 @@ class _ScoringJobOperator(BaseOperator):
         input_path: str,
         output_path: str,
         overrides: dict[str, Any] | None = None,
-        conn_id: str | None = None,
+        wasb_conn_id: str | None = None,
         input_glob: str | None = None,
         input_type: str = "auto",
         recursive: bool = False,
@@ -263,7 +263,7 @@ class _ScoringJobOperator(BaseOperator):
         self.input_path = input_path
         self.output_path = output_path
         self.overrides = dict(overrides) if overrides else {}
-        self.conn_id = conn_id
+        self.wasb_conn_id = wasb_conn_id
         self.input_glob = input_glob
         if input_type not in ("auto", "file", "tabular"):
             raise ValueError(f"input_type must be 'auto', 'file' or 'tabular', not {input_type!r}")
@@ -307,10 +307,10 @@ class _ScoringJobOperator(BaseOperator):
             from ..engine.storage import anonymous_storage_options
 
             storage_options = anonymous_storage_options(str(self.output_path))
-        elif self.conn_id:
+        elif self.wasb_conn_id:
             from ..hooks.storage_options import storage_options_from_connection
 
-            storage_options = storage_options_from_connection(self.conn_id)
+            storage_options = storage_options_from_connection(self.wasb_conn_id)
         return ScoringJob(
             deployment=spec,
             input_uri=str(self.input_path),

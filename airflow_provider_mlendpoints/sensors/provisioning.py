@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..client.kinds import kind_of
+from ..client.waiting import WaitTarget
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
-from ..triggers._common import check_resource_kind, fetch_resource, provisioning_event, resource_studio_url
-from ..triggers.provisioning import ProvisioningStateTrigger
-from ._base import _MLEndpointsSensor
+from ._base import MLEndpointsSensor
 
 
-class ProvisioningStateSensor(_MLEndpointsSensor):
+class ProvisioningStateSensor(MLEndpointsSensor):
     """Wait until an endpoint, deployment or AmlCompute cluster's provisioningState is Succeeded.
 
     Failed or Canceled fails the task with the service's message and the Studio link. Returns
@@ -22,10 +22,10 @@ class ProvisioningStateSensor(_MLEndpointsSensor):
         ``online_deployment`` or ``compute``.
     :param endpoint_name: the endpoint (for ``compute``: the cluster's name).
     :param deployment_name: the deployment (for the ``*_deployment`` kinds).
-    :param conn_id, deferrable, poll_interval, timeout: as for :class:`BatchJobSensor`.
+    :param ml_endpoints_conn_id, deferrable, poll_interval, timeout: as for :class:`BatchJobSensor`.
     """
 
-    template_fields: Sequence[str] = ("resource", "endpoint_name", "deployment_name", "conn_id")
+    template_fields: Sequence[str] = ("resource", "endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
     ui_color = "#cce6ff"
 
@@ -34,37 +34,20 @@ class ProvisioningStateSensor(_MLEndpointsSensor):
     ) -> None:
         super().__init__(**kwargs)
         if "{{" not in str(resource) and "{{" not in str(deployment_name or ""):
-            check_resource_kind(resource, deployment_name)
+            kind_of(resource, deployment_name)
         self.resource = resource
         self.endpoint_name = endpoint_name
         self.deployment_name = deployment_name
 
-    def current_event(self) -> dict[str, Any] | None:
-        client = self.hook.get_conn()
-        obj = fetch_resource(client, self.resource, self.endpoint_name, self.deployment_name)
-        return provisioning_event(client.config, self.resource, self.endpoint_name, self.deployment_name, obj)
-
-    def make_trigger(self) -> ProvisioningStateTrigger:
-        return ProvisioningStateTrigger(
-            conn_id=self.conn_id,
-            resource=self.resource,
-            endpoint_name=self.endpoint_name,
-            deployment_name=self.deployment_name,
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-        )
+    def target(self) -> WaitTarget:
+        return WaitTarget.resource(self.resource, self.endpoint_name, self.deployment_name)
 
     def execute(self, context: Any) -> Any:
-        check_resource_kind(self.resource, self.deployment_name)
+        kind = kind_of(self.resource, self.deployment_name)
         config = self.hook.get_conn().config
-        if self.resource == "compute":  # no endpoint/deployment page to link
-            return super().execute(context)
-        kind = "batch" if self.resource.startswith("batch") else "online"
-        AzureMLEndpointLink.persist(
-            context, resource_studio_url(config, f"{kind}_endpoint", self.endpoint_name, None)
-        )
-        if self.deployment_name:
-            AzureMLDeploymentLink.persist(
-                context, resource_studio_url(config, self.resource, self.endpoint_name, self.deployment_name)
-            )
+        if kind.flavour is not None:  # no endpoint/deployment page to link for a compute
+            endpoint = kind_of(f"{kind.flavour}_endpoint")
+            AzureMLEndpointLink.persist(context, endpoint.studio_url(config, self.endpoint_name))
+            if kind.is_deployment:
+                AzureMLDeploymentLink.persist(context, kind.studio_url(config, self.endpoint_name, self.deployment_name))
         return super().execute(context)

@@ -304,7 +304,7 @@ def test_blob_input_and_output_through_a_wasb_connection(
         deployment=DEPLOYMENT,
         input_path="abfs://{blob_container}@{account}.dfs.core.windows.net/in/{{{{ ds }}}}",
         output_path="wasbs://{blob_container}@{account}.blob.core.windows.net/out/{{{{ ds }}}}",
-        conn_id="mlendpoints_azurite",
+        wasb_conn_id="mlendpoints_azurite",
         overrides={{"mini_batch_size": 3, "resources.instance_count": 2}},
         max_shards=2,
     )

@@ -11,7 +11,6 @@ Endpoints (session scope, created once):
 
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 import uuid
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.airflow import conftest as airflow_conftest
-from tests.fixtures.emulator import EmulatorHandle, start_emulator
+from tests.fixtures.emulator import EmulatorHandle, connection_json, start_emulator
 
 CONN_ID = "azure_ml_endpoints_default"
 TOY_ENDPOINT = "toy-batch"
@@ -89,22 +88,6 @@ class Workspace:
             if job.is_terminal or time.monotonic() > deadline:
                 return job
             time.sleep(0.2)
-
-
-def connection_json(emu: EmulatorHandle, azurite: Any) -> str:
-    return json.dumps(
-        {
-            "conn_type": "azure_ml_endpoints",
-            "host": emu.base_url,
-            "extra": {
-                "subscription_id": emu.subscription,
-                "resource_group": emu.resource_group,
-                "workspace_name": emu.workspace,
-                "token": emu.token,
-                "storage_urls": {azurite.account_name: azurite.connection_string},
-            },
-        }
-    )
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,9 @@ def test_bodies_for_each_input_kind(workspace, tmp_path):
     blob_url = f"{workspace.azurite.blob_endpoint}/{workspace.container}/some/out"
     props = body(input="azureml://datastores/workspaceblobstore/paths/in/", output_path=blob_url)
     assert props["OutputData"]["score"]["Uri"] == "azureml://datastores/workspaceblobstore/paths/some/out/"
-    with pytest.raises(Exception, match="neither a datastore"):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="neither a datastore"):  # no retry fixes a missing input
         body(input=str(tmp_path / "missing"))
 
 
@@ -111,14 +113,12 @@ def test_base_wait_for_provisioning_checks_first_then_defers_or_polls(workspace)
     from airflow.sdk.exceptions import TaskDeferred
 
     from airflow_provider_mlendpoints.operators._base import MLEndpointsBaseOperator
-    from airflow_provider_mlendpoints.triggers.provisioning import ProvisioningStateTrigger
+    from airflow_provider_mlendpoints.triggers.wait import WaitTrigger
 
     client = workspace.client
     # already provisioned: returns at once even when deferrable
     op = MLEndpointsBaseOperator(task_id="t", deferrable=True, poll_interval=0.1)
-    details = op.wait_for_provisioning(
-        {}, resource="batch_deployment", endpoint_name=TOY_ENDPOINT, deployment_name="ok"
-    )
+    details = op.wait_for_provisioning("batch_deployment", TOY_ENDPOINT, "ok")
     assert details["name"] == "ok" and details["properties"]["provisioningState"] == "Succeeded"
 
     body = {"location": "eastus", "properties": {"authMode": "AADToken"}}
@@ -128,17 +128,20 @@ def test_base_wait_for_provisioning_checks_first_then_defers_or_polls(workspace)
     finally:
         workspace.emu.set_config(provisioning_delay=0.2)
     with pytest.raises(TaskDeferred) as deferred:
-        op.wait_for_provisioning({}, resource="batch_endpoint", endpoint_name="wait-base", method_name="done")
+        op.wait_for_provisioning("batch_endpoint", "wait-base", method_name="done")
     trigger = deferred.value.trigger
-    assert isinstance(trigger, ProvisioningStateTrigger) and deferred.value.method_name == "done"
-    assert trigger.serialize()[1]["endpoint_name"] == "wait-base"
+    assert isinstance(trigger, WaitTrigger) and deferred.value.method_name == "done"
+    assert trigger.serialize()[1]["target"] == {
+        "until": "provisioned", "kind": "batch_endpoint", "name": "wait-base",
+        "deployment_name": None, "operation_url": None, "first_delay": None,
+    }  # fmt: skip
 
     assert (
         client.batch_endpoints.get("wait-base").provisioning_state == "Creating"
     )  # still, for the sync poll
     sync = MLEndpointsBaseOperator(task_id="s", deferrable=False, poll_interval=0.1, timeout=60)
     assert (
-        sync.wait_for_provisioning({}, resource="batch_endpoint", endpoint_name="wait-base")["name"]
+        sync.wait_for_provisioning("batch_endpoint", "wait-base")["name"]
         == "wait-base"
     )
     client.batch_endpoints.begin_delete("wait-base").result()

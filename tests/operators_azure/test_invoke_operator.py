@@ -63,7 +63,7 @@ def test_deferred_invoke_with_templates_links_and_asset(workspace, test_dags, ca
         result["output_location"] == "azureml://datastores/workspaceblobstore/paths/out/2026-01-15/deferred"
     )
     assert result["output_file"] == result["output_location"] + "/scored.csv"
-    assert result["studio_url"].startswith("https://ml.azure.com/runs/" + result["job_name"])
+    assert "/studio/subscriptions/" in result["studio_url"] and result["studio_url"].endswith("/jobs/" + result["job_name"])
     # the output_file_name override reached the job: the merged output has the new name, not the default
     assert workspace.read_blob("out/2026-01-15/deferred/scored.csv").splitlines() == [
         f"pred f{i}.txt {i}" for i in range(5)
@@ -78,9 +78,7 @@ def test_deferred_invoke_with_templates_links_and_asset(workspace, test_dags, ca
 
     assert xcom_value(run, "invoke", key="_link_AzureMLJobLink") == result["studio_url"]
     endpoint_link = xcom_value(run, "invoke", key="_link_AzureMLEndpointLink")
-    assert endpoint_link.startswith(
-        f"https://ml.azure.com/endpoints/batch/{TOY_ENDPOINT}/details?wsid=/subscriptions/"
-    )
+    assert endpoint_link.endswith(f"/batchEndpoints/{TOY_ENDPOINT}") and "/studio/subscriptions/" in endpoint_link
 
     links = ui_extra_links(run, "invoke")  # what the UI shows (serialized DAG + XCom)
     assert links["Azure ML Job"] == result["studio_url"] and links["Azure ML Endpoint"] == endpoint_link
@@ -105,6 +103,7 @@ def test_failed_job_fails_the_task_with_service_message_and_studio_link(workspac
         input="azureml://datastores/workspaceblobstore/paths/{prefix}/",
         deferrable=True,
         poll_interval=0.2,
+        retries=2,
     )
 """,
         ),
@@ -116,10 +115,11 @@ def test_failed_job_fails_the_task_with_service_message_and_studio_link(workspac
     run = run_dag(dag)
 
     assert task_states(run)[("invoke", -1)] == "failed"
+    assert try_numbers(run, "invoke") == 1  # a failed scoring job fails at once: no retry, no second job
     (job_name,) = _job_names(workspace) - before
     text = task_logs(capfd, caplog)
     assert f"batch job '{job_name}' Failed: batch scoring job failed: 2 failed items exceed" in text
-    assert f"(Azure ML Studio: https://ml.azure.com/runs/{job_name}" in text
+    assert "(Azure ML Studio: http://127.0.0.1:" in text and f"/jobs/{job_name})" in text
 
 
 RETRY_DAG = """

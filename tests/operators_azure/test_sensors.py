@@ -74,16 +74,16 @@ def test_job_sensor_deferrable_and_provisioning_sensor(workspace, test_dags, cap
     waited = xcom_value(run, "wait_job")
     assert waited["status"] == "success" and waited["job_status"] == "Completed"
     assert waited["job_name"] == submitted["job_name"]
-    assert xcom_value(run, "wait_job", key="_link_AzureMLJobLink").startswith(
-        "https://ml.azure.com/runs/" + submitted["job_name"]
-    )
+    assert xcom_value(run, "wait_job", key="_link_AzureMLJobLink").endswith("/jobs/" + submitted["job_name"])
     assert xcom_value(run, "start_endpoint") in ("Creating", "Updating")  # not provisioned yet when sensed
     assert "running trigger in line" in text
     endpoint = xcom_value(run, "wait_endpoint")
     assert endpoint["provisioning_state"] == "Succeeded" and "details" not in endpoint
     assert xcom_value(run, "poke_deployment")["provisioning_state"] == "Succeeded"
-    assert xcom_value(run, "poke_deployment", key="_link_AzureMLDeploymentLink").startswith(
-        f"https://ml.azure.com/endpoints/batch/{TOY_ENDPOINT}/deployments/ok?wsid="
+    assert xcom_value(run, "poke_deployment", key="_link_AzureMLDeploymentLink").endswith(
+        f"/studio/subscriptions/{workspace.client.config.subscription_id}/resourceGroups/"
+        f"{workspace.client.config.resource_group}/workspaces/{workspace.client.config.workspace_name}"
+        f"/batchEndpoints/{TOY_ENDPOINT}/deployments/ok"
     )
     workspace.client.batch_endpoints.begin_delete("sensed-ep").result()
 
@@ -119,4 +119,4 @@ def test_job_sensor_fails_on_a_failed_job_without_retrying(workspace, test_dags,
     assert try_numbers(run, "wait_job") == 1  # a failed job does not get better: no retry
     text = task_logs(capfd, caplog)
     assert f"batch job '{job.name}' Failed: batch scoring job failed" in text
-    assert f"(Azure ML Studio: https://ml.azure.com/runs/{job.name}" in text
+    assert "(Azure ML Studio: http://127.0.0.1:" in text and f"/jobs/{job.name})" in text

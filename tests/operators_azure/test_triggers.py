@@ -34,19 +34,19 @@ def _events(trigger) -> list[dict]:
 
 
 def test_serialize_round_trip():
-    job = BatchJobTrigger(conn_id="c", job_name="j", poll_interval=0.5, timeout=30, cancel_on_kill=False)
+    job = BatchJobTrigger(ml_endpoints_conn_id="c", job_name="j", poll_interval=0.5, timeout=30, cancel_on_kill=False)
     again = _rebuild(job)
     assert again.serialize() == job.serialize()
-    assert job.serialize()[0] == "airflow_provider_mlendpoints.triggers.batch_job.BatchJobTrigger"
+    assert job.serialize()[0] == "airflow_provider_mlendpoints.triggers.wait.WaitTrigger"
 
     prov = ProvisioningStateTrigger(
-        conn_id="c", resource="online_deployment", endpoint_name="e", deployment_name="d"
+        ml_endpoints_conn_id="c", resource="online_deployment", endpoint_name="e", deployment_name="d"
     )
     assert _rebuild(prov).serialize() == prov.serialize()
     with pytest.raises(ValueError, match="deployment_name"):
-        ProvisioningStateTrigger(conn_id="c", resource="batch_deployment", endpoint_name="e")
+        ProvisioningStateTrigger(ml_endpoints_conn_id="c", resource="batch_deployment", endpoint_name="e")
     with pytest.raises(ValueError, match="resource must be"):
-        ProvisioningStateTrigger(conn_id="c", resource="workspace", endpoint_name="e")
+        ProvisioningStateTrigger(ml_endpoints_conn_id="c", resource="workspace", endpoint_name="e")
 
 
 def _invoke(workspace, deployment: str | None = None) -> str:
@@ -62,12 +62,12 @@ def test_job_trigger_success_failure_and_timeout(workspace):
     try:
         (event,) = _events(_rebuild(BatchJobTrigger(CONN_ID, ok, poll_interval=0.2)))
         assert event["status"] == "success" and event["job_status"] == "Completed"
-        assert event["studio_url"].startswith("https://ml.azure.com/runs/" + ok)
+        assert "/studio/subscriptions/" in event["studio_url"] and event["studio_url"].endswith("/jobs/" + ok)
 
         (event,) = _events(BatchJobTrigger(CONN_ID, failing, poll_interval=0.2))
         assert event["status"] == "failed" and event["job_status"] == "Failed"
         assert "batch scoring job failed: 2 failed items exceed" in event["message"]
-        assert event["studio_url"].startswith("https://ml.azure.com/runs/" + failing)
+        assert event["studio_url"].endswith("/jobs/" + failing)  # the emulator's own page
 
         (event,) = _events(BatchJobTrigger(CONN_ID, slow, poll_interval=0.2, timeout=1))
         assert event["status"] == "timeout" and event["job_status"] not in ("Completed", "Failed", "Canceled")
@@ -106,7 +106,8 @@ def test_provisioning_trigger_events(workspace):
     )
     assert event["status"] == "success" and event["provisioning_state"] == "Succeeded"
     assert event["details"]["name"] == "prov-trigger"
-    assert "/endpoints/batch/prov-trigger/" in event["studio_url"]
+    assert "/studio/subscriptions/" in event["studio_url"]
+    assert event["studio_url"].endswith("/batchEndpoints/prov-trigger")
 
     (event,) = _events(
         ProvisioningStateTrigger(CONN_ID, "batch_deployment", TOY_ENDPOINT, "ok", poll_interval=0.1)
@@ -119,13 +120,13 @@ def test_provisioning_trigger_events(workspace):
 
 
 def test_serialize_round_trip_compute_and_deleted_mode():
-    compute = ProvisioningStateTrigger(conn_id="c", resource="compute", endpoint_name="cpu-cluster")
+    compute = ProvisioningStateTrigger(ml_endpoints_conn_id="c", resource="compute", endpoint_name="cpu-cluster")
     classpath, kwargs = compute.serialize()
-    assert kwargs["resource"] == "compute" and kwargs["wait_for"] == "provisioned"
+    assert kwargs["target"]["kind"] == "compute" and kwargs["target"]["until"] == "provisioned"
     assert _rebuild(compute).serialize() == compute.serialize()
 
     deleting = ProvisioningStateTrigger(
-        conn_id="c",
+        ml_endpoints_conn_id="c",
         resource="batch_deployment",
         endpoint_name="e",
         deployment_name="d",
@@ -136,12 +137,8 @@ def test_serialize_round_trip_compute_and_deleted_mode():
     assert again.serialize() == deleting.serialize()
     assert again.wait_for == "deleted" and again.operation_url.endswith("/operations/1")
 
-    # A trigger serialized before wait_for/operation_url existed still loads, as "provisioned".
-    old_kwargs = {k: v for k, v in compute.serialize()[1].items() if k not in ("wait_for", "operation_url")}
-    old = ProvisioningStateTrigger(**old_kwargs)
-    assert old.wait_for == "provisioned" and old.operation_url is None
     with pytest.raises(ValueError, match="wait_for must be"):
-        ProvisioningStateTrigger(conn_id="c", resource="compute", endpoint_name="x", wait_for="gone")
+        ProvisioningStateTrigger(ml_endpoints_conn_id="c", resource="compute", endpoint_name="x", wait_for="gone")
 
 
 def test_provisioning_trigger_compute(workspace):
@@ -154,7 +151,7 @@ def test_provisioning_trigger_compute(workspace):
     )
     assert event["status"] == "success" and event["provisioning_state"] == "Succeeded"
     assert event["resource"] == "compute" and event["details"]["name"] == "trig-cluster"
-    assert "/compute/trig-cluster/" in event["studio_url"]
+    assert event["studio_url"].endswith("/computes/trig-cluster")
     assert "compute 'trig-cluster'" in event["message"]
 
     (event,) = _events(ProvisioningStateTrigger(CONN_ID, "compute", "no-cluster", poll_interval=0.1))

@@ -1,36 +1,56 @@
-"""Waiting logic without a server: Retry-After between polls, transient errors, one event."""
+"""The Airflow side of waiting without a server: the one trigger yields one event, operators turn
+events into results or failures (at once when no retry can fix them).
+
+The procedure's own rules (pace, Retry-After, transient errors, deletion grace) are tested in
+``tests/client/test_waiting.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 
 import pytest
 
-from airflow_provider_mlendpoints.client import Job, ServiceError, ThrottledError, ValidationError
+from airflow_provider_mlendpoints.client import ServiceError, ThrottledError
 from airflow_provider_mlendpoints.client.config import WorkspaceConfig
 from airflow_provider_mlendpoints.operators import _base
 from airflow_provider_mlendpoints.triggers.batch_job import BatchJobTrigger
+from airflow_provider_mlendpoints.triggers.provisioning import ProvisioningStateTrigger
+from airflow_provider_mlendpoints.triggers.wait import WaitTrigger
 
 CONFIG = WorkspaceConfig("sub", "rg", "ws")
 
 
-def _job(status: str, **props) -> Job:
-    return Job.from_rest({"name": "j1", "properties": {"status": status, **props}})
+class Answer:
+    def __init__(self, status: str, **props) -> None:
+        self.body = {"name": "j1", "properties": {"status": status, **props}}
+        self.headers: dict[str, str] = {}
+
+    def text(self) -> str:
+        return json.dumps(self.body)
 
 
 class FakeJobs:
-    def __init__(self, answers):
+    def __init__(self, answers) -> None:
         self.answers = list(answers)
+        self._x = type("X", (), {"is_async": True})()
 
-    async def get(self, name):
+    async def get_response(self, name):
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
 
+    def parse_answer(self, body):
+        from airflow_provider_mlendpoints.client import Job
+
+        return Job.from_rest(body)
+
 
 class FakeHook:
-    def __init__(self, answers):
+    def __init__(self, answers) -> None:
         self.client = type("C", (), {"config": CONFIG, "jobs": FakeJobs(answers)})()
         self.closed = False
 
@@ -41,139 +61,8 @@ class FakeHook:
         self.closed = True
 
 
-def _run_trigger(answers, monkeypatch, **kwargs):
+def _run(trigger, answers, monkeypatch):
     hook = FakeHook(answers)
-    trigger = BatchJobTrigger("c", "j1", poll_interval=1.0, **kwargs)
-    monkeypatch.setattr(trigger, "_hook", lambda: hook)
-    slept: list[float] = []
-
-    async def fake_sleep(seconds):
-        slept.append(seconds)
-
-    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
-
-    async def collect():
-        return [e.payload async for e in trigger.run()]
-
-    events = asyncio.run(collect())
-    return events, slept, hook
-
-
-def test_trigger_waits_retry_after_and_rides_out_transient_errors(monkeypatch):
-    answers = [
-        _job("Running"),
-        ThrottledError("busy", status=429, retry_after=7.0),
-        ServiceError("boom", status=503),
-        _job("Completed"),
-    ]
-    events, slept, hook = _run_trigger(answers, monkeypatch)
-    assert [e["status"] for e in events] == ["success"]  # exactly one event
-    assert slept == [1.0, 7.0, 1.0]  # max(poll_interval, Retry-After)
-    assert hook.closed
-
-
-def test_trigger_failed_job_message_and_permanent_error(monkeypatch):
-    failed = _job("Failed", error={"code": "UserError", "message": "bad input"})
-    events, _, _ = _run_trigger([failed], monkeypatch)
-    assert events[0]["status"] == "failed"
-    assert events[0]["message"] == "batch job 'j1' Failed: UserError: bad input"
-    assert events[0]["studio_url"].startswith("https://ml.azure.com/runs/j1?wsid=/subscriptions/sub/")
-
-    events, _, hook = _run_trigger([ValidationError("nope", status=400)], monkeypatch)
-    assert [e["status"] for e in events] == ["error"] and "nope" in events[0]["message"]
-    assert hook.closed
-
-    events, slept, _ = _run_trigger([ServiceError("down", status=500)] * 7, monkeypatch)
-    assert [e["status"] for e in events] == ["error"] and len(slept) == 5
-
-
-def test_sync_poll_uses_the_same_rules(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(_base.time, "sleep", slept.append)
-    answers = iter([_job("Queued"), ThrottledError("busy", status=429, retry_after=3.0), _job("Canceled")])
-
-    def fetch():
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    from airflow_provider_mlendpoints.triggers._common import job_event
-
-    event = _base.poll_until(
-        fetch,
-        lambda job: job_event(CONFIG, job, "j1"),
-        lambda job: {"status": "timeout"},
-        lambda exc, job: {"status": "error"},
-        poll_interval=0.5,
-        timeout=None,
-    )
-    assert event["status"] == "canceled" and slept == [0.5, 3.0]
-
-
-def test_operator_execute_complete_raises_with_link():
-    from airflow.sdk.exceptions import AirflowException
-
-    op = _base.MLEndpointsBaseOperator(task_id="t")
-    with pytest.raises(
-        AirflowException, match=r"provisioning Failed: Quota.*Azure ML Studio: https://ml.azure.com/"
-    ):
-        op.execute_complete(
-            {},
-            {
-                "status": "failed",
-                "resource": "batch_endpoint",
-                "message": "batch endpoint 'e' provisioning Failed: Quota exceeded",
-                "studio_url": "https://ml.azure.com/endpoints/batch/e/details",
-            },
-        )
-    assert op.execute_complete(
-        {}, {"status": "success", "resource": "batch_endpoint", "details": {"name": "e"}}
-    ) == {"name": "e"}
-
-
-# -- wait_for="deleted": a failed deletion carries the service's reason ---------------------------
-def _endpoint(state: str | None, **props):
-    from airflow_provider_mlendpoints.client import BatchEndpoint
-
-    return BatchEndpoint.from_rest({"name": "ep", "properties": {"provisioningState": state, **props}})
-
-
-class _FakeStatus:
-    status = "Failed"
-    reason = "InternalError: the endpoint's storage could not be released"
-
-
-class FakeResourceClient:
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.config = CONFIG
-        self.status_urls: list[str] = []
-        outer = self
-
-        class Endpoints:
-            async def get(self, name):
-                answer = outer.answers.pop(0)
-                if isinstance(answer, Exception):
-                    raise answer
-                return answer
-
-        class Operations:
-            async def get_status(self, url):
-                outer.status_urls.append(url)
-                return _FakeStatus()
-
-        self.batch_endpoints = Endpoints()
-        self.operations = Operations()
-
-
-def _run_provisioning_trigger(answers, monkeypatch, **kwargs):
-    from airflow_provider_mlendpoints.triggers.provisioning import ProvisioningStateTrigger
-
-    client = FakeResourceClient(answers)
-    hook = FakeHook([])
-    hook.client = client
-    trigger = ProvisioningStateTrigger("c", "batch_endpoint", "ep", poll_interval=1.0, **kwargs)
     monkeypatch.setattr(trigger, "_hook", lambda: hook)
 
     async def fake_sleep(seconds):
@@ -184,47 +73,48 @@ def _run_provisioning_trigger(answers, monkeypatch, **kwargs):
     async def collect():
         return [e.payload async for e in trigger.run()]
 
-    return asyncio.run(collect()), client
+    return asyncio.run(collect()), hook
 
 
-def test_deleted_mode_failed_deletion_and_404(monkeypatch):
-    from airflow_provider_mlendpoints.client import NotFoundError
+def test_one_trigger_serializes_as_itself_and_yields_one_event(monkeypatch):
+    trigger = BatchJobTrigger("c", "j1", poll_interval=1.0, cancel_on_kill=False)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_mlendpoints.triggers.wait.WaitTrigger"
+    module, _, name = classpath.rpartition(".")
+    again = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+    assert again.serialize() == trigger.serialize() and again.poll_interval == 1.0
 
-    # Succeeded (old state right after the DELETE) and Deleting keep waiting; Failed ends it.
-    events, client = _run_provisioning_trigger(
-        [_endpoint("Succeeded"), _endpoint("Deleting"), _endpoint("Failed")],
-        monkeypatch,
-        wait_for="deleted",
-        operation_url="https://arm/operations/op1",
-    )
-    (event,) = events
-    assert event["status"] == "failed" and event["deleted"] is False
-    assert event["message"] == (
-        "deleting batch endpoint 'ep' ended Failed: InternalError: the endpoint's storage could not be released"
-    )
-    assert client.status_urls == ["https://arm/operations/op1"]
+    answers = [Answer("Running"), ThrottledError("busy", status=429, retry_after=7.0), ServiceError("x", status=503)]
+    events, hook = _run(again, [*answers, Answer("Completed")], monkeypatch)
+    assert [e["status"] for e in events] == ["success"] and events[0]["event"] == "job"
+    assert hook.closed
 
-    # Without an operation URL the resource's own error is the reason.
-    events, _ = _run_provisioning_trigger(
-        [_endpoint("Deleting"), _endpoint("Failed", error={"code": "Conflict", "message": "locked"})],
-        monkeypatch,
-        wait_for="deleted",
-    )
-    assert events[0]["status"] == "failed" and events[0]["message"].endswith("ended Failed: Conflict: locked")
+    prov = ProvisioningStateTrigger("c", "online_deployment", "e", "d", wait_for="deleted", operation_url="u")
+    rebuilt = WaitTrigger(**prov.serialize()[1])
+    assert rebuilt.wait_for == "deleted" and rebuilt.operation_url == "u" and rebuilt.target.deployment_name == "d"
 
-    events, _ = _run_provisioning_trigger(
-        [_endpoint("Deleting"), NotFoundError("gone", status=404)], monkeypatch, wait_for="deleted"
-    )
-    assert events[0]["status"] == "success" and events[0]["deleted"] is True
 
-    # The default ("provisioned") mode: the 404 is an error event, Succeeded a success.
-    events, _ = _run_provisioning_trigger([NotFoundError("gone", status=404)], monkeypatch)
-    assert events[0]["status"] == "error" and "deleted" not in events[0]
-    events, _ = _run_provisioning_trigger([_endpoint("Creating"), _endpoint("Succeeded")], monkeypatch)
-    assert events[0]["status"] == "success" and "deleted" not in events[0]
-    # A deleted-mode timeout also says the resource is not gone (the operator fails, no restart).
-    events, _ = _run_provisioning_trigger(
-        [_endpoint("Deleting")], monkeypatch, wait_for="deleted", timeout=0.5
-    )
-    assert events[0]["status"] == "timeout" and events[0]["deleted"] is False
-    assert "still Deleting" in events[0]["message"]
+def test_operator_fails_at_once_when_no_retry_can_fix_it():
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    op = _base.MLEndpointsBaseOperator(task_id="t")
+    user_error = {
+        "event": "job", "status": "failed", "job_name": "j", "job_status": "Failed",
+        "message": "batch job 'j' Failed: UserError: bad input", "studio_url": "https://ml.azure.com/runs/j",
+        "retryable": False,
+    }  # fmt: skip
+    with pytest.raises(AirflowFailException, match=r"UserError: bad input \(Azure ML Studio: https://ml.azure.com/"):
+        op.execute_complete({}, user_error)
+    system_error = {**user_error, "message": "batch job 'j' Failed: SystemError: node lost", "retryable": True}
+    with pytest.raises(AirflowException) as info:
+        op.execute_complete({}, system_error)
+    assert not isinstance(info.value, AirflowFailException)
+
+    success = {
+        "event": "resource", "status": "success", "resource": "batch_endpoint", "endpoint_name": "e",
+        "deployment_name": None, "provisioning_state": "Succeeded", "message": "ok", "studio_url": None,
+        "details": {"name": "e"},
+    }  # fmt: skip
+    assert op.execute_complete({}, success) == {"name": "e"}
+    with pytest.raises(ValueError, match="not a wait event"):
+        op.execute_complete({}, {"status": "success", "job_name": "j"})

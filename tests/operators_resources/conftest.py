@@ -13,7 +13,6 @@ resources (over HTTP), the task states and the XComs.
 
 from __future__ import annotations
 
-import json
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from tests.fixtures.airflow_db import load_dag, run_dag, task_states
-from tests.fixtures.emulator import EmulatorHandle, start_emulator
+from tests.fixtures.emulator import EmulatorHandle, connection_json, start_emulator
 
 CONN_ENV = "AIRFLOW_CONN_AZURE_ML_ENDPOINTS_DEFAULT"
 
@@ -39,23 +38,6 @@ def init():
 def run(mini_batch):
     return [f"{os.path.basename(p)} {LABEL}" for p in mini_batch]
 """
-
-
-def connection_json(emu: EmulatorHandle, azurite: Any) -> str:
-    """The ``azure_ml_endpoints`` connection to the emulator, in Airflow's JSON env-var form."""
-    return json.dumps(
-        {
-            "conn_type": "azure_ml_endpoints",
-            "host": emu.base_url,
-            "extra": {
-                "subscription_id": emu.subscription,
-                "resource_group": emu.resource_group,
-                "workspace_name": emu.workspace,
-                "token": emu.token,
-                "storage_urls": {azurite.account_name: azurite.connection_string},
-            },
-        }
-    )
 
 
 @pytest.fixture(scope="session")

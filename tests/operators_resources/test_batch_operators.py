@@ -177,7 +177,7 @@ def test_failed_provisioning_fails_the_task(
     assert (
         "provisioning Failed: UserError: The compute" in log and "no-such-cluster' could not be found" in log
     )
-    assert "(Azure ML Studio: https://ml.azure.com/endpoints/batch/" in log
+    assert "(Azure ML Studio: http://127.0.0.1:" in log and "/studio/subscriptions/" in log  # the emulator's page
 
 
 def test_templated_fields_render(airflow_db, test_dags, ws, batch_assets):

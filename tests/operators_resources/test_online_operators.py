@@ -293,7 +293,7 @@ def test_templated_traffic_and_request_fields_render(airflow_db, test_dags, ws, 
         invoke_data = InvokeOnlineEndpointOperator(task_id="invoke_data", endpoint_name="{{ params.name }}",
                                                    data={"data": [["{{ params.x }}", 0, 0, 0]]},
                                                    deployment_name="{{ params.deployment }}",
-                                                   conn_id="{{ params.conn }}")
+                                                   ml_endpoints_conn_id="{{ params.conn }}")
         endpoint >> blue >> traffic >> invoke >> invoke_data
         """,
         params={

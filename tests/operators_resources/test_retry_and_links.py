@@ -99,5 +99,5 @@ def test_studio_links_are_stored(airflow_db, test_dags, ws, ml_workspace):
     )
     assert run.state == "success", states(run)
     link = xcom_value(run, "endpoint", key="_link_AzureMLEndpointLink")
-    assert link.startswith("https://ml.azure.com/endpoints/realtime/" + name)
+    assert "/studio/subscriptions/" in link and link.endswith("/onlineEndpoints/" + name)  # the emulator's page
     assert f"/workspaces/{ml_workspace.workspace}" in link

@@ -1,0 +1,220 @@
+"""What the batch and online flavours share beyond :mod:`._base`: loading a resource spec with the
+operator's names and overrides, the deploy-from-spec and delete operators (each flavour names its
+kind), and the JSON-safe summaries they return to XCom.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from ..client.kinds import kind_of
+from ..compat import should_hide_value_for_key
+from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
+from ..specs import SpecError, apply_overrides, load_spec
+from ._base import MLEndpointsBaseOperator, get_or_none
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+# -- specs ----------------------------------------------------------------------------------------
+def load_resource_spec(
+    spec: Any,
+    spec_class: type,
+    *,
+    name: str | None = None,
+    endpoint_name: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    base_dir: str | None = None,
+) -> Any:
+    """A spec of ``spec_class`` from a YAML path, a dict or a spec object, with name/endpoint/overrides.
+
+    Raises :class:`AirflowFailException` (no retries) carrying every problem of the spec, each
+    naming the file and the field.
+    """
+    loaded: Any
+    try:
+        if isinstance(spec, spec_class):
+            loaded = spec
+        elif isinstance(spec, str | os.PathLike | Mapping):
+            if isinstance(spec, str) and not spec.strip():
+                raise AirflowFailException(f"{spec_class.__name__}: the spec path is empty")
+            loaded = load_spec(spec, kind=spec_class, base_dir=base_dir, require_local_paths=True)
+        else:
+            raise AirflowFailException(
+                f"spec must be a YAML path, a dict or a {spec_class.__name__}, not {type(spec).__name__}"
+            )
+        if name:
+            loaded = replace(loaded, name=name)
+        if endpoint_name and hasattr(loaded, "endpoint_name"):
+            loaded = replace(loaded, endpoint_name=endpoint_name)
+        cleaned = clean_overrides(overrides)
+        if cleaned:
+            loaded = apply_overrides(loaded, cleaned)
+    except SpecError as exc:
+        raise AirflowFailException(f"invalid {spec_class.__name__} spec:\n{exc}") from exc
+    return loaded
+
+
+def clean_overrides(overrides: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """Rendered overrides (a dict, or its JSON) without entries that rendered empty."""
+    if not overrides:
+        return {}
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except ValueError as exc:
+            raise AirflowFailException(f"overrides is not a dict nor JSON of one: {overrides!r}") from exc
+    if not isinstance(overrides, Mapping):
+        raise AirflowFailException(
+            f"overrides must be a dict of setting -> value, not {type(overrides).__name__}"
+        )
+    return {
+        str(k): v
+        for k, v in overrides.items()
+        if v is not None and not (isinstance(v, str) and not v.strip())
+    }
+
+
+# -- summaries ------------------------------------------------------------------------------------
+def safe_details(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A JSON-safe copy of a resource for XCom: no keys, sensitive environment variables hidden."""
+    if not raw:
+        return {}
+    out: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    props = out.get("properties")
+    if isinstance(props, dict):
+        props.pop("keys", None)
+        env = props.get("environmentVariables")
+        if isinstance(env, dict):
+            props["environmentVariables"] = {
+                k: ("***" if should_hide_value_for_key(k) else v) for k, v in env.items()
+            }
+        out["provisioning_state"] = props.get("provisioningState")
+    return out
+
+
+def endpoint_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """JSON-safe endpoint details plus handy top-level fields."""
+    out = safe_details(raw)
+    props = out.get("properties") or {}
+    out["scoring_uri"] = props.get("scoringUri")
+    if "defaults" in props or (out.get("type") or "").endswith("batchEndpoints"):
+        out["default_deployment"] = (props.get("defaults") or {}).get("deploymentName")
+    if "traffic" in props:
+        out["traffic"] = props.get("traffic") or {}
+        out["mirror_traffic"] = props.get("mirrorTraffic") or {}
+    return out
+
+
+def deployment_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """JSON-safe deployment details plus handy top-level fields."""
+    out = safe_details(raw)
+    parts = (out.get("id") or "").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() in ("batchendpoints", "onlineendpoints"):
+            out["endpoint_name"] = parts[i + 1]
+    return out
+
+
+# -- operators each flavour specialises ----------------------------------------------------------
+class DeploymentSpecOperator(MLEndpointsBaseOperator):
+    """The arguments of a create-or-update deployment operator, and loading its spec.
+
+    :param spec: the deployment YAML (path; any generation), a dict of it, or a spec object.
+    :param endpoint_name: the endpoint (overrides the spec's ``endpoint_name``).
+    :param deployment_name: the deployment's name (overrides the spec's ``name``).
+    :param overrides: settings to change, YAML names.
+    :param location: Azure region; default: the endpoint's.
+    :param base_dir: folder that relative paths of a dict spec resolve against (default: cwd).
+    """
+
+    spec_class: ClassVar[type]
+    template_fields = (
+        "spec", "endpoint_name", "deployment_name", "overrides", "location", "base_dir", "ml_endpoints_conn_id",
+    )  # fmt: skip
+    operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
+
+    def __init__(
+        self,
+        *,
+        spec: str | Mapping[str, Any] | Any,
+        endpoint_name: str | None = None,
+        deployment_name: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        location: str | None = None,
+        base_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.endpoint_name = endpoint_name
+        self.deployment_name = deployment_name
+        self.overrides = overrides
+        self.location = location
+        self.base_dir = base_dir
+
+    def load(self) -> Any:
+        """The deployment spec with the operator's names and overrides applied; it must name its endpoint."""
+        spec = load_resource_spec(
+            self.spec,
+            self.spec_class,
+            name=self.deployment_name,
+            endpoint_name=self.endpoint_name,
+            overrides=self.overrides,
+            base_dir=self.base_dir,
+        )
+        if not spec.endpoint_name:
+            raise AirflowFailException(
+                f"{spec.source or 'the deployment spec'}: endpoint_name: required (in the YAML or as endpoint_name=)"
+            )
+        return spec
+
+
+class DeleteEndpointOperatorBase(MLEndpointsBaseOperator):
+    """Delete an endpoint of ``kind`` (and its deployments) and wait until it is gone; missing is success."""
+
+    kind: ClassVar[str]
+    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
+
+    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_name = endpoint_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        return self.delete_resource(self.kind, self.endpoint_name)
+
+
+class DeleteDeploymentOperatorBase(MLEndpointsBaseOperator):
+    """Delete a deployment of ``kind`` and wait until it is gone; a missing one is success.
+
+    Refuses (without retries) what the registry says makes the deletion unsafe (the batch
+    endpoint's default deployment; an online deployment that still gets traffic).
+    """
+
+    kind: ClassVar[str]
+    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
+
+    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_name = endpoint_name
+        self.deployment_name = deployment_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        entry = kind_of(self.kind, self.deployment_name)
+        endpoints = entry.parent_group(self.client)
+        endpoint = get_or_none(lambda: endpoints.get(self.endpoint_name))
+        if endpoint is None:
+            self.log.info("%s endpoint %r does not exist: nothing to delete", entry.flavour, self.endpoint_name)
+            return self.deleted_result(existed=False)
+        if entry.deletion_blocker is not None and self.fetch(self.kind, self.endpoint_name, self.deployment_name):
+            blocker = entry.deletion_blocker(endpoint, self.deployment_name)
+            if blocker:
+                raise AirflowFailException(blocker)
+        return self.delete_resource(self.kind, self.endpoint_name, self.deployment_name)
