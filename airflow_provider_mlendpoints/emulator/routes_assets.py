@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -182,7 +183,14 @@ DATASTORES = WS_PATH + "/datastores"
 @router.get(DATASTORES)
 async def list_datastores(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
     emu = request.app.state.emu
-    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/datastores")
+    listed = list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/datastores")
+    wanted = request.query_params.get("isDefault", "").lower()
+    if wanted not in ("true", "false"):
+        return listed
+    # ?isDefault=true|false filters as the service does (Microsoft's REST walkthroughs read value[0]).
+    value = json.loads(listed.body)["value"]
+    keep = wanted == "true"
+    return JSONResponse({"value": [d for d in value if bool(d["properties"].get("isDefault")) == keep]})
 
 
 @router.put(DATASTORES + "/{name}")

@@ -23,6 +23,7 @@ from .lease import OutputLease
 from .log import EngineLog
 from .plan import describe_plan, iter_manifest, output_storage, plan_job, read_plan
 from .progress import Progress
+from .registered import resolve_registered
 from .rescore import release_failed
 from .shard import finished_indexes, score_shard
 from .tally import Tally
@@ -98,6 +99,7 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
     Returns the summary; raises :class:`JobFailed` like :func:`collect_job`. Holds the output's
     lease throughout (:class:`~.errors.OutputBusyError` while another run holds it).
     """
+    job = resolve_registered(job)  # an unresolvable reference fails before the output is touched
     with OutputLease(output_storage(job), "run_local / mlendpoints score") as lease:
         return _run_local(job, lease, workers, log)
 

@@ -58,7 +58,10 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         spec = apply_overrides(spec, overrides)
     storage_options: dict[str, Any] = {}
     if getattr(args, "anonymous", False):
-        storage_options = anonymous_storage_options(args.output)
+        try:
+            storage_options = anonymous_storage_options(args.output)
+        except StorageError as exc:  # a bad combination of arguments, not a storage failure
+            raise InputError(str(exc)) from None
     elif is_remote(args.input) or is_remote(args.output):
         secret = os.environ.get(args.storage_connection_string_env or "")
         if secret:

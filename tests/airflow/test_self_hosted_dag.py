@@ -462,7 +462,7 @@ def test_clearing_score_and_collect_rescores_failed_mini_batches(airflow_db, tes
     broken.write_text("")
     deployment = tmp_path / "deployment.yml"
     deployment.write_text(
-        "name: flaky\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "name: flaky\nendpoint_name: ep-1\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
         "  code: code\n  scoring_script: score.py\nsettings:\n  mini_batch_size: 1\n  error_threshold: -1\n"
         f"  retry_settings:\n    max_retries: 0\nenvironment_variables:\n  BROKEN: {broken}\n"
     )

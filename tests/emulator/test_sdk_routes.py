@@ -14,10 +14,10 @@ from .helpers import put_and_wait, wait_job
 def test_online_deployment_get_has_the_service_defaults(emulator_clean):
     emu = emulator_clean
     with emu.client() as c:
-        put_and_wait(c, emu.arm_url("/onlineEndpoints/e"), {"location": "eastus", "properties": {"authMode": "Key"}})
+        put_and_wait(c, emu.arm_url("/onlineEndpoints/oe-1"), {"location": "eastus", "properties": {"authMode": "Key"}})
         dep = put_and_wait(
             c,
-            emu.arm_url("/onlineEndpoints/e/deployments/blue"),
+            emu.arm_url("/onlineEndpoints/oe-1/deployments/blue"),
             {"location": "eastus", "sku": {"name": "Default", "capacity": 1},
              "properties": {"endpointComputeType": "Managed", "requestSettings": {"maxConcurrentRequestsPerInstance": 2}}},
         )
@@ -73,9 +73,9 @@ def test_discovery_is_public_and_run_history_follows_the_job(emulator_clean, tmp
         c.put(emu.arm_url("/codes/s/versions/1"), json={"properties": {"codeUri": str(code)}}).raise_for_status()
         c.put(emu.arm_url("/models/m/versions/1"), json={"properties": {"modelUri": f"file://{model}"}}).raise_for_status()
         put_and_wait(c, emu.arm_url("/computes/cpu"), {"location": "eastus", "properties": {"computeType": "AmlCompute"}})
-        endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/be"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
+        endpoint = put_and_wait(c, emu.arm_url("/batchEndpoints/be-1"), {"location": "eastus", "properties": {"authMode": "AADToken"}})
         put_and_wait(
-            c, emu.arm_url("/batchEndpoints/be/deployments/d"),
+            c, emu.arm_url("/batchEndpoints/be-1/deployments/d"),
             {"location": "eastus", "properties": {
                 "model": {"referenceType": "Id", "assetId": f"{emu.workspace_path}/models/m/versions/1"},
                 "codeConfiguration": {"codeId": "azureml:s:1", "scoringScript": "score.py"}, "compute": "cpu"}},
@@ -99,7 +99,7 @@ def test_discovery_is_public_and_run_history_follows_the_job(emulator_clean, tmp
         assert resolved[asset_id]["uri"].startswith(f"azureml://subscriptions/{emu.subscription}/resourcegroups/")
         assert resolved[asset_id]["uri"].endswith(f"/datastores/workspaceblobstore/paths/azureml/{job['name']}/score/")
 
-        listed = c.get(emu.url(f"/mferp/managementfrontend{emu.workspace_path}/batchEndpoints/be/jobs"),
+        listed = c.get(emu.url(f"/mferp/managementfrontend{emu.workspace_path}/batchEndpoints/be-1/jobs"),
                        params={"api-version": "2020-09-01-dataplanepreview"}).json()["value"]
         assert [j["name"] for j in listed] == [job["name"]]
         assert c.get(emu.url(f"/mferp/managementfrontend{emu.workspace_path}/batchEndpoints/other/jobs"),

@@ -148,7 +148,7 @@ def test_invalid_body_is_a_400_naming_the_property(spec_emulator):
         assert bad_sub.status_code == 400 and "properties.instanceType" in bad_sub.json()["error"]["message"]
 
         # What the service's binding takes is not refused: an enum value in another letter case.
-        lenient = c.put(emu.arm_url("/batchEndpoints/v3"), json={"location": "eastus", "properties": {"authMode": "aadToken"}})
+        lenient = c.put(emu.arm_url("/batchEndpoints/be-v3"), json={"location": "eastus", "properties": {"authMode": "aadToken"}})
         assert lenient.status_code in (200, 201), lenient.text
 
 

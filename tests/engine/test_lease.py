@@ -74,7 +74,7 @@ def test_two_cli_runs_on_one_output(tmp_path):
     go = tmp_path / "go"
     deployment = tmp_path / "deployment.yml"
     deployment.write_text(
-        "name: lease-test\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "name: lease-test\nendpoint_name: ep-1\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
         f"  code: code\n  scoring_script: score.py\nenvironment_variables:\n  GO: {go}\n"
     )
     args = [str(CLI), "score", "--deployment", str(deployment), "--input", "inputs", "--output", "out"]

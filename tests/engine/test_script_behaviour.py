@@ -117,7 +117,7 @@ def test_sigkill_of_the_job_ends_the_processes_the_script_started(tmp_path):
         "def run(mini_batch):", "def run(mini_batch):\n    import time; time.sleep(300)"))
     deployment = tmp_path / "deployment.yml"
     deployment.write_text(
-        "name: kill-test\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "name: kill-test\nendpoint_name: ep-1\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
         "  code: code\n  scoring_script: score.py\nsettings:\n  retry_settings:\n    timeout: 600\n"
         f"environment_variables:\n  MARK_DIR: {mark}\n"
     )
@@ -147,7 +147,7 @@ def test_script_output_never_mixes_into_the_cli_summary(tmp_path):
     (tmp_path / "model").mkdir(exist_ok=True)
     deployment = tmp_path / "deployment.yml"
     deployment.write_text(
-        "name: print-test\nendpoint_name: e\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
+        "name: print-test\nendpoint_name: ep-1\ntype: model\nmodel:\n  path: model\ncode_configuration:\n"
         f"  code: code\n  scoring_script: score.py\nenvironment_variables:\n  MARK_DIR: {mark}\n"
     )
     proc = subprocess.run([str(CLI), "score", "--deployment", str(deployment), "--input", "inputs",
