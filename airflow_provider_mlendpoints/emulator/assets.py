@@ -166,8 +166,15 @@ def resolve_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any] | None:
         options["account_url"] = f"https://{account}.blob.{props.get('endpoint') or 'core.windows.net'}"
         options["credential"] = secrets["key"]
     endpoint = props.get("endpoint") or "core.windows.net"
+    # The real storage host (Azurite's path-style URL, say) rather than *.blob.core.windows.net, so
+    # that job messages name where the data lives.
+    from .context import parse_connection_string
+
+    conn = meta.get("connection_string")
+    blob_endpoint = parse_connection_string(conn).get("BlobEndpoint") if conn else None
+    base = blob_endpoint.rstrip("/") if blob_endpoint else f"https://{account}.blob.{endpoint}"
     return {
-        "uri": f"https://{account}.blob.{endpoint}/{container}/{path}",
+        "uri": f"{base}/{container}/{path}",
         "storage_options": options,
         "local": None,
         "blob": {"container": container, "prefix": path},
@@ -217,8 +224,6 @@ def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
     """
     from urllib.parse import unquote, urlparse
 
-    from .context import parse_connection_string
-
     loc = resolve_location(emu, ws_key, uri)
     if loc is not None:
         return loc
@@ -241,8 +246,5 @@ def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
             container, prefix = (parts[1] if len(parts) > 1 else ""), "/".join(parts[2:])
         if ".." in parts:
             raise SandboxError(f"'{uri}' climbs out of its container with '..'.")
-        if conn and ".blob." not in host:
-            account = parse_connection_string(conn).get("AccountName", emu.config.storage_account)
-            uri = f"https://{account}.blob.core.windows.net/{container}/{prefix}"
         return {"uri": uri, "storage_options": options, "local": None, "blob": {"container": container, "prefix": prefix}}
     return {"uri": uri, "storage_options": {}, "local": None, "blob": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -64,6 +65,17 @@ def test_batch_job_reads_and_writes_blob_storage(azurite, tmp_path):
             assert done["properties"]["status"] == "Completed", done["properties"]["properties"]
             written = blobs.download_blob("output/day1/predictions.csv").readall().decode().splitlines()
             assert written == [f"hello:f{i}.txt" for i in range(3)]
+
+            # A job over a folder that is not there fails naming the real storage host (Azurite's),
+            # never a *.blob.core.windows.net that the data does not live on.
+            missing = {"properties": {"InputData": {"in": {
+                "JobInputType": "UriFolder", "Uri": "azureml://datastores/workspaceblobstore/paths/input/no-such-day"}}}}
+            job = c.post(endpoint["properties"]["scoringUri"], json=missing).json()
+            failed = wait_job(c, emu.arm_url(f"/jobs/{job['name']}"))
+            assert failed["properties"]["status"] == "Failed"
+            message = json.dumps(failed["properties"])
+            assert f"127.0.0.1:{azurite.port}" in message and "input/no-such-day" in message, message
+            assert "core.windows.net" not in message, message
     finally:
         azurite.delete_container(container)
 
