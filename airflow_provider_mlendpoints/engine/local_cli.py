@@ -84,8 +84,8 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         environment=getattr(args, "environment", "worker"),
         python=getattr(args, "python", None),
         env_cache=getattr(args, "env_cache", None),
-        rescore_failed=not args.keep_failed,
-        init_timeout=DEFAULT_INIT_TIMEOUT if args.init_timeout is None else args.init_timeout,
+        rescore_failed=not getattr(args, "keep_failed", False),
+        init_timeout=DEFAULT_INIT_TIMEOUT if getattr(args, "init_timeout", None) is None else args.init_timeout,
     )
 
 

@@ -189,7 +189,7 @@ def test_managed_deployment_refuses_target_utilization(tmp_path: Path) -> None:
     path = tmp_path / "deployment.yml"
     path.write_text(
         "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\n"
-        "name: blue\nendpoint_name: e\nmodel: azureml:m:1\ninstance_type: Standard_DS3_v2\n"
+        "name: blue\nendpoint_name: ep-1\nmodel: azureml:m:1\ninstance_type: Standard_DS3_v2\n"
         "scale_settings:\n  type: target_utilization\n  min_instances: 1\n"
     )
     with pytest.raises(SpecError) as caught:
