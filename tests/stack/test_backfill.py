@@ -38,6 +38,8 @@ def test_backfill_three_dates_then_clear_and_resume(local_stack, write_digits):
     demo = local_stack.demo_dir
     expected = {ds: write_digits(demo / "inputs" / ds, count) for ds, count in DATES.items()}
     local_stack.wait_for_dag(EXAMPLE_DAG_ID)
+    # DAGs start paused on the stack, and the scheduler leaves a paused DAG's backfill runs queued.
+    local_stack.airflow.api("PATCH", f"/dags/{EXAMPLE_DAG_ID}", {"is_paused": False})
 
     local_stack.cli(
         "backfill", "create", "--dag-id", EXAMPLE_DAG_ID,
