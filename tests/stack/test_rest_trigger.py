@@ -35,7 +35,7 @@ def test_rest_trigger_with_params_scores_in_parallel(local_stack, write_digits, 
     # the Params took effect: our folders, our mini-batch size (120 files / 8 = 15 mini-batches)
     summary = json.loads((output / "_mlendpoints" / "report" / "summary.json").read_text())
     assert summary["status"] == "Completed"
-    assert summary["mini_batches"] == {"total": 15, "succeeded": 15, "partial": 0, "failed": 0}
+    assert summary["mini_batches"] == {"total": 15, "succeeded": 15, "partial": 0, "failed": 0, "rescored": 0}
     rows = read_rows(output / "predictions.csv")
     assert [row[0] for row in rows] == names  # complete, exactly once, in input order
     assert all(row[1].isdigit() for row in rows)
