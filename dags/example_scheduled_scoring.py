@@ -140,8 +140,10 @@ with DAG(
         ),
     },
 ) as dag:
-    input_path = "{{ params.input_root }}/{{ ds }}/"
-    output_path = "{{ params.output_root }}/{{ ds }}"
+    # the run's day: its logical date, or when it was triggered for a run without one (no ds then)
+    day = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+    input_path = "{{ params.input_root }}/" + day + "/"
+    output_path = "{{ params.output_root }}/" + day
 
     staged = stage_sample_inputs(input_path, "{{ params.sample_inputs }}")
 

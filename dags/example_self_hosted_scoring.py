@@ -69,8 +69,10 @@ with DAG(
     self_hosted_batch_scoring(
         "score_digits",
         deployment=str(DEPLOYMENT),
-        input_path="{{ params.input_path or demo_dir ~ '/inputs/' ~ ds }}",
-        output_path="{{ params.output_path or demo_dir ~ '/outputs/' ~ ds }}",
+        # The run's day: its logical date, or when it was triggered for a run without one (the UI's
+        # default, REST, CLI), whose context has no ds.
+        input_path="{{ params.input_path or demo_dir ~ '/inputs/' ~ ((dag_run.logical_date or dag_run.run_after) | ds) }}",
+        output_path="{{ params.output_path or demo_dir ~ '/outputs/' ~ ((dag_run.logical_date or dag_run.run_after) | ds) }}",
         overrides={"mini_batch_size": "{{ params.mini_batch_size or '' }}"},
         existing_output="resume",
         retries=1,

@@ -110,3 +110,15 @@ def test_add_connection_form_in_a_real_browser(local_stack, tmp_path):
     # the client secret and the static token are password inputs
     assert passwords >= 2
     assert shot.stat().st_size > 10_000
+
+
+def test_example_dag_triggered_without_a_logical_date_scores_todays_inputs(local_stack):
+    # The REST API (and the CLI without -l) trigger runs without a logical date: no ds in the
+    # context, so the example keys its folders by the run's own day.
+    dag = "example_self_hosted_scoring"
+    local_stack.wait_for_dag(dag)
+    run_id = local_stack.airflow.trigger(dag)
+    run = local_stack.wait_for_run(dag, run_id)
+    assert run["state"] == "success"
+    day = run["run_after"][:10]
+    assert (local_stack.demo_dir / "outputs" / day / "predictions.csv").exists()
