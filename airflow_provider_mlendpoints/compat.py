@@ -31,3 +31,20 @@ def should_hide_value_for_key(name: str) -> bool:
     except ImportError:
         return bool(_SENSITIVE.search(name or ""))
     return bool(hide(name))
+
+
+def mask_in_this_process(secret: str) -> None:
+    """Register ``secret`` with this process's secrets masker only (safe inside a triggerer's event
+    loop, where the public ``airflow.sdk.log.mask_secret`` also messages the supervisor).
+
+    Only ``airflow.sdk._shared.secrets_masker`` offers the process-local masker; when that module
+    moves, the public ``mask_secret`` is used.
+    """
+    try:
+        from airflow.sdk._shared.secrets_masker import _secrets_masker
+    except ImportError:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+        return
+    _secrets_masker().add_mask(secret)

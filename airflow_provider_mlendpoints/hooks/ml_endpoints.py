@@ -35,6 +35,7 @@ from airflow_provider_mlendpoints.client.config import (
     DEFAULT_MANAGEMENT_URL,
     WorkspaceConfig,
 )
+from airflow_provider_mlendpoints.compat import mask_in_this_process
 
 if TYPE_CHECKING:
     from airflow_provider_mlendpoints.client import AsyncMLEndpointsClient, MLEndpointsClient
@@ -261,16 +262,6 @@ class MLEndpointsHook(BaseHook):
             self._client = None
 
 
-def _mask_locally(secret: str) -> None:
-    """Register a secret with this process's masker only (safe inside an event loop)."""
-    try:
-        from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-        _secrets_masker().add_mask(secret)
-    except Exception:  # pragma: no cover - masker layout differs
-        mask_secret(secret)
-
-
 def _safe(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return text[:300]
@@ -313,7 +304,7 @@ class AsyncMLEndpointsHook(MLEndpointsHook):
             from airflow_provider_mlendpoints.client import AsyncMLEndpointsClient
 
             self._async_client = AsyncMLEndpointsClient(
-                self.get_config(), self.get_async_credential(), on_secret=_mask_locally
+                self.get_config(), self.get_async_credential(), on_secret=mask_in_this_process
             )
         return self._async_client
 
