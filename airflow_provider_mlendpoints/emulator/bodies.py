@@ -68,16 +68,7 @@ class BodyMiddleware:
             if problem is not None:
                 await error_response(400, code, problem)(scope, receive, send)
                 return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(raw, receive), send)
 
     def _canonical(self, path: str, raw: bytes, arm: bool) -> tuple[str | None, bytes]:
         """(problem or None, the strict JSON to hand on)."""
@@ -90,6 +81,21 @@ class BodyMiddleware:
         if arm:
             body = self.binder.bind(body, structured_inner_properties="/computes/" in path.lower())
         return None, jsonread.dumps(body)
+
+
+def replaying(raw: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the already-read body ``raw`` once, then the rest of the
+    connection's messages (for middlewares that read the body before the routes)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _read(scope: Scope, receive: Receive, limit: int) -> bytes:

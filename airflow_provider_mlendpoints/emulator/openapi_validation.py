@@ -28,7 +28,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SPEC_FILES = ("mfe.json", "machineLearningServices.json")
 _EXTERNAL_PROPS = {
@@ -337,13 +337,6 @@ class ValidationMiddleware:
             response = error_response(400, "UserError", message, details=problems[:20])
             await response(scope, receive, send)
             return
-        sent = False
+        from .bodies import replaying
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(raw, receive), send)
