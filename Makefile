@@ -21,7 +21,7 @@ $(AZURITE):
 	mkdir -p .tools
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error azurite@3
 
-## curl and jq for the REST walkthrough test (tests/emulator/test_rest_walkthrough.py skips, saying so, without them).
+## curl and jq for the REST walkthrough test (tests/unit/emulator/test_rest_walkthrough.py skips, saying so, without them).
 rest-tools:
 	@command -v curl >/dev/null && command -v jq >/dev/null || \
 	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq curl jq >/dev/null; } || \

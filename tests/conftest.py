@@ -27,4 +27,7 @@ pytest_plugins = [
     "tests.fixtures.azurite",
     "tests.fixtures.airflow_db",
     "tests.fixtures.emulator",
+    "tests.fixtures.fake_arm",
+    "tests.fixtures.samples",
+    "tests.fixtures.workspace",
 ]
