@@ -225,7 +225,8 @@ def _azure(
 ) -> TaskGroup:
     from airflow.sdk import TaskGroup
 
-    from .operators.batch_invoke import InvokeBatchEndpointOperator, default_outlets
+    from .assets import default_outlets
+    from .operators.batch_invoke import InvokeBatchEndpointOperator
 
     invoke_overrides, file_name = azure_overrides(overrides)
     op_kwargs: dict[str, Any] = dict(task_kwargs)

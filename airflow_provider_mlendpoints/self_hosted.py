@@ -37,37 +37,25 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, TaskGroup, TriggerRule
+from airflow.sdk import TaskGroup, TriggerRule
 
+from .assets import default_outlets, is_templated
 from .operators.self_hosted import (
     CollectScoringOperator,
     PlanScoringOperator,
     ScoreShardOperator,
-    clean_overrides,
-    is_templated,
     load_deployment,
     normalize_output_format,
-    output_asset,
 )
+from .specs.configured import rendered_overrides
 from .specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
+    from airflow.sdk import Asset, AssetAlias
+
     from .engine.job import ExistingOutput, OutputFormat
 
-__all__ = ["default_outlets", "self_hosted_batch_scoring"]
-
-
-def default_outlets(output_path: str, dag_id: str, group_id: str) -> list[Asset | AssetAlias]:
-    """The collect task's outlets: the output's Asset, or an AssetAlias when the path is templated.
-
-    A templated output (``.../{{ ds }}``) is a different Asset every run: the
-    collect task then records an event for the rendered location through the
-    alias ``<dag_id>.<group_id>.output``, so downstream DAGs can be scheduled
-    on the alias.
-    """
-    if is_templated(output_path):
-        return [AssetAlias(f"{dag_id}.{group_id}.output")]
-    return [output_asset(output_path)]
+__all__ = ["self_hosted_batch_scoring"]
 
 
 def _parse_time_instance_count(
@@ -78,7 +66,7 @@ def _parse_time_instance_count(
     """``resources.instance_count`` as far as it is known without rendering templates."""
     if not isinstance(deployment, BatchDeploymentSpec) and is_templated(os.fspath(deployment)):
         return None
-    static = {k: v for k, v in clean_overrides(overrides).items() if not is_templated(v)}
+    static = {k: v for k, v in rendered_overrides(overrides).items() if not is_templated(v)}
     return load_deployment(deployment, static, dag_file).instance_count
 
 

@@ -8,7 +8,7 @@ travel through XCom. Pure Python: no airflow imports.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..specs.model import BatchDeploymentSpec
@@ -92,5 +92,3 @@ class ScoringJob:
     init_timeout: float = DEFAULT_INIT_TIMEOUT
     owner: str | None = None
 
-    def with_deployment(self, deployment: BatchDeploymentSpec) -> ScoringJob:
-        return replace(self, deployment=deployment)

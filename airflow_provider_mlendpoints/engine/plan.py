@@ -423,11 +423,3 @@ def iter_manifest(out: Storage, first: int = 0, last: int | None = None) -> Iter
             if last is not None and index > last:
                 break
             yield json.loads(line)
-
-
-def shard_of(plan: dict[str, Any], index: int) -> int:
-    """The shard number holding mini-batch ``index``."""
-    import bisect
-
-    firsts = [first for first, _ in plan["shards"]]
-    return bisect.bisect_right(firsts, index) - 1

@@ -11,29 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_BATCH = (
-    "CreateAmlComputeOperator",
-    "CreateOrUpdateBatchDeploymentOperator",
-    "CreateOrUpdateBatchEndpointOperator",
-    "DeleteBatchDeploymentOperator",
-    "DeleteBatchEndpointOperator",
-    "DownloadBatchJobResultsOperator",
-    "GetBatchDeploymentOperator",
-    "GetBatchEndpointOperator",
-    "InvokeBatchEndpointOperator",
-    "SetBatchDefaultDeploymentOperator",
-)
-_ONLINE = (
-    "CreateOrUpdateOnlineDeploymentOperator",
-    "CreateOrUpdateOnlineEndpointOperator",
-    "DeleteOnlineDeploymentOperator",
-    "DeleteOnlineEndpointOperator",
-    "GetOnlineDeploymentLogsOperator",
-    "GetOnlineEndpointCredentialsOperator",
-    "InvokeOnlineEndpointOperator",
-    "SetOnlineTrafficOperator",
-)
-_MODULES = {**{name: ".batch" for name in _BATCH}, **{name: ".online" for name in _ONLINE}}
+from ._names import BATCH_OPERATORS, ONLINE_OPERATORS
+
+_MODULES = {**{name: ".batch" for name in BATCH_OPERATORS}, **{name: ".online" for name in ONLINE_OPERATORS}}
 
 __all__ = sorted(_MODULES)
 

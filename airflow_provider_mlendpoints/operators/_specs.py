@@ -6,80 +6,52 @@ kind), and the JSON-safe summaries they return to XCom.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.kinds import kind_of
 from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
-from ..specs import SpecError, apply_overrides, load_spec
+from ..specs import SpecError
+from ..specs.configured import configured_spec
+from ..specs.model import Spec
 from ._base import MLEndpointsBaseOperator, get_or_none
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+S = TypeVar("S", bound=Spec)
+
 
 # -- specs ----------------------------------------------------------------------------------------
 def load_resource_spec(
     spec: Any,
-    spec_class: type,
+    spec_class: type[S],
     *,
     name: str | None = None,
     endpoint_name: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | str | None = None,
     base_dir: str | None = None,
-) -> Any:
-    """A spec of ``spec_class`` from a YAML path, a dict or a spec object, with name/endpoint/overrides.
+) -> S:
+    """:func:`~airflow_provider_mlendpoints.specs.configured.configured_spec` for an operator.
 
-    Raises :class:`AirflowFailException` (no retries) carrying every problem of the spec, each
-    naming the file and the field.
+    Local paths must exist. Raises :class:`AirflowFailException` (no retry can fix a spec)
+    carrying every problem of the spec, each naming the file and the field.
     """
-    loaded: Any
     try:
-        if isinstance(spec, spec_class):
-            loaded = spec
-        elif isinstance(spec, str | os.PathLike | Mapping):
-            if isinstance(spec, str) and not spec.strip():
-                raise AirflowFailException(f"{spec_class.__name__}: the spec path is empty")
-            loaded = load_spec(spec, kind=spec_class, base_dir=base_dir, require_local_paths=True)
-        else:
-            raise AirflowFailException(
-                f"spec must be a YAML path, a dict or a {spec_class.__name__}, not {type(spec).__name__}"
-            )
-        if name:
-            loaded = replace(loaded, name=name)
-        if endpoint_name and hasattr(loaded, "endpoint_name"):
-            loaded = replace(loaded, endpoint_name=endpoint_name)
-        cleaned = clean_overrides(overrides)
-        if cleaned:
-            loaded = apply_overrides(loaded, cleaned)
+        return configured_spec(
+            spec,
+            spec_class,
+            name=name,
+            endpoint_name=endpoint_name,
+            overrides=overrides,
+            base_dir=base_dir,
+            require_local_paths=True,
+        )
     except SpecError as exc:
         raise AirflowFailException(f"invalid {spec_class.__name__} spec:\n{exc}") from exc
-    return loaded
-
-
-def clean_overrides(overrides: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """Rendered overrides (a dict, or its JSON) without entries that rendered empty."""
-    if not overrides:
-        return {}
-    if isinstance(overrides, str):
-        try:
-            overrides = json.loads(overrides)
-        except ValueError as exc:
-            raise AirflowFailException(f"overrides is not a dict nor JSON of one: {overrides!r}") from exc
-    if not isinstance(overrides, Mapping):
-        raise AirflowFailException(
-            f"overrides must be a dict of setting -> value, not {type(overrides).__name__}"
-        )
-    return {
-        str(k): v
-        for k, v in overrides.items()
-        if v is not None and not (isinstance(v, str) and not v.strip())
-    }
 
 
 # -- summaries ------------------------------------------------------------------------------------
@@ -162,7 +134,7 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
 
     def load(self) -> Any:
         """The deployment spec with the operator's names and overrides applied; it must name its endpoint."""
-        spec = load_resource_spec(
+        spec: Any = load_resource_spec(
             self.spec,
             self.spec_class,
             name=self.deployment_name,

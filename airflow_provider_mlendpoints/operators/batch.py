@@ -55,6 +55,7 @@ from ..client.resource_bodies import put_body_from, up_to_date
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._names import BATCH_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
@@ -63,8 +64,8 @@ from ._specs import (
     endpoint_summary,
     load_resource_spec,
 )
-from .batch_invoke import InvokeBatchEndpointOperator
-from .compute import CreateAmlComputeOperator
+from .batch_invoke import InvokeBatchEndpointOperator as InvokeBatchEndpointOperator  # re-exported
+from .compute import CreateAmlComputeOperator as CreateAmlComputeOperator  # re-exported
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -436,15 +437,4 @@ class DeleteBatchEndpointOperator(DeleteEndpointOperatorBase):
     kind = "batch_endpoint"
 
 
-__all__ = [
-    "CreateAmlComputeOperator",
-    "InvokeBatchEndpointOperator",
-    "CreateOrUpdateBatchDeploymentOperator",
-    "CreateOrUpdateBatchEndpointOperator",
-    "DeleteBatchDeploymentOperator",
-    "DeleteBatchEndpointOperator",
-    "DownloadBatchJobResultsOperator",
-    "GetBatchDeploymentOperator",
-    "GetBatchEndpointOperator",
-    "SetBatchDefaultDeploymentOperator",
-]
+__all__ = list(BATCH_OPERATORS)

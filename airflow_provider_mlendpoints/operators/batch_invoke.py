@@ -14,9 +14,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, ResumableJobMixin
+from airflow.sdk import ResumableJobMixin
 from airflow.sdk.exceptions import AirflowFailException
 
+from ..assets import default_outlets, record_output_events
 from ..client.kinds import job_studio_url, studio_endpoint_url
 from ..client.resources import JOB_TERMINAL_STATES
 from ..links import AzureMLEndpointLink, AzureMLJobLink
@@ -355,7 +356,8 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
             "studio_url": self._studio(job),
         }
         if job.status == "Completed":
-            self._emit_asset(context, folder, result)
+            extra = {"job_name": job_name, "status": job.status}
+            record_output_events(context, self.outlets or (), folder, extra)
         return result
 
     def _output_folder(self, job: Any) -> str | None:
@@ -364,28 +366,3 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         spec = job.outputs.get(self.output_name) or next(iter(job.outputs.values()), None)
         uri = (spec or {}).get("uri") or (spec or {}).get("Uri")
         return uri.rstrip("/") if uri else None
-
-    def _emit_asset(self, context: Context, folder: str | None, result: dict[str, Any]) -> None:
-        events = context.get("outlet_events") if hasattr(context, "get") else None
-        if events is None or not folder or not self.outlets:
-            return
-        extra = {"job_name": result["job_name"], "status": result["status"]}
-        for outlet in self.outlets:
-            if isinstance(outlet, AssetAlias):
-                events[outlet].add(output_asset(folder), extra=extra)
-            elif isinstance(outlet, Asset):
-                events[outlet].extra.update(extra)
-
-
-def output_asset(location: str) -> Asset:
-    """The Asset of an output location (no query string: a SAS token never becomes an asset URI)."""
-    return Asset(location.split("?", 1)[0].rstrip("/"))
-
-
-def default_outlets(output_path: str | None, dag_id: str, task_or_group_id: str) -> list[Asset | AssetAlias]:
-    """The output's Asset, or an AssetAlias ``<dag_id>.<id>.output`` when the path is templated."""
-    if not output_path:
-        return []
-    if "{{" in output_path or "{%" in output_path:
-        return [AssetAlias(f"{dag_id}.{task_or_group_id}.output")]
-    return [output_asset(output_path)]

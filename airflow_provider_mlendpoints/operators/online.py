@@ -38,6 +38,7 @@ from ..client.resource_bodies import put_body_from, up_to_date
 from ..links import AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._names import ONLINE_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
@@ -47,9 +48,13 @@ from ._specs import (
     load_resource_spec,
 )
 from .online_use import (  # re-exported: the online operators are importable from here
-    GetOnlineDeploymentLogsOperator,
-    GetOnlineEndpointCredentialsOperator,
-    InvokeOnlineEndpointOperator,
+    GetOnlineDeploymentLogsOperator as GetOnlineDeploymentLogsOperator,
+)
+from .online_use import (
+    GetOnlineEndpointCredentialsOperator as GetOnlineEndpointCredentialsOperator,
+)
+from .online_use import (
+    InvokeOnlineEndpointOperator as InvokeOnlineEndpointOperator,
 )
 
 if TYPE_CHECKING:
@@ -400,13 +405,4 @@ class DeleteOnlineEndpointOperator(DeleteEndpointOperatorBase):
     kind = "online_endpoint"
 
 
-__all__ = [
-    "CreateOrUpdateOnlineDeploymentOperator",
-    "CreateOrUpdateOnlineEndpointOperator",
-    "DeleteOnlineDeploymentOperator",
-    "DeleteOnlineEndpointOperator",
-    "GetOnlineDeploymentLogsOperator",
-    "GetOnlineEndpointCredentialsOperator",
-    "InvokeOnlineEndpointOperator",
-    "SetOnlineTrafficOperator",
-]
+__all__ = list(ONLINE_OPERATORS)

@@ -26,18 +26,19 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, BaseOperator
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from ..assets import record_output_events
 from ..engine.job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
 from ..engine.redact import location, redact
 from ..masking import mask_location_credentials
-from ..specs.model import BatchDeploymentSpec, BatchEndpointSpec
+from ..specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -51,11 +52,6 @@ _PLANNED_OUTPUT_KEY = "mlendpoints_planned_output"
 _MAX_XCOM_VALUE_CHARS = 2_000
 
 
-def is_templated(value: Any) -> bool:
-    """Whether ``value`` (a string) still holds Jinja markup."""
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
 def normalize_output_format(value: OutputFormat | dict[str, Any] | str | None) -> dict[str, Any] | None:
     """``output_format`` as a JSON-able dict (``None``: Azure's format), validated early."""
     if value is None:
@@ -67,19 +63,6 @@ def normalize_output_format(value: OutputFormat | dict[str, Any] | str | None) -
     if not isinstance(value, dict):
         raise TypeError(f"output_format must be an OutputFormat, a dict or 'csv'/'parquet', not {value!r}")
     return asdict(OutputFormat(**value))
-
-
-def clean_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Rendered overrides without the entries that rendered empty (keep the deployment's value)."""
-    if not overrides:
-        return {}
-    if not isinstance(overrides, dict):
-        raise TypeError(f"overrides must be a dict of setting -> value, not {type(overrides).__name__}")
-    return {
-        key: value
-        for key, value in overrides.items()
-        if value is not None and not (isinstance(value, str) and not value.strip())
-    }
 
 
 def resolve_deployment_path(path: str | os.PathLike[str], dag_file: str | None) -> str:
@@ -96,36 +79,18 @@ def resolve_deployment_path(path: str | os.PathLike[str], dag_file: str | None) 
 
 def load_deployment(
     deployment: str | os.PathLike[str] | BatchDeploymentSpec,
-    overrides: dict[str, Any] | None,
+    overrides: Mapping[str, Any] | str | None,
     dag_file: str | None = None,
 ) -> BatchDeploymentSpec:
-    """The deployment spec with ``overrides`` applied (a SpecError names the file and the field)."""
-    from ..specs import apply_overrides, load_spec
+    """The deployment spec (a relative path looked up beside the DAG file) with ``overrides`` applied.
 
-    if isinstance(deployment, BatchDeploymentSpec):
-        spec = deployment
-    else:
-        spec = load_spec(resolve_deployment_path(deployment, dag_file))
-        if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
-            from ..specs.batch import scoring_deployment
-
-            spec = scoring_deployment(spec, str(deployment))
-        if not isinstance(spec, BatchDeploymentSpec):
-            raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
-    cleaned = clean_overrides(overrides)
-    return apply_overrides(spec, cleaned) if cleaned else spec
-
-
-def output_asset(output_path: str) -> Asset:
-    """The Asset of an output location.
-
-    Its URI without any query string (a SAS token never goes into an asset);
-    local paths become ``file://`` URIs.
+    A SpecError names the file and the field.
     """
-    place = location(str(output_path)).rstrip("/")
-    if "://" in place:
-        return Asset(place)
-    return Asset("file://" + os.path.abspath(os.path.expanduser(place)))
+    from ..specs.configured import configured_spec
+
+    if not isinstance(deployment, BatchDeploymentSpec):
+        deployment = resolve_deployment_path(deployment, dag_file)
+    return configured_spec(deployment, BatchDeploymentSpec, overrides=overrides)
 
 
 def _small(value: Any) -> Any:
@@ -513,14 +478,7 @@ class CollectScoringOperator(_ScoringJobOperator):
 
     def _record_asset_events(self, context: Context, summary: Any) -> None:
         """Attach the counts to the output's asset event; resolve an AssetAlias to the rendered output."""
-        events = context.get("outlet_events")
-        if events is None or not self.outlets:
-            return
         extra: dict[str, Any] = {}
         if isinstance(summary, dict):
             extra = {key: summary[key] for key in ("status", "output_rows", "items") if key in summary}
-        for outlet in self.outlets:
-            if isinstance(outlet, AssetAlias):
-                events[outlet].add(output_asset(self.output_path), extra=extra)
-            elif isinstance(outlet, Asset):
-                events[outlet].extra.update(extra)
+        record_output_events(context, self.outlets, self.output_path, extra)
