@@ -74,7 +74,7 @@ EXTRA_FIELDS: dict[str, tuple[str, dict[str, Any], str, str]] = {
     ),
     "verbose_http": (
         "Verbose HTTP Logging", _FLAG,
-        "Log one line per HTTP request (method, URL without secrets, status, duration) at DEBUG.", "",
+        "Log one line per HTTP request (method, URL without secrets, status, duration) in the task log.", "",
     ),
 }  # fmt: skip
 

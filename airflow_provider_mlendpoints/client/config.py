@@ -49,7 +49,7 @@ class WorkspaceConfig:
     :param polling_interval: default seconds between LRO polls when the service sends no Retry-After.
     :param max_polling_interval: cap on a server-sent Retry-After while polling an LRO.
     :param allow_insecure_http: send bearer tokens over plain http; ``None`` allows it for loopback hosts only.
-    :param verbose_http: log one DEBUG line per HTTP request (method, URL without query, status).
+    :param verbose_http: log one INFO line per HTTP request (method, URL without query, status).
     """
 
     subscription_id: str

@@ -7,8 +7,11 @@ logs each request and response with their headers at INFO on
 on it explicitly, in task processes, the triggerer and the emulator's workers.
 
 This client's pipelines log through :class:`OneLineHttpLoggingPolicy` instead: when the
-connection sets ``verbose_http``, one DEBUG record per request (method, URL without its query
-string, status, duration); never headers, bodies or query strings (SAS signatures).
+connection sets ``verbose_http``, one INFO record per request (method, URL without its query
+string, status, duration); never headers, bodies or query strings (SAS signatures). INFO, not
+DEBUG: Airflow's task log handler drops records below ``[logging] logging_level`` (INFO by
+default) whatever their logger's own level, so a DEBUG line would never reach the task log that
+the user turned the option on to read.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-#: The client's own per-request lines (DEBUG, only when ``verbose_http`` is set).
+#: The client's own per-request lines (INFO, only when ``verbose_http`` is set).
 HTTP_LOGGER = logging.getLogger("airflow_provider_mlendpoints.client.http")
 
 #: azure-core's (and azure-mgmt-core's) request/response header dumps, at INFO by default.
@@ -48,30 +51,29 @@ def redact_url(url: str) -> str:
 
 
 class OneLineHttpLoggingPolicy(SansIOHTTPPolicy):
-    """One DEBUG line per request and answer when ``verbose``: ``GET <url> -> 200 (12 ms)``.
+    """One INFO line per request and answer when ``verbose``: ``GET <url> -> 200 (12 ms)``.
 
-    :param verbose: log at all (the connection's ``verbose_http``); the logger's level is set to
-        DEBUG then, so the lines reach Airflow's task log.
+    :param verbose: log at all (the connection's ``verbose_http``).
     :param logger: where to log (default :data:`HTTP_LOGGER`).
     """
 
     def __init__(self, verbose: bool = False, logger: logging.Logger | None = None) -> None:
         self._verbose = verbose
         self._logger = logger or HTTP_LOGGER
-        if verbose and not self._logger.isEnabledFor(logging.DEBUG):
-            self._logger.setLevel(logging.DEBUG)
+        if verbose and not self._logger.isEnabledFor(logging.INFO):
+            self._logger.setLevel(logging.INFO)
 
     def on_request(self, request: Any) -> None:
         if self._verbose:
             request.context[_STARTED] = time.monotonic()
 
     def on_response(self, request: Any, response: Any) -> None:
-        if not self._verbose or not self._logger.isEnabledFor(logging.DEBUG):
+        if not self._verbose or not self._logger.isEnabledFor(logging.INFO):
             return
         started = request.context.get(_STARTED)
         took = f" ({(time.monotonic() - started) * 1000:.0f} ms)" if started is not None else ""
         http_request = request.http_request
-        self._logger.debug(
+        self._logger.info(
             "%s %s -> %s%s",
             http_request.method,
             redact_url(http_request.url),
@@ -80,6 +82,6 @@ class OneLineHttpLoggingPolicy(SansIOHTTPPolicy):
         )
 
     def on_exception(self, request: Any) -> None:
-        if self._verbose and self._logger.isEnabledFor(logging.DEBUG):
+        if self._verbose and self._logger.isEnabledFor(logging.INFO):
             http_request = request.http_request
-            self._logger.debug("%s %s -> no answer", http_request.method, redact_url(http_request.url))
+            self._logger.info("%s %s -> no answer", http_request.method, redact_url(http_request.url))

@@ -3,7 +3,7 @@
 Policies (same order, sync and async): request id, headers, user agent,
 proxy, content decoding, retry (bounded, honors a capped Retry-After;
 replays a non-idempotent POST only after a 429, never after a transport error),
-http-allowed-for-loopback, bearer token (optional), one line per request at DEBUG when the
+http-allowed-for-loopback, bearer token (optional), one INFO line per request when the
 config sets ``verbose_http`` (no headers, bodies or query strings; see .http_logging).
 
 Also: :class:`MLPoller` / :class:`AsyncMLPoller` (LRO pollers that raise the

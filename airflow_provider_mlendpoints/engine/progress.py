@@ -38,6 +38,8 @@ class Progress:
         self.items = 0
         self.succeeded = 0
         self.failed = 0
+        self.elsewhere = 0
+        self.elsewhere_items = 0
 
     def add(self, items: int, succeeded: int, failed: int) -> None:
         """Record one finished mini-batch and log if it is time to."""
@@ -51,23 +53,31 @@ class Progress:
             self.log(now)
             self.last_decile = decile
 
+    def add_elsewhere(self, mini_batches: int, items: int) -> None:
+        """Record mini-batches of this range that another task scored (they count as done)."""
+        self.elsewhere += mini_batches
+        self.elsewhere_items += items
+
     def finish(self) -> None:
         """Log the final state, unless the last line already showed it."""
-        if self.logged_at != self.mini_batches:
+        if self.logged_at != self.mini_batches + self.elsewhere:
             self.log()
 
     def log(self, now: float | None = None) -> None:
         """Log the current state now."""
         now = time.monotonic() if now is None else now
         self.last_logged = now
-        self.logged_at = self.mini_batches
+        done = self.mini_batches + self.elsewhere
+        self.logged_at = done
         elapsed = max(now - self.started, 1e-9)
         rate = self.items / elapsed
-        left_items = max(0, self.total_items - self.items)
+        left_items = max(0, self.total_items - self.items - self.elsewhere_items)
         eta = _duration(left_items / rate) if rate > 0 else "?"
-        pct = 100.0 * self.mini_batches / max(1, self.total_mini_batches)
+        pct = 100.0 * done / max(1, self.total_mini_batches)
+        by_others = f", {self.elsewhere} by other tasks" if self.elsewhere else ""
         self.sink(
-            f"{self.label}: {self.mini_batches}/{self.total_mini_batches} mini-batches ({pct:.0f}%), "
-            f"{self.items}/{self.total_items} items ({self.succeeded} succeeded, {self.failed} failed), "
+            f"{self.label}: {done}/{self.total_mini_batches} mini-batches ({pct:.0f}%{by_others}), "
+            f"{self.items + self.elsewhere_items}/{self.total_items} items "
+            f"({self.succeeded} succeeded, {self.failed} failed), "
             f"{rate:.1f} items/s, elapsed {_duration(elapsed)}, time left ~{eta}"
         )

@@ -92,6 +92,7 @@ class ShardRun:
                           f"run again: {', '.join(self.rescored[:20])}{' ...' if len(self.rescored) > 20 else ''}")
         self.done = finished_indexes(self.out)
         self.left_to_helpers: list[dict[str, Any]] = []
+        self.scored_elsewhere: list[dict[str, Any]] = []
         self.taken_over = 0
         self.progress: dict[int, Progress] = {}
         self.outcome = _Outcome(number, self.claims, self.progress)
@@ -174,6 +175,7 @@ class ShardRun:
             for rec in waiting:
                 finished = rec["i"] in present if present is not None else self.out.exists(part_key(rec["id"]))
                 if finished:
+                    self.scored_elsewhere.append(rec)
                     continue
                 holder = self.claims.holder(rec["id"])
                 if holder is None or holder.shard == self.number or self.claims.is_stale(rec["id"], holder):
@@ -215,8 +217,10 @@ class ShardRun:
             if take:
                 self.taken_over += len(take)
                 self._pool().run(({"mb": rec, "shard": self.number} for rec in take), processes)
+        own = self.progress[self.number]
+        own.add_elsewhere(len(self.scored_elsewhere), sum(rec["n"] for rec in self.scored_elsewhere))
         for progress in self.progress.values():
-            if progress.mini_batches:
+            if progress.mini_batches or progress.elsewhere:
                 progress.finish()
         counts = self.outcome.counts
         if counts["helped_mini_batches"] or left:

@@ -11,7 +11,7 @@ Connection (conn_type ``azure_ml_endpoints``):
   ``data_plane_url`` (replaces scheme and host of batch scoring URIs); ``api_version``;
   ``storage_urls`` (JSON: storage account -> account URL or connection string, e.g. Azurite);
   ``authority_host`` (AAD authority for sovereign clouds); ``allow_insecure_http`` (bool);
-  ``verbose_http`` (bool: one DEBUG line per HTTP request; azure-core's header dumps stay at WARNING).
+  ``verbose_http`` (bool: one line per HTTP request in the task log; azure-core's header dumps stay at WARNING).
 
 The form (labels, placeholders, secrets as password inputs) is declared in
 :mod:`airflow_provider_mlendpoints.connection_form`; its fields are these extras, by name.
