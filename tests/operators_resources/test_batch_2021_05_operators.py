@@ -114,3 +114,61 @@ def test_2021_05_batch_file_creates_deployments_and_sets_the_default(
 
     result = xcom_value(second, "endpoint")
     assert result["default_deployment"] == wanted["default"] and result["provisioning_state"] == "Succeeded"
+
+
+ADD_DEPLOYMENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/batchEndpoint.schema.json
+name: added
+model:
+  name: legacy-batch-model-added
+  version: 1
+  local_path: ./model/
+code_configuration:
+  code:
+    local_path: ./code/
+  scoring_script: score.py
+environment:
+  name: legacy-batch-env
+  version: 1
+  path: .
+  conda_file: file:./environment/conda.yml
+  docker:
+    image: mcr.microsoft.com/azureml/openmpi3.1.2-ubuntu18.04:latest
+mini_batch_size: 6
+output_file_name: added.csv
+retry_settings:
+  max_retries: 1
+  timeout: 60
+error_threshold: 10
+logging_level: info
+compute:
+  target: azureml:cpu-cluster
+  instance_count: 1
+"""
+
+
+def test_2021_05_deployment_file_added_to_the_endpoint(airflow_db, test_dags, ws, tmp_path):
+    name = unique("legacy-be")
+    root = tmp_path / "2021-05"
+    path = _legacy_endpoint(root, name, traffic="", deployments=_deployment("only", 4, 2, "scores.csv"))
+    (root / "environment").mkdir()
+    (root / "environment" / "conda.yml").write_text("dependencies:\n  - python=3.11\n  - pip:\n    - pandas\n")
+    (root / "add-deployment.yml").write_text(ADD_DEPLOYMENT, encoding="utf-8")
+    run = run_operators(
+        test_dags,
+        f"""
+        compute = CreateAmlComputeOperator(task_id="compute", compute_name="cpu-cluster", max_nodes=2)
+        endpoint = CreateOrUpdateBatchEndpointOperator(task_id="endpoint", spec={str(path)!r})
+        added = CreateOrUpdateBatchDeploymentOperator(
+            task_id="added", spec={str(root / "add-deployment.yml")!r}, endpoint_name={name!r}
+        )
+        compute >> endpoint >> added
+        """,
+    )
+    assert run.state == "success", states(run)
+    assert ws.names(f"/batchEndpoints/{name}/deployments") == ["added", "only"]
+    added = ws.get(f"/batchEndpoints/{name}/deployments/added")["properties"]
+    assert added["miniBatchSize"] == 6 and added["outputFileName"] == "added.csv"
+    assert added["retrySettings"] == {"maxRetries": 1, "timeout": "PT60S"}
+    assert "/environments/" in added["environmentId"]  # the conda file registered as an environment
+    assert ws.get(f"/batchEndpoints/{name}")["properties"]["defaults"]["deploymentName"] == "only"  # kept
