@@ -364,8 +364,16 @@ class ScoringPool:
         if self.init_failures > self.max_retries:
             raise ScoringError(
                 f"init() of the scoring script {self.setup['script_path']} failed {self.init_failures} times "
-                f"in a row; last error: {err['error']}\n{err.get('traceback') or ''}"
+                f"in a row; last error: {err['error']}{self._import_hint(err)}\n{err.get('traceback') or ''}"
             )
+
+    def _import_hint(self, err: dict[str, Any]) -> str:
+        """For a library missing from the worker's interpreter: how to score in the deployment's environment."""
+        if self.setup.get("python") or not str(err["error"]).startswith(("ModuleNotFoundError", "ImportError")):
+            return ""
+        return (" (the scoring processes run in the worker's Python environment; environment='build' / "
+                "--environment build builds the deployment's conda file, python= / --python PATH uses an "
+                "interpreter you built)")
 
     def _died(self, task: dict[str, Any], code: int | None) -> int:
         return self._attempt_failed(

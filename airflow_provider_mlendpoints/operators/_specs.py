@@ -1,5 +1,6 @@
 """What the batch and online flavours share beyond :mod:`._base`: loading a resource spec with the
-operator's names and overrides, the deploy-from-spec and delete operators (each flavour names its
+operator's names and overrides, putting one deployment from its spec, the deploy-from-spec and delete
+operators and the steps of a 2021-05 endpoint file with inline deployments (each flavour names its
 kind), and the JSON-safe summaries they return to XCom.
 """
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -17,7 +19,7 @@ from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import SpecError
 from ..specs.configured import configured_spec
 from ..specs.model import Spec
-from ._base import MLEndpointsBaseOperator, get_or_none
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,6 +54,14 @@ def load_resource_spec(
         )
     except SpecError as exc:
         raise AirflowFailException(f"invalid {spec_class.__name__} spec:\n{exc}") from exc
+
+
+def with_inline_deployments_named(spec: Any) -> Any:
+    """A 2021-05 endpoint spec whose inline deployments name the endpoint as it is now called
+    (``endpoint_name=`` of the operator may rename it)."""
+    if not spec.deployments:
+        return spec
+    return replace(spec, deployments=tuple(replace(d, endpoint_name=spec.name) for d in spec.deployments))
 
 
 # -- summaries ------------------------------------------------------------------------------------
@@ -93,6 +103,79 @@ def deployment_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
         if part.lower() in ("batchendpoints", "onlineendpoints"):
             out["endpoint_name"] = parts[i + 1]
     return out
+
+
+# -- deployments ----------------------------------------------------------------------------------
+def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: Any, location: str | None) -> Any:
+    """PUT one deployment of ``kind`` (``batch_deployment``/``online_deployment``) from its spec, its
+    local model, code and environment registered first, unless it is up to date.
+
+    Returns the existing resource when it already is what the spec asks for (nothing sent), else
+    None (a PUT was sent; wait for its provisioning).
+    """
+    from ..client.asset_upload import AssetResolver
+    from ..client.resource_bodies import up_to_date
+
+    client = op.client
+    flavour = str(kind_of(kind, spec.name).flavour)
+    ep, name = str(spec.endpoint_name), spec.name
+    existing = op.settle(kind, ep, name)
+    location = location or endpoint.location or workspace_location(client)
+    with service_errors(f"registering the assets of {flavour} deployment {ep}/{name}"):
+        body = spec.to_rest(location, resolve=AssetResolver(client))
+    if up_to_date(existing, body):
+        op.log.info("%s deployment %s/%s is up to date; nothing to change", flavour.capitalize(), ep, name)
+        return existing
+    op.log.info("%s %s deployment %s/%s", "Updating" if existing else "Creating", flavour, ep, name)
+    with service_errors(f"{flavour} deployment {ep}/{name}"):
+        op.start_operation("PUT", kind, ep, name, body=body)
+    return None
+
+
+class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
+    """The steps after the endpoint of a 2021-05 file with inline ``deployments:`` provisioned, in the
+    order Azure needs: every deployment, each awaited, then the file's routing (an online endpoint's
+    traffic split, a batch endpoint's default deployment), since routing may only name deployments
+    that exist. A flavour names its ``endpoint_kind`` and ``deployment_kind`` and implements
+    :meth:`load` and :meth:`apply_routing`.
+    """
+
+    endpoint_kind: ClassVar[str]
+    deployment_kind: ClassVar[str]
+    location: str | None
+
+    def load(self) -> Any:
+        """The endpoint spec, its inline deployments naming it (:func:`with_inline_deployments_named`)."""
+        raise NotImplementedError
+
+    def apply_routing(self) -> dict[str, Any]:
+        """The last step: route to the deployments; returns the endpoint's details."""
+        raise NotImplementedError
+
+    def endpoint_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Step 2: PUT the inline deployments (if any)."""
+        if event is not None:
+            self.handle_provisioning_event(event)
+        spec = self.load()
+        if not spec.deployments:
+            return self.apply_routing()
+        endpoint = self.fetch(self.endpoint_kind, spec.name)
+        if endpoint is None:
+            raise AirflowFailException(f"{kind_of(self.endpoint_kind).flavour} endpoint {spec.name!r} does not exist")
+        for deployment in spec.deployments:
+            put_deployment(self, self.deployment_kind, deployment, endpoint, self.location)
+        return self.deployments_provisioned(context)
+
+    def deployments_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Step 3: wait for every inline deployment (each checked first; deferred when deferrable)."""
+        if event is not None:
+            self.handle_provisioning_event(event)
+        spec = self.load()
+        for deployment in spec.deployments:
+            self.wait_for_provisioning(
+                self.deployment_kind, spec.name, deployment.name, method_name="deployments_provisioned"
+            )
+        return self.apply_routing()
 
 
 # -- operators each flavour specialises ----------------------------------------------------------

@@ -1,7 +1,8 @@
 """Azure-mode operators for batch endpoints: the documented Azure ML batch workflow as Airflow tasks.
 
 Create a compute cluster, create an endpoint, create a deployment (registering
-its local model, code and environment) and make it the default, read both,
+its local model, code and environment) and make it the default (or all of that from one
+2021-05 endpoint file with inline ``deployments:`` and ``traffic:``), read both,
 download a job's results, flip the default, delete the old deployment and the
 endpoint. Invoking the endpoint is :class:`InvokeBatchEndpointOperator`
 (``operators/batch_invoke.py``) and creating a compute cluster is
@@ -54,15 +55,19 @@ from ..client.kinds import studio_job_url
 from ..client.resource_bodies import put_body_from, up_to_date
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
+from ..specs.batch import inline_default
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
 from ._names import BATCH_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
     DeploymentSpecOperator,
+    InlineDeploymentsEndpointOperator,
     deployment_summary,
     endpoint_summary,
     load_resource_spec,
+    put_deployment,
+    with_inline_deployments_named,
 )
 from .batch_invoke import InvokeBatchEndpointOperator as InvokeBatchEndpointOperator  # re-exported
 from .compute import CreateAmlComputeOperator as CreateAmlComputeOperator  # re-exported
@@ -74,8 +79,13 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------------------------
 # Batch endpoints
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateBatchEndpointOperator(MLEndpointsBaseOperator):
-    """Create or update a batch endpoint and wait until it is provisioned.
+class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
+    """Create or update a batch endpoint (any YAML generation) and wait until it is provisioned.
+
+    For a 2021-05 file with inline ``deployments:``: creates/updates the endpoint (its default
+    deployment unchanged), then each deployment (local model/code/environment registered), each
+    awaited, then makes the file's default the endpoint's default deployment: the deployment
+    ``traffic`` gives 100 (or ``defaults.deployment_name``, or the only inline deployment).
 
     :param spec: the endpoint YAML (path), a dict of it, or a ``BatchEndpointSpec``; None to
         create an endpoint from ``endpoint_name`` alone.
@@ -90,6 +100,8 @@ class CreateOrUpdateBatchEndpointOperator(MLEndpointsBaseOperator):
 
     template_fields = ("spec", "endpoint_name", "description", "tags", "location", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
+    endpoint_kind = "batch_endpoint"
+    deployment_kind = "batch_deployment"
 
     def __init__(
         self,
@@ -115,30 +127,44 @@ class CreateOrUpdateBatchEndpointOperator(MLEndpointsBaseOperator):
             return BatchEndpointSpec(
                 name=str(self.endpoint_name), description=self.description or None, tags=dict(self.tags or {})
             )
-        return load_resource_spec(self.spec, BatchEndpointSpec, name=self.endpoint_name)
+        return with_inline_deployments_named(load_resource_spec(self.spec, BatchEndpointSpec, name=self.endpoint_name))
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
         name = spec.name
-        self.endpoint_name = name
         self.persist_links(context, "batch", name)
         existing = self.settle("batch_endpoint", name)
         client = self.client
         location = self.location or (existing.location if existing else None) or workspace_location(client)
         body = spec.to_rest(location)
-        if existing is not None and not spec.default_deployment and existing.default_deployment:
-            body["properties"]["defaults"] = {"deploymentName": existing.default_deployment}
+        props = body["properties"]
+        if spec.deployments or not spec.default_deployment:
+            # keep the current default: inline deployments become the default last, once they exist
+            props.pop("defaults", None)
+            if existing is not None and existing.default_deployment:
+                props["defaults"] = {"deploymentName": existing.default_deployment}
         if up_to_date(existing, body):
             self.log.info("Batch endpoint %r is up to date; nothing to change", name)
-            return endpoint_summary(existing.raw)
+            return self.endpoint_provisioned(context)
         self.log.info("%s batch endpoint %r", "Updating" if existing else "Creating", name)
         with service_errors(f"batch endpoint {name!r}"):
             self.start_operation("PUT", "batch_endpoint", name, body=body)
-        details = self.wait_for_provisioning("batch_endpoint", name, method_name="provisioned")
-        return endpoint_summary(details)
+        self.wait_for_provisioning("batch_endpoint", name, method_name="endpoint_provisioned")
+        return self.endpoint_provisioned(context)
+
+    def apply_routing(self) -> dict[str, Any]:
+        """Last step: a 2021-05 file's default deployment, when it names one."""
+        spec = self.load()
+        default = inline_default(spec) if spec.deployments else None
+        if default is None:
+            if spec.deployments:
+                self.log.info("%s names no default deployment (no traffic); the endpoint's default is kept",
+                              spec.source or spec.name)
+            return endpoint_summary(self.client.batch_endpoints.get(spec.name).raw)
+        return set_batch_default(self, spec.name, default)
 
     def provisioned(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the provisioning trigger."""
+        """Resume after the default deployment's PUT provisioned."""
         return endpoint_summary(self.handle_provisioning_event(event))
 
 
@@ -225,26 +251,16 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
         self.set_default = set_default
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from ..client.asset_upload import AssetResolver
-
         spec = self.load()
         ep, name = spec.endpoint_name, spec.name
         self.endpoint_name, self.deployment_name = ep, name
         self.persist_links(context, "batch", ep, name)
-        client = self.client
-        endpoint = get_or_none(lambda: client.batch_endpoints.get(ep))
+        endpoint = get_or_none(lambda: self.client.batch_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"batch endpoint {ep!r} does not exist; create it first")
-        existing = self.settle("batch_deployment", ep, name)
-        location = self.location or endpoint.location or workspace_location(client)
-        with service_errors(f"registering the assets of batch deployment {ep}/{name}"):
-            body = spec.to_rest(location, resolve=AssetResolver(client))
-        if up_to_date(existing, body):
-            self.log.info("Batch deployment %s/%s is up to date; nothing to change", ep, name)
+        existing = put_deployment(self, "batch_deployment", spec, endpoint, self.location)
+        if existing is not None:
             return self.deployment_provisioned(context, details=existing.raw)
-        self.log.info("%s batch deployment %s/%s", "Updating" if existing else "Creating", ep, name)
-        with service_errors(f"batch deployment {ep}/{name}"):
-            self.start_operation("PUT", "batch_deployment", ep, name, body=body)
         details = self.wait_for_provisioning("batch_deployment", ep, name, method_name="deployment_provisioned")
         return self.deployment_provisioned(context, details=details)
 

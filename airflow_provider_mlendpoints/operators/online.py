@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -43,9 +42,12 @@ from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
     DeploymentSpecOperator,
+    InlineDeploymentsEndpointOperator,
     deployment_summary,
     endpoint_summary,
     load_resource_spec,
+    put_deployment,
+    with_inline_deployments_named,
 )
 from .online_use import (  # re-exported: the online operators are importable from here
     GetOnlineDeploymentLogsOperator as GetOnlineDeploymentLogsOperator,
@@ -145,31 +147,10 @@ def _put_traffic(
     return endpoint_summary(details)
 
 
-def _put_online_deployment(
-    op: MLEndpointsBaseOperator, spec: OnlineDeploymentSpec, endpoint: Any, location: str | None
-) -> bool:
-    """PUT one online deployment unless it is up to date; True when a PUT was sent."""
-    from ..client.asset_upload import AssetResolver
-
-    client = op.client
-    ep, name = str(spec.endpoint_name), spec.name  # load() refuses a spec without endpoint_name
-    existing = op.settle("online_deployment", ep, name)
-    location = location or endpoint.location or workspace_location(client)
-    with service_errors(f"registering the assets of online deployment {ep}/{name}"):
-        body = spec.to_rest(location, resolve=AssetResolver(client))
-    if up_to_date(existing, body):
-        op.log.info("Online deployment %s/%s is up to date; nothing to change", ep, name)
-        return False
-    op.log.info("%s online deployment %s/%s", "Updating" if existing else "Creating", ep, name)
-    with service_errors(f"online deployment {ep}/{name}"):
-        op.start_operation("PUT", "online_deployment", ep, name, body=body)
-    return True
-
-
 # ------------------------------------------------------------------------------------------------
 # Endpoints and deployments
 # ------------------------------------------------------------------------------------------------
-class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
+class CreateOrUpdateOnlineEndpointOperator(InlineDeploymentsEndpointOperator):
     """Create or update an online endpoint (any YAML generation) and wait until it is provisioned.
 
     For a 2021-05 file with inline ``deployments:``: creates/updates the endpoint (traffic
@@ -199,6 +180,8 @@ class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
         "ml_endpoints_conn_id",
     )
     operator_extra_links = (AzureMLEndpointLink(),)
+    endpoint_kind = "online_endpoint"
+    deployment_kind = "online_deployment"
 
     def __init__(
         self,
@@ -234,10 +217,7 @@ class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
         spec = load_resource_spec(
             self.spec, OnlineEndpointSpec, name=self.endpoint_name, base_dir=self.base_dir
         )
-        if spec.deployments:
-            deployments = tuple(replace(d, endpoint_name=spec.name) for d in spec.deployments)
-            spec = replace(spec, deployments=deployments)
-        return spec
+        return with_inline_deployments_named(spec)
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
@@ -262,33 +242,8 @@ class CreateOrUpdateOnlineEndpointOperator(MLEndpointsBaseOperator):
         self.wait_for_provisioning("online_endpoint", name, method_name="endpoint_provisioned")
         return self.endpoint_provisioned(context)
 
-    def endpoint_provisioned(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Step 2: the inline deployments (if any)."""
-        if event is not None:
-            self.handle_provisioning_event(event)
-        spec = self.load()
-        if spec.deployments:
-            endpoint = self.client.online_endpoints.get(spec.name)
-            for deployment in spec.deployments:
-                _put_online_deployment(self, deployment, endpoint, self.location)
-            return self.deployments_provisioned(context)
-        return self.apply_traffic()
-
-    def deployments_provisioned(
-        self, context: Context, event: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Step 3: wait for every inline deployment (each check first; deferred when deferrable)."""
-        if event is not None:
-            self.handle_provisioning_event(event)
-        spec = self.load()
-        for deployment in spec.deployments:
-            self.wait_for_provisioning(
-                "online_deployment", spec.name, deployment.name, method_name="deployments_provisioned"
-            )
-        return self.apply_traffic()
-
-    def apply_traffic(self) -> dict[str, Any]:
-        """Step 4: the spec's traffic and mirror split, when it has one."""
+    def apply_routing(self) -> dict[str, Any]:
+        """Last step: the spec's traffic and mirror split, when it has one."""
         spec = self.load()
         if not spec.traffic and not spec.mirror_traffic:
             return endpoint_summary(self.client.online_endpoints.get(spec.name).raw)
@@ -328,7 +283,7 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         endpoint = get_or_none(lambda: self.client.online_endpoints.get(ep))
         if endpoint is None:
             raise AirflowFailException(f"online endpoint {ep!r} does not exist; create it first")
-        _put_online_deployment(self, spec, endpoint, self.location)
+        put_deployment(self, "online_deployment", spec, endpoint, self.location)
         details = self.wait_for_provisioning("online_deployment", ep, name, method_name="provisioned")
         return deployment_summary(details)
 

@@ -63,11 +63,19 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
     return BatchEndpointSpec(**fields)
 
 
+def inline_default(spec: BatchEndpointSpec) -> str | None:
+    """The default deployment a 2021-05 endpoint file asks for: ``defaults.deployment_name``, the one
+    ``traffic`` sends everything to, or its only inline deployment; None when it names none."""
+    if spec.default_deployment:
+        return spec.default_deployment
+    return spec.deployments[0].name if len(spec.deployments) == 1 else None
+
+
 def scoring_deployment(spec: BatchEndpointSpec, where: str) -> BatchDeploymentSpec:
     """The deployment a 2021-05 endpoint file scores with: its default (or only) inline deployment."""
     if not spec.deployments:
         raise ValueError(f"{where}: the batch endpoint {spec.name!r} has no inline deployments; give a deployment file")
-    wanted = spec.default_deployment or (spec.deployments[0].name if len(spec.deployments) == 1 else None)
+    wanted = inline_default(spec)
     for deployment in spec.deployments:
         if deployment.name == wanted:
             return deployment

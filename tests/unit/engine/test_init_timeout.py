@@ -59,3 +59,23 @@ def test_init_timeout_must_be_positive(tmp_path):
     job, _ = _job(tmp_path, retries=0)
     with pytest.raises(InputError, match="init_timeout must be a positive number"):
         run_local(replace(job, init_timeout=0), workers=1, log=lambda line: None)
+
+
+MISSING_LIBRARY = """
+import not_installed_anywhere_here
+
+def init():
+    pass
+
+def run(mini_batch):
+    return [str(p) for p in mini_batch]
+"""
+
+
+def test_a_library_missing_from_the_worker_names_the_environment_options(tmp_path):
+    code = write_script(tmp_path, MISSING_LIBRARY)
+    job = make_job(tmp_path, code, make_inputs(tmp_path, 2), retry=(0, 30))
+    with pytest.raises(ScoringError, match=r"No module named 'not_installed_anywhere_here' \(the scoring processes "
+                                           r"run in the worker's Python environment; .*--environment build") as err:
+        run_local(job, workers=1, log=lambda line: None)
+    assert "--python PATH" in str(err.value)
