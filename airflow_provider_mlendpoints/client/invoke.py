@@ -19,6 +19,7 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
+from ._executor import MaybeAwaitable
 from ._steps import drive
 from .errors import ValidationError
 from .pipeline import NON_IDEMPOTENT
@@ -75,7 +76,7 @@ class InvokeOperations:
         reconcile: bool = True,
         correlation_id: str | None = None,
         reconcile_settings: ReconcileSettings | None = None,
-    ) -> Any:
+    ) -> MaybeAwaitable[Job]:
         """Start a batch job; returns the :class:`Job` (name, status, ``studio_url``).
 
         ``body`` comes from :func:`batch_invoke_body` or :func:`batch_invoke_body_2021`; it is
@@ -135,7 +136,7 @@ class InvokeOperations:
             raise ValidationError("this InvokeOperations was built without a jobs group; cannot cancel")
         return self._jobs.begin_cancel(name)
 
-    def get_batch_job(self, scoring_uri: str, job_name: str) -> Any:
+    def get_batch_job(self, scoring_uri: str, job_name: str) -> MaybeAwaitable[Job]:
         """``GET {scoringUri}/{name}``: the batch job as the data plane sees it."""
         url = self._config.rebase_data_plane(scoring_uri.rstrip("/") + "/" + job_name)
         return self._dp.call(HttpRequest("GET", url), Job.from_rest)
@@ -151,7 +152,7 @@ class InvokeOperations:
         token: str | None = None,
         scoring_uri: str | None = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> MaybeAwaitable[Any]:
         """POST ``payload`` to the online endpoint; returns parsed JSON (or text).
 
         Auth: ``key`` or ``token`` if given; otherwise by the endpoint's ``authMode``: Key ->
