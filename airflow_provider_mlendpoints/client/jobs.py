@@ -78,6 +78,8 @@ class JobsOperations(OperationGroup):
             raise event.error
         if event.status == "timeout":
             raise ServiceError(event.message, code="WaitTimeout")
+        if not isinstance(event.last, Job):  # a job target's answers parse as Job
+            raise ServiceError(f"waiting for a job ended without one: {event.message}", code="WaitFailed")
         return event.last
 
     def begin_cancel(self, name: str) -> Poller[None]:

@@ -67,5 +67,7 @@ class OperationStatus:
             return cls("InProgress")
         if not isinstance(body, dict) or not isinstance(body.get("status"), str):
             return cls("Succeeded")
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        if not isinstance(error, dict):
+            error = {}
         return cls(body["status"], error.get("code"), error.get("message"))

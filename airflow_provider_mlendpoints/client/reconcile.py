@@ -306,7 +306,7 @@ class _Invocation:
     def jobs(self, attempts: int, last: Exception | None) -> Procedure[list[Job]]:
         """The listed jobs (raises InvocationOutcomeUnknownError when the list cannot be read)."""
         try:
-            jobs = yield Call(lambda: self.list_jobs(self.settings.max_listed + 1))
+            jobs: list[Job] = yield Call(lambda: self.list_jobs(self.settings.max_listed + 1))
         except Exception as exc:
             raise self.unknown(f"the answer was lost and the job list could not be read ({exc})", attempts) from exc
         if len(jobs) > self.settings.max_listed:
@@ -439,7 +439,7 @@ def reconciled_invocation(
         state.last_send = time.monotonic()
         state.first_send = state.first_send or state.last_send
         try:
-            job = yield Call(post)
+            job: Job = yield Call(post)
         except Exception as exc:
             kind = _classify(exc)
             if kind == "fatal":

@@ -9,9 +9,9 @@ jsonschema is imported on first use only.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, describe, join_path
