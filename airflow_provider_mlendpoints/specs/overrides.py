@@ -147,7 +147,8 @@ def _traffic_problem(changes: dict[str, Any]) -> Problem | None:
 def apply_overrides(spec: Spec, overrides: Mapping[str, Any]) -> Spec:
     """A new spec with ``overrides`` applied; raises :class:`SpecError` naming every bad key or value."""
     changes: dict[str, Any] = {}
-    problems = [p for raw_key, value in overrides.items() if (p := _apply_one(changes, spec, raw_key, value))]
+    found = (_apply_one(changes, spec, raw_key, value) for raw_key, value in overrides.items())
+    problems = [problem for problem in found if problem is not None]
     if "retry_settings" in changes and isinstance(spec, BatchDeploymentSpec):
         changes["retry_settings"] = dataclasses.replace(spec.retry_settings, **changes["retry_settings"])
     traffic = _traffic_problem(changes)
