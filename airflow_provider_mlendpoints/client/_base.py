@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.rest import HttpRequest
 
 from ._executor import AsyncExecutor, SyncExecutor
 from .config import WorkspaceConfig
+from .payloads import SecretBearing
 
 #: ARM LRO semantics per mfe.json: PUT finishes on the original URI, DELETE/POST via Location.
 PUT_LRO = {"final-state-via": "original-uri"}
 LOCATION_LRO = {"final-state-via": "location"}
+
+S = TypeVar("S", bound=SecretBearing)
 
 
 class OperationGroup:
@@ -32,10 +35,10 @@ class OperationGroup:
         self._config = config
         self._on_secret = on_secret
 
-    def _revealing(self, parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def _revealing(self, parse: Callable[[Any], S]) -> Callable[[Any], S]:
         """Wrap ``parse`` so every secret in the parsed result is passed to ``on_secret`` first."""
 
-        def wrapped(body: Any) -> Any:
+        def wrapped(body: Any) -> S:
             obj = parse(body)
             if self._on_secret is not None:
                 for value in obj.secret_values():

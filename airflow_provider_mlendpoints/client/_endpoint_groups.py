@@ -6,107 +6,114 @@ its resource classes, and adds its own operations (keys, tokens, logs, skus).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
+
+from azure.core.rest import AsyncHttpResponse, HttpResponse
 
 from ._base import LOCATION_LRO, PUT_LRO, OperationGroup
+from ._executor import MaybeAwaitable, Poller
+from .operation_status import OperationHandle
+from .resources import Resource
+
+R = TypeVar("R", bound=Resource)
 
 
-class EndpointGroup(OperationGroup):
+class EndpointGroup(OperationGroup, Generic[R]):
     """``{collection}/{name}``: PUT, PATCH, GET, DELETE, list; with a poller or a handle."""
 
     kind: ClassVar[str]  # its entry in .kinds.KINDS
     collection: ClassVar[str]
-    resource: ClassVar[Any]  # a class with from_rest()
+    resource: type[R]  # the resource view class (a ClassVar of each flavour)
 
-    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Poller[R]:
         """PUT a full endpoint body (default deployment and traffic changes are full-body PUTs);
         returns a poller whose result is the endpoint."""
         return self._x.begin(self._request("PUT", self.collection, name, body=body), self.resource.from_rest, PUT_LRO)
 
-    def begin_update(self, name: str, body: dict[str, Any]) -> Any:
+    def begin_update(self, name: str, body: dict[str, Any]) -> Poller[R]:
         """PATCH tags and identity only; returns a poller of the endpoint."""
         return self._x.begin(self._request("PATCH", self.collection, name, body=body), self.resource.from_rest)
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> MaybeAwaitable[R]:
         """The endpoint, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", self.collection, name), self.resource.from_rest)
 
-    def get_response(self, name: str) -> Any:
+    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
         """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
         return self._x.raw(self._request("GET", self.collection, name))
 
-    def parse_answer(self, body: Any) -> Any:
+    def parse_answer(self, body: Any) -> R:
         """The endpoint of a GET answer's JSON."""
         return self.resource.from_rest(body)
 
-    def list(self, *, limit: int | None = None) -> Any:
+    def list(self, *, limit: int | None = None) -> MaybeAwaitable[list[R]]:
         """Every endpoint of this kind in the workspace."""
         return self._x.paged(self._request("GET", self.collection), self.resource.from_rest, limit)
 
-    def begin_delete(self, name: str) -> Any:
+    def begin_delete(self, name: str) -> Poller[None]:
         """DELETE (202 + Location); the poller's result is None."""
         return self._x.begin(self._request("DELETE", self.collection, name), None, LOCATION_LRO)
 
-    def start_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+    def start_create_or_update(self, name: str, body: dict[str, Any]) -> MaybeAwaitable[OperationHandle[R]]:
         """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
         (status URL, resource as first answered); nothing polls. Wait by reading the resource's
         ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
         """
         return self._x.start(self._request("PUT", self.collection, name, body=body), self.resource.from_rest)
 
-    def start_delete(self, name: str) -> Any:
+    def start_delete(self, name: str) -> MaybeAwaitable[OperationHandle[None]]:
         """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
         polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
         return self._x.start(self._request("DELETE", self.collection, name))
 
-    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
+    def resume(self, continuation_token: str, *, delete: bool = False) -> Poller[R | None]:
         """A poller for an operation started earlier (``poller.continuation_token()``)."""
         if delete:
             return self._x.resume(continuation_token, None, LOCATION_LRO)
         return self._x.resume(continuation_token, self.resource.from_rest, PUT_LRO)
 
 
-class DeploymentGroup(OperationGroup):
+class DeploymentGroup(OperationGroup, Generic[R]):
     """``{collection}/{endpoint}/deployments/{name}``: PUT, PATCH, GET, DELETE, list; poller or handle."""
 
     kind: ClassVar[str]
     collection: ClassVar[str]
-    resource: ClassVar[Any]
+    resource: type[R]
 
     def _path(self, endpoint_name: str, *rest: str) -> tuple[str, ...]:
         return (self.collection, endpoint_name, "deployments", *rest)
 
-    def begin_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
+    def begin_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Poller[R]:
         """PUT a full deployment body; returns a poller of the deployment."""
         req = self._request("PUT", *self._path(endpoint_name, name), body=body)
         return self._x.begin(req, self.resource.from_rest, PUT_LRO)
 
-    def begin_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
+    def begin_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Poller[R]:
         """PATCH what the kind allows (tags, description; sku for online); returns a poller of the deployment."""
         req = self._request("PATCH", *self._path(endpoint_name, name), body=body)
         return self._x.begin(req, self.resource.from_rest)
 
-    def get(self, endpoint_name: str, name: str) -> Any:
+    def get(self, endpoint_name: str, name: str) -> MaybeAwaitable[R]:
         """The deployment, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", *self._path(endpoint_name, name)), self.resource.from_rest)
 
-    def get_response(self, endpoint_name: str, name: str) -> Any:
+    def get_response(self, endpoint_name: str, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
         """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
         return self._x.raw(self._request("GET", *self._path(endpoint_name, name)))
 
-    def parse_answer(self, body: Any) -> Any:
+    def parse_answer(self, body: Any) -> R:
         """The deployment of a GET answer's JSON."""
         return self.resource.from_rest(body)
 
-    def list(self, endpoint_name: str, *, limit: int | None = None) -> Any:
+    def list(self, endpoint_name: str, *, limit: int | None = None) -> MaybeAwaitable[list[R]]:
         """Every deployment of the endpoint."""
         return self._x.paged(self._request("GET", *self._path(endpoint_name)), self.resource.from_rest, limit)
 
-    def begin_delete(self, endpoint_name: str, name: str) -> Any:
+    def begin_delete(self, endpoint_name: str, name: str) -> Poller[None]:
         """DELETE (202 + Location); the poller's result is None."""
         return self._x.begin(self._request("DELETE", *self._path(endpoint_name, name)), None, LOCATION_LRO)
 
-    def start_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> Any:
+    def start_create_or_update(self, endpoint_name: str, name: str, body: dict[str, Any]) -> MaybeAwaitable[OperationHandle[R]]:
         """PUT a full body and return at once with an :class:`~.operation_status.OperationHandle`
         (status URL, resource as first answered); nothing polls. Wait by reading the resource's
         ``provisioning_state``, and ask ``client.operations.get_status(handle.polling_url)`` why it failed.
@@ -114,12 +121,12 @@ class DeploymentGroup(OperationGroup):
         req = self._request("PUT", *self._path(endpoint_name, name), body=body)
         return self._x.start(req, self.resource.from_rest)
 
-    def start_delete(self, endpoint_name: str, name: str) -> Any:
+    def start_delete(self, endpoint_name: str, name: str) -> MaybeAwaitable[OperationHandle[None]]:
         """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
         polls. A missing resource answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
         return self._x.start(self._request("DELETE", *self._path(endpoint_name, name)))
 
-    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
+    def resume(self, continuation_token: str, *, delete: bool = False) -> Poller[R | None]:
         """A poller for an operation started earlier."""
         if delete:
             return self._x.resume(continuation_token, None, LOCATION_LRO)

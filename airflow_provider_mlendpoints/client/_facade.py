@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._executor import AsyncExecutor, SyncExecutor
@@ -15,18 +16,73 @@ from .jobs import JobsOperations
 from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
 from .operations import OperationsOperations
 from .pipeline import build_async_pipeline_client, build_pipeline_client
+from .protocols import (
+    AssetVersionsGroup,
+    AsyncAssetVersionsGroup,
+    AsyncBatchDeploymentsGroup,
+    AsyncBatchEndpointsGroup,
+    AsyncComputesGroup,
+    AsyncDatastoresGroup,
+    AsyncGetBatchJob,
+    AsyncInvokeBatchEndpoint,
+    AsyncJobsGroup,
+    AsyncOnlineDeploymentsGroup,
+    AsyncOnlineEndpointsGroup,
+    AsyncOperationsGroup,
+    AsyncScoreOnline,
+    AsyncWorkspaceGroup,
+    BatchDeploymentsGroup,
+    BatchEndpointsGroup,
+    ComputesGroup,
+    DatastoresGroup,
+    GetBatchJob,
+    InvokeBatchEndpoint,
+    JobsGroup,
+    OnlineDeploymentsGroup,
+    OnlineEndpointsGroup,
+    OperationsGroup,
+    ScoreOnline,
+    WorkspaceGroup,
+)
 from .reconcile import DEFAULT_READ_TIMEOUT
 from .workspace import WorkspaceOperations
 
 
 class _ClientBase:
+    """What both clients share: the groups over three executors (ARM, batch data plane, scoring).
+
+    The groups are written once for both flavours; each client declares them with the
+    :mod:`.protocols` face of its flavour (values or awaitables), so here they are untyped.
+    """
+
     config: WorkspaceConfig
+    batch_endpoints: Any
+    batch_deployments: Any
+    online_endpoints: Any
+    online_deployments: Any
+    jobs: Any
+    code_versions: Any
+    model_versions: Any
+    environment_versions: Any
+    data_versions: Any
+    datastores: Any
+    computes: Any
+    workspace: Any
+    operations: Any
+    invoke_batch_endpoint: Any
+    get_batch_job: Any
+    score_online: Any
 
     def _compose(
-        self, arm: Any, dp: Any, score: Any, credential: Any, on_secret: Any, read_timeout: float | None = None
+        self,
+        arm: SyncExecutor | AsyncExecutor,
+        dp: SyncExecutor | AsyncExecutor,
+        score: SyncExecutor | AsyncExecutor,
+        credential: Any,
+        on_secret: Callable[[str], object] | None,
+        read_timeout: float | None = None,
     ) -> None:
         cfg = self.config
-        self._executors = (arm, dp, score)
         self.batch_endpoints = BatchEndpointsOperations(arm, cfg, on_secret)
         self.batch_deployments = BatchDeploymentsOperations(arm, cfg, on_secret)
         self.online_endpoints = OnlineEndpointsOperations(arm, cfg, on_secret)
@@ -78,14 +134,37 @@ class MLEndpointsClient(_ClientBase):
     ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``data_versions``, ``datastores``,
     ``computes``, ``workspace`` (the workspace itself, e.g. its location) and ``operations``
     (status of a long-running operation); plus ``invoke_batch_endpoint``, ``get_batch_job`` and
-    ``score_online``. ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()``
+    ``score_online``. Their types are the sync faces of :mod:`.protocols` (``jobs.get()`` is a
+    :class:`~.resources.Job`). ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()``
     waits; ``.continuation_token()`` resumes later through the group's ``resume``).
     ``start_create_or_update`` / ``start_delete`` send the request and return an
     :class:`~.operation_status.OperationHandle` at once, with no poller (no background thread).
     """
 
+    batch_endpoints: BatchEndpointsGroup
+    batch_deployments: BatchDeploymentsGroup
+    online_endpoints: OnlineEndpointsGroup
+    online_deployments: OnlineDeploymentsGroup
+    jobs: JobsGroup
+    code_versions: AssetVersionsGroup
+    model_versions: AssetVersionsGroup
+    environment_versions: AssetVersionsGroup
+    data_versions: AssetVersionsGroup
+    datastores: DatastoresGroup
+    computes: ComputesGroup
+    workspace: WorkspaceGroup
+    operations: OperationsGroup
+    invoke_batch_endpoint: InvokeBatchEndpoint
+    get_batch_job: GetBatchJob
+    score_online: ScoreOnline
+
     def __init__(
-        self, config: WorkspaceConfig, credential: Any, *, on_secret: Any = None, **transport_kwargs: Any
+        self,
+        config: WorkspaceConfig,
+        credential: Any,
+        *,
+        on_secret: Callable[[str], object] | None = None,
+        **transport_kwargs: Any,
     ) -> None:
         self.config = config
         self.credential = credential
@@ -103,6 +182,7 @@ class MLEndpointsClient(_ClientBase):
             build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
         )
         score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
+        self._executors = (arm, dp, score)
         self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     def close(self) -> None:
@@ -124,10 +204,35 @@ class AsyncMLEndpointsClient(_ClientBase):
 
     :param credential: an *async* ``TokenCredential`` (``azure.identity.aio`` or
         :class:`~.credentials.AsyncStaticTokenCredential`).
+
+    Its groups are typed by the async faces of :mod:`.protocols` (``await jobs.get()`` is a
+    :class:`~.resources.Job`).
     """
 
+    batch_endpoints: AsyncBatchEndpointsGroup
+    batch_deployments: AsyncBatchDeploymentsGroup
+    online_endpoints: AsyncOnlineEndpointsGroup
+    online_deployments: AsyncOnlineDeploymentsGroup
+    jobs: AsyncJobsGroup
+    code_versions: AsyncAssetVersionsGroup
+    model_versions: AsyncAssetVersionsGroup
+    environment_versions: AsyncAssetVersionsGroup
+    data_versions: AsyncAssetVersionsGroup
+    datastores: AsyncDatastoresGroup
+    computes: AsyncComputesGroup
+    workspace: AsyncWorkspaceGroup
+    operations: AsyncOperationsGroup
+    invoke_batch_endpoint: AsyncInvokeBatchEndpoint
+    get_batch_job: AsyncGetBatchJob
+    score_online: AsyncScoreOnline
+
     def __init__(
-        self, config: WorkspaceConfig, credential: Any, *, on_secret: Any = None, **transport_kwargs: Any
+        self,
+        config: WorkspaceConfig,
+        credential: Any,
+        *,
+        on_secret: Callable[[str], object] | None = None,
+        **transport_kwargs: Any,
     ) -> None:
         self.config = config
         self.credential = credential
@@ -146,6 +251,7 @@ class AsyncMLEndpointsClient(_ClientBase):
             config,
         )
         score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
+        self._executors = (arm, dp, score)
         self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     async def close(self) -> None:

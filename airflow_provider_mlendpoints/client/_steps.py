@@ -17,9 +17,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
+
+if TYPE_CHECKING:
+    from ._executor import AsyncExecutor, SyncExecutor
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -36,17 +41,20 @@ class Sleep:
     seconds: float
 
 
-Procedure = Generator[Call | Sleep, Any, Any]
+#: A procedure: yields steps, is sent each step's result (``Any``: whatever the step's call
+#: returned), returns ``R``.
+Procedure: TypeAlias = Generator[Call | Sleep, Any, R]
 
 
-def _run_sync(gen: Procedure) -> Any:
+def _run_sync(gen: Procedure[R]) -> R:
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
             step = gen.throw(error) if error is not None else gen.send(value)
         except StopIteration as stop:
-            return stop.value
+            result: R = stop.value
+            return result
         value, error = None, None
         try:
             if isinstance(step, Sleep):
@@ -57,14 +65,15 @@ def _run_sync(gen: Procedure) -> Any:
             error = exc
 
 
-async def _run_async(gen: Procedure) -> Any:
+async def _run_async(gen: Procedure[R]) -> R:
     value: Any = None
     error: BaseException | None = None
     while True:
         try:
             step = gen.throw(error) if error is not None else gen.send(value)
         except StopIteration as stop:
-            return stop.value
+            result: R = stop.value
+            return result
         value, error = None, None
         try:
             if isinstance(step, Sleep):
@@ -77,7 +86,11 @@ async def _run_async(gen: Procedure) -> Any:
             error = exc
 
 
-def drive(executor: Any, gen: Procedure) -> Any:
+@overload
+def drive(executor: SyncExecutor, gen: Procedure[R]) -> R: ...
+@overload
+def drive(executor: AsyncExecutor, gen: Procedure[R]) -> Coroutine[Any, Any, R]: ...
+def drive(executor: SyncExecutor | AsyncExecutor, gen: Procedure[R]) -> R | Coroutine[Any, Any, R]:
     """Run ``gen`` now (sync executor) or return a coroutine running it (async executor)."""
     if getattr(executor, "is_async", False):
         return _run_async(gen)

@@ -10,22 +10,25 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from .datastore_blob import blob_url_to_datastore, container_client, parse_datastore_uri
 from .errors import NotFoundError, ValidationError
 
+if TYPE_CHECKING:
+    from ._facade import MLEndpointsClient
+
 URI_PROPERTIES = {"models": "modelUri", "codes": "codeUri", "data": "dataUri"}
 
 
-def asset_version(client: Any, kind: str, name: str, version: str | None) -> Any:
+def asset_version(client: MLEndpointsClient, kind: str, name: str, version: str | None) -> Any:
     """The :class:`AssetVersion` ``name:version`` of ``kind`` (``models``, ``codes``, ``data``); latest when None."""
     ops = {"models": client.model_versions, "codes": client.code_versions, "data": client.data_versions}[kind]
     return ops.get(name, version) if version else ops.get_latest(name)
 
 
-def download_location(client: Any, uri: str, target: str | os.PathLike[str]) -> list[Path]:
+def download_location(client: MLEndpointsClient, uri: str, target: str | os.PathLike[str]) -> list[Path]:
     """Download the file or folder at ``uri`` into ``target`` (a folder); returns the files written.
 
     A folder's files keep their paths below it; one file lands as ``target/<its name>``.
@@ -44,7 +47,7 @@ def download_location(client: Any, uri: str, target: str | os.PathLike[str]) -> 
     return download_prefix(client, store, path, dest)
 
 
-def download_prefix(client: Any, store: Any, path: str, target: Path) -> list[Path]:
+def download_prefix(client: MLEndpointsClient, store: Any, path: str, target: Path) -> list[Path]:
     """Download one blob (``path``) or every blob below the folder ``path`` of a datastore into ``target``."""
     written: list[Path] = []
     path = path.strip("/")

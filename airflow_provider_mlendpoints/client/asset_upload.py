@@ -17,11 +17,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .datastore_blob import container_client, datastore_uri
 from .errors import ConflictError, NotFoundError, ValidationError
 from .resources import AssetVersion, Datastore
+
+if TYPE_CHECKING:
+    from ..specs.model import AzureMLRef
+    from ._facade import MLEndpointsClient
+    from .protocols import AssetVersionsGroup
 
 HASH_PROPERTY = "contentHash"
 UPLOAD_PREFIX = "LocalUpload"
@@ -62,10 +67,15 @@ class Upload(NamedTuple):
     url: str
 
 
+def _id_of(ops: AssetVersionsGroup, name: str, found: AssetVersion) -> str:
+    """The ARM id of a version the service listed (built from its name when the answer has no id)."""
+    return found.id or ops.version_id(name, found.version or "")
+
+
 class AssetUploader:
     """Uploads local content to the default datastore and registers versions (sync client)."""
 
-    def __init__(self, client: Any, datastore: Datastore | None = None) -> None:
+    def __init__(self, client: MLEndpointsClient, datastore: Datastore | None = None) -> None:
         self.client = client
         self._datastore = datastore
 
@@ -94,7 +104,7 @@ class AssetUploader:
             digest, datastore_uri(self.client.config, self.datastore.name or "workspaceblobstore", base), url
         )
 
-    def _existing(self, ops: Any, name: str, digest: str) -> AssetVersion | None:
+    def _existing(self, ops: AssetVersionsGroup, name: str, digest: str) -> AssetVersion | None:
         try:
             versions = ops.list(name)
         except NotFoundError:
@@ -105,11 +115,11 @@ class AssetUploader:
         return None
 
     def _register(
-        self, ops: Any, name: str, version: str | None, digest: str, properties: dict[str, Any]
+        self, ops: AssetVersionsGroup, name: str, version: str | None, digest: str, properties: dict[str, Any]
     ) -> str:
         found = self._existing(ops, name, digest)
         if found is not None:
-            return found.id or ops.version_id(name, found.version)
+            return _id_of(ops, name, found)
         if version is None:
             latest = None
             try:
@@ -118,7 +128,7 @@ class AssetUploader:
                 latest = latest_of(ops.list(name))
             except NotFoundError:
                 pass
-            version = str(int(latest.version) + 1) if latest and (latest.version or "").isdigit() else "1"
+            version = str(int(latest.version) + 1) if latest and latest.version and latest.version.isdigit() else "1"
         else:
             try:
                 ops.get(name, version)
@@ -177,7 +187,7 @@ class AssetResolver:
     Results are cached per resolver, so one body build uploads each asset at most once.
     """
 
-    def __init__(self, client: Any, uploader: AssetUploader | None = None) -> None:
+    def __init__(self, client: MLEndpointsClient, uploader: AssetUploader | None = None) -> None:
         self.client = client
         self.uploader = uploader or AssetUploader(client)
         self._cache: dict[Any, str | None] = {}
@@ -188,7 +198,7 @@ class AssetResolver:
             self._cache[key] = self._resolve(asset_kind, part)
         return self._cache[key]
 
-    def ref_id(self, kind: str, ref: Any) -> str:
+    def ref_id(self, kind: str, ref: AzureMLRef) -> str:
         """ARM id for an :class:`AzureMLRef` of ``kind`` (models, codes, environments, computes)."""
         raw = ref.raw
         if (
@@ -199,22 +209,20 @@ class AssetResolver:
             return raw
         if kind == "computes":
             return f"{self.client.config.workspace_id}/computes/{ref.name}"
-        ops = {
+        ops: AssetVersionsGroup = {
             "models": self.client.model_versions,
             "codes": self.client.code_versions,
             "environments": self.client.environment_versions,
         }[kind]
         if ref.version:
             return ops.version_id(ref.name, ref.version)
-        latest = ops.get_latest(ref.name)  # @latest, or a bare name
-        return latest.id or ops.version_id(ref.name, latest.version)
+        return _id_of(ops, ref.name, ops.get_latest(ref.name))  # @latest, or a bare name
 
     @staticmethod
-    def _named(ops: Any, name: str, version: str | None) -> str:
+    def _named(ops: AssetVersionsGroup, name: str, version: str | None) -> str:
         if version:
             return ops.version_id(name, version)
-        latest = ops.get_latest(name)
-        return latest.id or ops.version_id(name, latest.version)
+        return _id_of(ops, name, ops.get_latest(name))
 
     def _resolve(self, asset_kind: str, part: Any) -> str | None:
         from airflow_provider_mlendpoints.specs.model import AzureMLRef, CodeSpec, EnvironmentSpec, ModelSpec

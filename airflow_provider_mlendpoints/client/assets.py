@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ._base import OperationGroup
+from ._executor import AsyncExecutor, MaybeAwaitable, SyncExecutor
+from .config import WorkspaceConfig
 from .errors import NotFoundError
 from .resources import AssetVersion
 
@@ -26,17 +28,17 @@ class AssetVersionsOperations(OperationGroup):
 
     kind: AssetKind = "codes"
 
-    def __init__(self, executor: Any, config: Any, kind: AssetKind) -> None:
+    def __init__(self, executor: SyncExecutor | AsyncExecutor, config: WorkspaceConfig, kind: AssetKind) -> None:
         super().__init__(executor, config)
         self.kind = kind
 
-    def create_or_update(self, name: str, version: str, body: dict[str, Any]) -> Any:
+    def create_or_update(self, name: str, version: str, body: dict[str, Any]) -> MaybeAwaitable[AssetVersion]:
         """PUT a version body (``{"properties": {...}}``); returns the :class:`AssetVersion`."""
         return self._x.call(
             self._request("PUT", self.kind, name, "versions", version, body=body), AssetVersion.from_rest
         )
 
-    def get(self, name: str, version: str) -> Any:
+    def get(self, name: str, version: str) -> MaybeAwaitable[AssetVersion]:
         """The version, or :class:`~.errors.NotFoundError`."""
         return self._x.call(
             self._request("GET", self.kind, name, "versions", version), AssetVersion.from_rest
@@ -50,14 +52,14 @@ class AssetVersionsOperations(OperationGroup):
         top: int | None = None,
         params: dict[str, Any] | None = None,
         limit: int | None = None,
-    ) -> Any:
+    ) -> MaybeAwaitable[list[AssetVersion]]:
         """Versions of ``name``; ``params`` adds query filters the API knows (e.g. ``tags``, ``hash``)."""
         query = {"$orderBy": order_by, "$top": top, **(params or {})}
         return self._x.paged(
             self._request("GET", self.kind, name, "versions", params=query), AssetVersion.from_rest, limit
         )
 
-    def get_latest(self, name: str) -> Any:
+    def get_latest(self, name: str) -> MaybeAwaitable[AssetVersion]:
         """The latest version of ``name`` (``azureml:name@latest``)."""
 
         def pick(versions: list[AssetVersion]) -> AssetVersion:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._endpoint_groups import DeploymentGroup, EndpointGroup
+from ._executor import MaybeAwaitable
 from .resources import BatchDeployment, BatchEndpoint, EndpointKeys
 
 
-class BatchEndpointsOperations(EndpointGroup):
+class BatchEndpointsOperations(EndpointGroup[BatchEndpoint]):
     """``batchEndpoints/{name}``: PUT, PATCH, GET, DELETE, list, POST listkeys.
 
     Changing the default deployment is a full-body PUT.
@@ -18,14 +17,14 @@ class BatchEndpointsOperations(EndpointGroup):
     collection = "batchEndpoints"
     resource = BatchEndpoint
 
-    def list_keys(self, name: str) -> Any:
+    def list_keys(self, name: str) -> MaybeAwaitable[EndpointKeys]:
         """POST ``listkeys`` (lower-case k, as in mfe.json): :class:`EndpointKeys`."""
         return self._x.call(
             self._request("POST", self.collection, name, "listkeys"), self._revealing(EndpointKeys.from_rest)
         )
 
 
-class BatchDeploymentsOperations(DeploymentGroup):
+class BatchDeploymentsOperations(DeploymentGroup[BatchDeployment]):
     """``batchEndpoints/{e}/deployments/{d}``: PUT, PATCH (tags, description), GET, DELETE, list."""
 
     kind = "batch_deployment"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.core.rest import AsyncHttpResponse, HttpResponse
+
 from ._base import OperationGroup
+from ._executor import MaybeAwaitable, Poller
+from .operation_status import OperationHandle
 from .resources import Compute
 
 
@@ -41,38 +45,38 @@ class ComputesOperations(OperationGroup):
 
     kind = "compute"
 
-    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+    def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Poller[Compute]:
         """PUT (see :func:`aml_compute_body`); poller of the :class:`Compute`."""
         return self._x.begin(self._request("PUT", "computes", name, body=body), Compute.from_rest)
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> MaybeAwaitable[Compute]:
         """The :class:`Compute`, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", "computes", name), Compute.from_rest)
 
-    def get_response(self, name: str) -> Any:
+    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
         """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
         return self._x.raw(self._request("GET", "computes", name))
 
-    def parse_answer(self, body: Any) -> Any:
+    def parse_answer(self, body: Any) -> Compute:
         """The :class:`Compute` of a GET answer's JSON."""
         return Compute.from_rest(body)
 
     def begin_delete(
         self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
-    ) -> Any:
+    ) -> Poller[None]:
         """DELETE (``underlyingResourceAction`` is required by the API); result None."""
         req = self._request(
             "DELETE", "computes", name, params={"underlyingResourceAction": underlying_resource_action}
         )
         return self._x.begin(req, None)
 
-    def start_create_or_update(self, name: str, body: dict[str, Any]) -> Any:
+    def start_create_or_update(self, name: str, body: dict[str, Any]) -> MaybeAwaitable[OperationHandle[Compute]]:
         """PUT and return at once with an :class:`~.operation_status.OperationHandle`; nothing polls."""
         return self._x.start(self._request("PUT", "computes", name, body=body), Compute.from_rest)
 
     def start_delete(
         self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
-    ) -> Any:
+    ) -> MaybeAwaitable[OperationHandle[None]]:
         """DELETE and return at once with an :class:`~.operation_status.OperationHandle`; nothing
         polls. A missing compute answers 204 (no ``polling_url``) or :class:`~.errors.NotFoundError`."""
         req = self._request(
@@ -80,6 +84,6 @@ class ComputesOperations(OperationGroup):
         )
         return self._x.start(req)
 
-    def resume(self, continuation_token: str, *, delete: bool = False) -> Any:
+    def resume(self, continuation_token: str, *, delete: bool = False) -> Poller[Compute | None]:
         """A poller for a create/update (or, with ``delete=True``, a delete) started earlier."""
         return self._x.resume(continuation_token, None if delete else Compute.from_rest)

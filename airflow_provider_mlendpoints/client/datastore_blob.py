@@ -10,13 +10,16 @@ key/SAS datastores, else the client's AAD credential (identity-based access).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from azure.storage.blob import ContainerClient
 
 from .errors import NotFoundError, ValidationError
 from .resources import Datastore
+
+if TYPE_CHECKING:
+    from ._facade import MLEndpointsClient
 
 _DATASTORE_URI = re.compile(
     r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/Microsoft\.MachineLearningServices/)?"
@@ -45,7 +48,7 @@ def datastore_name_from_id(datastore_id: str) -> str:
     return datastore_id.rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
 
 
-def container_client(client: Any, datastore: Datastore) -> ContainerClient:
+def container_client(client: MLEndpointsClient, datastore: Datastore) -> ContainerClient:
     """A ContainerClient for a blob datastore (sync :class:`MLEndpointsClient` required)."""
     if datastore.datastore_type not in (None, "AzureBlob"):
         raise ValidationError(f"datastore {datastore.name!r} is {datastore.datastore_type}, not AzureBlob")
@@ -58,10 +61,10 @@ def container_client(client: Any, datastore: Datastore) -> ContainerClient:
         "AccountKey=" in override or "SharedAccessSignature=" in override or "BlobEndpoint=" in override
     ):
         return ContainerClient.from_connection_string(override, container)
-    account_url = override or datastore.account_url
-    credential: Any
+    account_url = override or datastore.account_url or ""  # account_url is set: account is
+    credential: Any  # what ContainerClient accepts: a key mapping, a SAS string or a TokenCredential
     if (datastore.credentials_type or "None") in ("AccountKey", "Sas"):
-        secrets = client.datastores.list_secrets(datastore.name)
+        secrets = client.datastores.list_secrets(str(datastore.name))
         if secrets.account_key:
             credential = {"account_name": account, "account_key": secrets.account_key}
         elif secrets.sas_token:
@@ -73,7 +76,7 @@ def container_client(client: Any, datastore: Datastore) -> ContainerClient:
     return ContainerClient(account_url, container, credential=credential)
 
 
-def blob_url_to_datastore(client: Any, url: str) -> tuple[Datastore, str]:
+def blob_url_to_datastore(client: MLEndpointsClient, url: str) -> tuple[Datastore, str]:
     """Map an https blob URL to (datastore, path) by matching account and container."""
     parsed = urlparse(url)
     parts = [p for p in parsed.path.split("/") if p]

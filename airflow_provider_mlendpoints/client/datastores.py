@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._base import OperationGroup
+from ._executor import MaybeAwaitable
 from .resources import Datastore, DatastoreSecrets
 
 
 class DatastoresOperations(OperationGroup):
     """``datastores`` and ``datastores/{name}``."""
 
-    def list(self, *, is_default: bool | None = None, limit: int | None = None) -> Any:
+    def list(self, *, is_default: bool | None = None, limit: int | None = None) -> MaybeAwaitable[list[Datastore]]:
         """Datastores of the workspace; ``is_default=True`` asks for the default one only."""
         params = {"isDefault": str(is_default).lower() if is_default is not None else None}
         return self._x.paged(self._request("GET", "datastores", params=params), Datastore.from_rest, limit)
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> MaybeAwaitable[Datastore]:
         """The :class:`Datastore`, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", "datastores", name), Datastore.from_rest)
 
-    def list_secrets(self, name: str) -> Any:
+    def list_secrets(self, name: str) -> MaybeAwaitable[DatastoreSecrets]:
         """POST ``listSecrets``: :class:`DatastoreSecrets` (never logged, never in reprs)."""
         return self._x.call(
             self._request("POST", "datastores", name, "listSecrets"),
             self._revealing(DatastoreSecrets.from_rest),
         )
 
-    def get_default(self) -> Any:
+    def get_default(self) -> MaybeAwaitable[Datastore]:
         """The workspace's default datastore (``isDefault``)."""
 
         def pick(stores: list[Datastore]) -> Datastore:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
 
 #: The client's own per-request lines (INFO, only when ``verbose_http`` is set).
 HTTP_LOGGER = logging.getLogger("airflow_provider_mlendpoints.client.http")
@@ -50,7 +51,7 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + query
 
 
-class OneLineHttpLoggingPolicy(SansIOHTTPPolicy):
+class OneLineHttpLoggingPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse | AsyncHttpResponse]):
     """One INFO line per request and answer when ``verbose``: ``GET <url> -> 200 (12 ms)``.
 
     :param verbose: log at all (the connection's ``verbose_http``).

@@ -19,8 +19,13 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
+from ._executor import AsyncExecutor, MaybeAwaitable, Poller, SyncExecutor
 from ._steps import drive
+from .batch_endpoints import BatchEndpointsOperations
+from .config import WorkspaceConfig
 from .errors import ValidationError
+from .jobs import JobsOperations
+from .online_endpoints import OnlineEndpointsOperations
 from .pipeline import NON_IDEMPOTENT
 from .reconcile import DEFAULT_READ_TIMEOUT, ReconcileSettings, reconciled_invocation, with_correlation_id
 from .resources import BatchEndpoint, Job, OnlineEndpoint
@@ -44,14 +49,14 @@ class InvokeOperations:
 
     def __init__(
         self,
-        arm: Any,
-        data_plane: Any,
-        scoring: Any,
-        config: Any,
-        data_plane_credential: Any,
-        batch_endpoints: Any,
-        online_endpoints: Any,
-        jobs: Any = None,
+        arm: SyncExecutor | AsyncExecutor,
+        data_plane: SyncExecutor | AsyncExecutor,
+        scoring: SyncExecutor | AsyncExecutor,
+        config: WorkspaceConfig,
+        data_plane_credential: Any,  # a TokenCredential (sync or async, as the executors)
+        batch_endpoints: BatchEndpointsOperations,
+        online_endpoints: OnlineEndpointsOperations,
+        jobs: JobsOperations | None = None,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
         self._jobs = jobs
@@ -75,7 +80,7 @@ class InvokeOperations:
         reconcile: bool = True,
         correlation_id: str | None = None,
         reconcile_settings: ReconcileSettings | None = None,
-    ) -> Any:
+    ) -> MaybeAwaitable[Job]:
         """Start a batch job; returns the :class:`Job` (name, status, ``studio_url``).
 
         ``body`` comes from :func:`batch_invoke_body` or :func:`batch_invoke_body_2021`; it is
@@ -93,14 +98,14 @@ class InvokeOperations:
         cid = correlation_id or uuid.uuid4().hex
         stamped = with_correlation_id(body, cid)
 
-        def post(uri: str) -> Any:
+        def post(uri: str) -> MaybeAwaitable[Job]:
             headers = {"Content-Type": "application/json"}
             if deployment_name:
                 headers[DEPLOYMENT_HEADER] = deployment_name
             req = HttpRequest("POST", self._config.rebase_data_plane(uri), json=stamped, headers=headers)
             return self._dp.call(req, Job.from_rest, **{NON_IDEMPOTENT: True})
 
-        def run(uri: str, default_deployment: str | None) -> Any:
+        def run(uri: str, default_deployment: str | None) -> MaybeAwaitable[Job]:
             if not reconcile:
                 return post(uri)
             return drive(
@@ -124,18 +129,18 @@ class InvokeOperations:
         endpoint = self._batch_endpoints.get(endpoint_name)
         return self._arm.then(endpoint, lambda ep: run(self._require_uri(ep), ep.default_deployment))
 
-    def _list_jobs(self, limit: int) -> Any:
+    def _list_jobs(self, limit: int) -> MaybeAwaitable[list[Job]]:
         request = HttpRequest(
             "GET", self._config.arm_url("jobs"), params={"api-version": self._config.api_version}
         )
         return self._arm.paged(request, Job.from_rest, limit)
 
-    def _cancel_job(self, name: str) -> Any:
+    def _cancel_job(self, name: str) -> Poller[None]:
         if self._jobs is None:
             raise ValidationError("this InvokeOperations was built without a jobs group; cannot cancel")
         return self._jobs.begin_cancel(name)
 
-    def get_batch_job(self, scoring_uri: str, job_name: str) -> Any:
+    def get_batch_job(self, scoring_uri: str, job_name: str) -> MaybeAwaitable[Job]:
         """``GET {scoringUri}/{name}``: the batch job as the data plane sees it."""
         url = self._config.rebase_data_plane(scoring_uri.rstrip("/") + "/" + job_name)
         return self._dp.call(HttpRequest("GET", url), Job.from_rest)
@@ -151,13 +156,14 @@ class InvokeOperations:
         token: str | None = None,
         scoring_uri: str | None = None,
         content_type: str = "application/json",
-    ) -> Any:
+    ) -> MaybeAwaitable[Any]:
         """POST ``payload`` to the online endpoint; returns parsed JSON (or text).
 
         Auth: ``key`` or ``token`` if given; otherwise by the endpoint's ``authMode``: Key ->
         ``listKeys``, AMLToken -> ``token``, AADToken -> the client's credential for ml.azure.com.
         """
         ops = self._online_endpoints
+        given = key or token  # a secret the caller gave
 
         def post(uri: str, secret: str) -> Any:
             headers = {"Authorization": f"Bearer {secret}", "Content-Type": content_type}
@@ -169,8 +175,8 @@ class InvokeOperations:
 
         def with_endpoint(ep: OnlineEndpoint) -> Any:
             uri = scoring_uri or self._require_uri(ep)
-            if key or token:
-                return post(uri, key or token)  # type: ignore[arg-type]
+            if given:
+                return post(uri, given)
             mode = (ep.auth_mode or "Key").lower()
             if mode == "key":
                 return self._arm.then(
@@ -183,8 +189,8 @@ class InvokeOperations:
             got = self._credential.get_token(self._config.data_plane_scope)
             return self._arm.then(got, lambda t: post(uri, t.token))
 
-        if scoring_uri and (key or token):
-            return post(scoring_uri, key or token)  # type: ignore[arg-type]
+        if scoring_uri and given:
+            return post(scoring_uri, given)
         return self._arm.then(ops.get(endpoint_name), with_endpoint)
 
     @staticmethod

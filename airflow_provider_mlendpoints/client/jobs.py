@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from azure.core.rest import AsyncHttpResponse, HttpResponse
 
 from ._base import LOCATION_LRO, OperationGroup
-from ._steps import drive
+from ._executor import MaybeAwaitable, Poller
+from ._steps import Procedure, drive
 from .errors import ServiceError
 from .resources import Job
+
+if TYPE_CHECKING:
+    from .waiting import WaitEvent
 
 
 class JobsOperations(OperationGroup):
     """Read and cancel workspace jobs (batch-invoke jobs appear here too)."""
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> MaybeAwaitable[Job]:
         """The :class:`Job`, or :class:`~.errors.NotFoundError`."""
         return self._x.call(self._request("GET", "jobs", name), Job.from_rest)
 
@@ -25,16 +32,16 @@ class JobsOperations(OperationGroup):
         list_view_type: str | None = None,
         properties: str | None = None,
         limit: int | None = None,
-    ) -> Any:
+    ) -> MaybeAwaitable[list[Job]]:
         """Jobs of the workspace, filtered as the service allows."""
         params = {"jobType": job_type, "tag": tag, "listViewType": list_view_type, "properties": properties}
         return self._x.paged(self._request("GET", "jobs", params=params), Job.from_rest, limit)
 
-    def get_response(self, name: str) -> Any:
+    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
         """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
         return self._x.raw(self._request("GET", "jobs", name))
 
-    def parse_answer(self, body: Any) -> Any:
+    def parse_answer(self, body: Any) -> Job:
         """The :class:`Job` of a GET answer's JSON."""
         return Job.from_rest(body)
 
@@ -44,8 +51,8 @@ class JobsOperations(OperationGroup):
         *,
         timeout: float | None = None,
         poll_interval: float | None = None,
-        on_poll: Any = None,
-    ) -> Any:
+        on_poll: Callable[[Job, float | None], object] | None = None,
+    ) -> MaybeAwaitable[Job]:
         """Poll ``jobs/{name}`` until the job is terminal; returns the final :class:`Job`.
 
         The waiting procedure of :mod:`.waiting`: the server's ``Retry-After`` when an answer
@@ -65,19 +72,21 @@ class JobsOperations(OperationGroup):
         return drive(self._x, self._final_job(wait(_Client(self), WaitTarget.job(name), settings, on_poll=on_poll)))
 
     @staticmethod
-    def _final_job(procedure: Any) -> Any:
+    def _final_job(procedure: Procedure[WaitEvent]) -> Procedure[Job]:
         event = yield from procedure
         if event.status == "error" and event.error is not None:
             raise event.error
         if event.status == "timeout":
             raise ServiceError(event.message, code="WaitTimeout")
+        if not isinstance(event.last, Job):  # a job target's answers parse as Job
+            raise ServiceError(f"waiting for a job ended without one: {event.message}", code="WaitFailed")
         return event.last
 
-    def begin_cancel(self, name: str) -> Any:
+    def begin_cancel(self, name: str) -> Poller[None]:
         """POST ``cancel`` (202 + Location); the poller's result is None."""
         return self._x.begin(self._request("POST", "jobs", name, "cancel"), None, LOCATION_LRO)
 
-    def cancel(self, name: str) -> Any:
+    def cancel(self, name: str) -> Poller[None]:
         """Request cancellation without waiting for it to finish (returns the poller)."""
         return self.begin_cancel(name)
 

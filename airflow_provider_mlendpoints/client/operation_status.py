@@ -9,14 +9,16 @@ operation groups); :class:`OperationStatus` is one reading of the operation's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
 
 #: Operation states after which nothing changes any more.
 OPERATION_TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 
 
 @dataclass(frozen=True)
-class OperationHandle:
+class OperationHandle(Generic[T_co]):
     """A long-running operation the service accepted; nothing polls it.
 
     :ivar polling_url: the ``Azure-AsyncOperation`` URL, else the ``Location`` URL, else None
@@ -27,7 +29,7 @@ class OperationHandle:
     """
 
     polling_url: str | None
-    resource: Any
+    resource: T_co | None
     status_code: int
     retry_after: float | None = None
 
@@ -65,5 +67,7 @@ class OperationStatus:
             return cls("InProgress")
         if not isinstance(body, dict) or not isinstance(body.get("status"), str):
             return cls("Succeeded")
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = body.get("error")
+        if not isinstance(error, dict):
+            error = {}
         return cls(body["status"], error.get("code"), error.get("message"))

@@ -8,6 +8,7 @@ from typing import Any
 from azure.core.rest import HttpRequest
 
 from ._base import OperationGroup
+from ._executor import MaybeAwaitable
 from ._steps import Call, Procedure, drive
 from .errors import ConflictError, ValidationError
 from .operation_status import OperationStatus
@@ -16,7 +17,7 @@ from .operation_status import OperationStatus
 class OperationsOperations(OperationGroup):
     """Status of operations started with ``start_create_or_update`` / ``start_delete``."""
 
-    def get_status(self, polling_url: str) -> Any:
+    def get_status(self, polling_url: str) -> MaybeAwaitable[OperationStatus]:
         """One reading of ``polling_url`` (an :attr:`OperationHandle.polling_url`) as an
         :class:`~.operation_status.OperationStatus`.
 
@@ -27,7 +28,7 @@ class OperationsOperations(OperationGroup):
         """
         return drive(self._x, self._read_status(polling_url))
 
-    def _read_status(self, polling_url: str) -> Procedure:
+    def _read_status(self, polling_url: str) -> Procedure[OperationStatus]:
         try:
             response = yield Call(lambda: self._x.raw(HttpRequest("GET", polling_url)))
         except (ValidationError, ConflictError) as exc:

@@ -6,7 +6,13 @@ Secrets are kept out of ``repr()``; ``secret_values()`` lists them for a secrets
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+
+class SecretBearing(Protocol):
+    """A parsed answer that carries secrets (keys, tokens): they are registered before it is handed out."""
+
+    def secret_values(self) -> list[str]: ...
 
 
 def _dict(value: Any) -> dict[str, Any]:

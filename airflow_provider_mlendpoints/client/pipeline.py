@@ -14,7 +14,7 @@ server-sent delay is capped).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from azure.core import AsyncPipelineClient, PipelineClient
 from azure.core.exceptions import AzureError
@@ -31,12 +31,15 @@ from azure.core.pipeline.policies import (
     UserAgentPolicy,
 )
 from azure.core.polling import AsyncLROPoller, LROPoller
+from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
 
 from .config import RetrySettings, WorkspaceConfig
 from .errors import MLEndpointsError, ServiceError, error_from_azure, error_from_parts
 from .http_logging import HTTP_LOGGER, OneLineHttpLoggingPolicy, quiet_azure_http_logging
+
+T_co = TypeVar("T_co", covariant=True)
 
 USER_AGENT = "airflow-provider-mlendpoints"
 __all__ = ["HTTP_LOGGER"]  # re-exported: the client's per-request lines (see .http_logging)
@@ -52,7 +55,8 @@ class _BoundedRetryMixin:
 
     def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
         non_idempotent = bool(options.pop(NON_IDEMPOTENT, False))
-        settings = super().configure_retries(options)  # type: ignore[misc]
+        # super() of a mixin: the retry policy it is mixed into (mypy cannot see it).
+        settings: dict[str, Any] = super().configure_retries(options)  # type: ignore[misc]
         settings[NON_IDEMPOTENT] = non_idempotent
         return settings
 
@@ -66,7 +70,8 @@ class _BoundedRetryMixin:
         if settings.get(NON_IDEMPOTENT):
             # 429 means the service refused the request: nothing was started.
             return bool(settings["total"]) and response.http_response.status_code == 429
-        return super().is_retry(settings, response)  # type: ignore[misc]
+        retry: bool = super().is_retry(settings, response)  # type: ignore[misc]
+        return retry
 
     def _is_method_retryable(self, settings: dict[str, Any], request: Any, response: Any = None) -> bool:
         if settings.get(NON_IDEMPOTENT):
@@ -76,17 +81,19 @@ class _BoundedRetryMixin:
             # so the class cannot tell whether the service got it. The caller settles it
             # (invoke reconciliation looks for the job first).
             return False
-        return super()._is_method_retryable(settings, request, response)  # type: ignore[misc]
+        retryable: bool = super()._is_method_retryable(settings, request, response)  # type: ignore[misc]
+        return retryable
 
     def increment(
         self, settings: dict[str, Any], response: Any = None, error: Exception | None = None
     ) -> bool:
         if settings.get(NON_IDEMPOTENT) and error is not None:
             return False  # the request may have been received: replaying it could start a second job
-        return super().increment(settings, response=response, error=error)  # type: ignore[misc]
+        again: bool = super().increment(settings, response=response, error=error)  # type: ignore[misc]
+        return again
 
 
-class BoundedRetryPolicy(_BoundedRetryMixin, RetryPolicy):
+class BoundedRetryPolicy(_BoundedRetryMixin, RetryPolicy[HttpRequest, HttpResponse]):
     """azure-core RetryPolicy with a capped Retry-After and safe handling of non-idempotent POSTs."""
 
     def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
@@ -94,7 +101,7 @@ class BoundedRetryPolicy(_BoundedRetryMixin, RetryPolicy):
         super().__init__(**kwargs)
 
 
-class AsyncBoundedRetryPolicy(_BoundedRetryMixin, AsyncRetryPolicy):
+class AsyncBoundedRetryPolicy(_BoundedRetryMixin, AsyncRetryPolicy[HttpRequest, AsyncHttpResponse]):
     """Async flavor of :class:`BoundedRetryPolicy`."""
 
     def __init__(self, *, max_retry_after: float = 120.0, **kwargs: Any) -> None:
@@ -102,7 +109,7 @@ class AsyncBoundedRetryPolicy(_BoundedRetryMixin, AsyncRetryPolicy):
         super().__init__(**kwargs)
 
 
-class _HttpForLoopbackPolicy(SansIOHTTPPolicy):
+class _HttpForLoopbackPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse | AsyncHttpResponse]):
     """Let the bearer-token policy send tokens over http where the config allows (loopback by default)."""
 
     def __init__(self, config: WorkspaceConfig | None) -> None:
@@ -144,6 +151,13 @@ def _policies(config: WorkspaceConfig | None, auth: Any, retry: Any) -> list[Any
     ]
 
 
+def _scope_of(scope: str | None) -> str:
+    """The token scope a credential is asked for; a credential without one is a programming error."""
+    if not scope:
+        raise ValueError("a credential needs a token scope (e.g. the config's management_scope)")
+    return scope
+
+
 def build_pipeline_client(
     config: WorkspaceConfig | None,
     credential: Any | None,
@@ -152,10 +166,10 @@ def build_pipeline_client(
     base_url: str = "",
     retry: RetrySettings | None = None,
     **transport_kwargs: Any,
-) -> PipelineClient:
+) -> PipelineClient[HttpRequest, HttpResponse]:
     """A sync PipelineClient; ``credential`` None means no Authorization header is added."""
     retry = retry or (config.retry if config else RetrySettings())
-    auth = BearerTokenCredentialPolicy(credential, scope) if credential is not None else None
+    auth = BearerTokenCredentialPolicy(credential, _scope_of(scope)) if credential is not None else None
     return PipelineClient(
         base_url=base_url,
         policies=_policies(config, auth, BoundedRetryPolicy(**_retry_kwargs(retry))),
@@ -171,10 +185,10 @@ def build_async_pipeline_client(
     base_url: str = "",
     retry: RetrySettings | None = None,
     **transport_kwargs: Any,
-) -> AsyncPipelineClient:
+) -> AsyncPipelineClient[HttpRequest, AsyncHttpResponse]:
     """An async PipelineClient (aiohttp transport); ``credential`` must be an async credential."""
     retry = retry or (config.retry if config else RetrySettings())
-    auth = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None else None
+    auth = AsyncBearerTokenCredentialPolicy(credential, _scope_of(scope)) if credential is not None else None
     return AsyncPipelineClient(
         base_url=base_url,
         policies=_policies(config, auth, AsyncBoundedRetryPolicy(**_retry_kwargs(retry))),
@@ -186,7 +200,9 @@ class _CappedDelayMixin:
     _max_delay: float
 
     def _extract_delay(self) -> float:
-        return max(0.0, min(super()._extract_delay(), self._max_delay))  # type: ignore[misc]
+        # super() of a mixin: the ARM polling it is mixed into (mypy cannot see it).
+        delay: float = super()._extract_delay()  # type: ignore[misc]
+        return max(0.0, min(delay, self._max_delay))
 
 
 class CappedARMPolling(_CappedDelayMixin, ARMPolling):
@@ -233,7 +249,7 @@ def polling_url_of(poller: Any) -> str | None:
         return None
 
 
-class MLPoller(LROPoller):
+class MLPoller(LROPoller[T_co], Generic[T_co]):
     """LROPoller whose ``result()`` raises the client's typed errors.
 
     ``continuation_token()`` (JSON, base64) can be stored and handed to
@@ -245,7 +261,7 @@ class MLPoller(LROPoller):
         """The URL being polled."""
         return polling_url_of(self)
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | None = None) -> T_co:
         """Wait for the operation and return the final resource view (or None)."""
         try:
             return super().result(timeout)
@@ -255,7 +271,7 @@ class MLPoller(LROPoller):
             raise _lro_error(self, exc) from None
 
 
-class AsyncMLPoller(AsyncLROPoller):
+class AsyncMLPoller(AsyncLROPoller[T_co], Generic[T_co]):
     """AsyncLROPoller whose ``result()`` raises the client's typed errors."""
 
     @property
@@ -263,7 +279,7 @@ class AsyncMLPoller(AsyncLROPoller):
         """The URL being polled."""
         return polling_url_of(self)
 
-    async def result(self) -> Any:
+    async def result(self) -> T_co:
         """Wait for the operation and return the final resource view (or None)."""
         try:
             return await super().result()

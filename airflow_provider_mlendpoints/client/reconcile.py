@@ -78,6 +78,7 @@ criteria alone and duplicates cannot be told apart. The list is read in full
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -302,10 +303,10 @@ class _Invocation:
             attempts=attempts,
         )
 
-    def jobs(self, attempts: int, last: Exception | None) -> Procedure:
+    def jobs(self, attempts: int, last: Exception | None) -> Procedure[list[Job]]:
         """The listed jobs (raises InvocationOutcomeUnknownError when the list cannot be read)."""
         try:
-            jobs = yield Call(lambda: self.list_jobs(self.settings.max_listed + 1))
+            jobs: list[Job] = yield Call(lambda: self.list_jobs(self.settings.max_listed + 1))
         except Exception as exc:
             raise self.unknown(f"the answer was lost and the job list could not be read ({exc})", attempts) from exc
         if len(jobs) > self.settings.max_listed:
@@ -331,7 +332,7 @@ class _Invocation:
             job for job in jobs if _correlation_of(job) == self.correlation_id and str(job.name) not in self.cancelled
         ]
 
-    def cancel_duplicates(self, keep: str, jobs: Iterable[Job]) -> Procedure:
+    def cancel_duplicates(self, keep: str, jobs: Iterable[Job]) -> Procedure[None]:
         """Cancel every live job carrying our id other than ``keep`` (each reported at WARNING)."""
         for job in jobs:
             name = str(job.name)
@@ -339,7 +340,7 @@ class _Invocation:
                 continue
             self.cancelled += (name,)
             try:
-                yield Call(lambda name=name: self.cancel(name))
+                yield Call(functools.partial(self.cancel, name))
             except Exception as exc:  # reported: a live duplicate must not pass unnoticed
                 LOG.error(
                     "batch invocation of %s: job %s duplicates job %s (correlation id %s) and could not be "
@@ -353,7 +354,7 @@ class _Invocation:
                 self.endpoint_name, name, keep, self.correlation_id,
             )  # fmt: skip
 
-    def look(self, window: float, attempts: int, last: Exception | None) -> Procedure:
+    def look(self, window: float, attempts: int, last: Exception | None) -> Procedure[Job | None]:
         """Look for the job for ``window`` seconds; the adopted job, or None when none appeared."""
         deadline = time.monotonic() + window
         while True:
@@ -383,7 +384,7 @@ class _Invocation:
                 return None
             yield Sleep(self.settings.settle_delay)
 
-    def adopt(self, marked: list[Job], attempts: int, last: Exception | None) -> Procedure:
+    def adopt(self, marked: list[Job], attempts: int, last: Exception | None) -> Procedure[Job]:
         """Keep the first created of our jobs, cancel the others, and watch for late ones."""
         ordered = sorted(marked, key=lambda j: (job_created_at(j) or 0.0, str(j.name)))
         keep = ordered[0]
@@ -419,7 +420,7 @@ def reconciled_invocation(
     settings: ReconcileSettings,
     retry: RetrySettings,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
-) -> Procedure:
+) -> Procedure[Job]:
     """The reconciling invocation as a :mod:`._steps` procedure (sync and async); see the module docstring.
 
     ``post()`` sends the stamped body; ``list_jobs(limit)`` lists the workspace's jobs;
@@ -438,7 +439,7 @@ def reconciled_invocation(
         state.last_send = time.monotonic()
         state.first_send = state.first_send or state.last_send
         try:
-            job = yield Call(post)
+            job: Job = yield Call(post)
         except Exception as exc:
             kind = _classify(exc)
             if kind == "fatal":

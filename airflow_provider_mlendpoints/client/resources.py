@@ -8,7 +8,7 @@ Secrets (keys, tokens, datastore secrets) are kept out of ``repr()``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 # Non-resource response bodies (keys, tokens, secrets, logs, skus) live in payloads.py.
 from .payloads import (
@@ -18,6 +18,8 @@ from .payloads import (
     EndpointToken,
     SkuSetting,
 )
+
+R = TypeVar("R", bound="Resource")
 
 ENDPOINT_TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
@@ -34,7 +36,7 @@ class Resource:
     raw: dict[str, Any] = field(repr=False)
 
     @classmethod
-    def from_rest(cls, body: Any):  # noqa: ANN206 - returns cls
+    def from_rest(cls: type[R], body: Any) -> R:
         """Build the view from an ARM response body."""
         return cls(raw=_dict(body))
 

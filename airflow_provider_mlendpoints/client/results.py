@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .asset_download import download_prefix
 from .datastore_blob import (
@@ -14,6 +14,9 @@ from .datastore_blob import (
 )
 from .errors import NotFoundError, ValidationError
 from .resources import Job
+
+if TYPE_CHECKING:
+    from ._facade import MLEndpointsClient
 
 
 def output_location(job: Job, output_name: str | None = None) -> tuple[str, str]:
@@ -41,7 +44,7 @@ def output_location(job: Job, output_name: str | None = None) -> tuple[str, str]
 
 
 def download_job_output(
-    client: Any, job: Job | str, local_dir: str | os.PathLike[str], output_name: str | None = None
+    client: MLEndpointsClient, job: Job | str, local_dir: str | os.PathLike[str], output_name: str | None = None
 ) -> list[Path]:
     """Download a job's output (one file, or every file below the folder) into ``local_dir``.
 

@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal
 from ._steps import Call, Procedure, Sleep, drive
 from .config import WorkspaceConfig
 from .kinds import job_studio_url, kind_of, studio_job_url
-from .resources import ENDPOINT_TERMINAL_STATES, JOB_TERMINAL_STATES
+from .resources import ENDPOINT_TERMINAL_STATES, JOB_TERMINAL_STATES, Resource
 
 LOG = logging.getLogger("airflow_provider_mlendpoints.client.waiting")
 
@@ -378,7 +378,7 @@ def _group_and_names(client: Any, target: WaitTarget) -> tuple[Any, tuple[str, .
     return kind.client_group(client), kind.names(target.name, target.deployment_name)
 
 
-def _operation_reason(client: Any, url: str | None) -> Procedure:
+def _operation_reason(client: Any, url: str | None) -> Procedure[str | None]:
     """``code: message`` of a finished operation that failed (None when unknown)."""
     if not url:
         return None
@@ -391,7 +391,7 @@ def _operation_reason(client: Any, url: str | None) -> Procedure:
 
 def _deletion_event(
     client: Any, config: WorkspaceConfig, target: WaitTarget, obj: Any, settled: bool
-) -> Procedure:
+) -> Procedure[ResourceEvent | None]:
     if obj is None:
         return _resource_event(config, target, status="success", state=None, message=f"{target.label} deleted")
     state = obj.provisioning_state
@@ -411,7 +411,7 @@ def _deletion_event(
     )
 
 
-def _read(group: Any, names: tuple[str, ...], until: str) -> Procedure:
+def _read(group: Any, names: tuple[str, ...], until: str) -> Procedure[tuple[Resource | None, float | None]]:
     """One GET: ``(object, Retry-After)``; the object is None when the resource is gone and that
     ends the wait (``deleted``, ``idle``). Other errors propagate."""
     try:
@@ -451,8 +451,8 @@ def wait(
     *,
     log: logging.Logger | logging.LoggerAdapter[Any] | Any = LOG,
     clock: Callable[[], float] = time.monotonic,
-    on_poll: Callable[[Any, float | None], Any] | None = None,
-) -> Procedure:
+    on_poll: Callable[[Any, float | None], object] | None = None,
+) -> Procedure[WaitEvent]:
     """The waiting procedure (drive it with :func:`run_wait`); returns one :class:`JobEvent` /
     :class:`ResourceEvent`. For ``until="idle"`` the event's ``details`` is the resource's JSON
     (None when it does not exist). ``on_poll(obj, retry_after)`` is called after each answer."""
@@ -494,7 +494,9 @@ def wait(
         yield Sleep(delay)
 
 
-def _event_of(client: Any, config: WorkspaceConfig, target: WaitTarget, obj: Any, settled: bool) -> Procedure:
+def _event_of(
+    client: Any, config: WorkspaceConfig, target: WaitTarget, obj: Any, settled: bool
+) -> Procedure[WaitEvent | None]:
     if target.until == "finished":
         return job_event(config, obj, target.name)
     if target.until == "deleted":

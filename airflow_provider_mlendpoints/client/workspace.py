@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._base import OperationGroup
+from ._executor import MaybeAwaitable
 from .resources import Workspace
 
 
 class WorkspaceOperations(OperationGroup):
     """The workspace the client is configured for."""
 
-    def get(self) -> Any:
+    def get(self) -> MaybeAwaitable[Workspace]:
         """The :class:`~.resources.Workspace` (its ``location`` is the region new resources use)."""
         return self._x.call(self._request("GET"), Workspace.from_rest)
 
-    def get_location(self) -> Any:
+    def get_location(self) -> MaybeAwaitable[str]:
         """The workspace's Azure region (``""`` when the service does not say)."""
         return self._x.then(self.get(), lambda workspace: workspace.location or "")

@@ -36,7 +36,7 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
     defaults = reader.mapping(doc, "defaults", "") or {}
     default_deployment = reader.field(defaults, "deployment_name", "defaults", coerce.deployment_name)
     traffic = {str(k): v for k, v in (reader.mapping(doc, "traffic", "") or {}).items() if isinstance(v, int)}
-    deployments = []
+    deployments: list[BatchDeploymentSpec] = []
     for index, item in enumerate(doc.get("deployments") or [] if isinstance(doc.get("deployments"), list) else []):
         if isinstance(item, dict):
             built = build_batch_deployment(reader, item, source, parent=f"deployments[{index}]", endpoint_name=name)
@@ -48,8 +48,8 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
             reader.add(f"traffic.{target}", message=f"no deployment named {target!r} in deployments")
     if default_deployment is None and traffic:
         default_deployment = max(traffic, key=lambda k: traffic[k])
-    fields = dict(
-        name=name,
+    spec = BatchEndpointSpec(
+        name=name or "",
         description=reader.field(doc, "description", "", coerce.text),
         auth_mode="aad_token",
         tags=parts.string_map(reader, doc, "tags", ""),
@@ -58,9 +58,8 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
         traffic=traffic,
         deployments=tuple(deployments),
     )
-    if name is None:
-        return None
-    return BatchEndpointSpec(**fields)
+    # Every field is read (and its problems recorded) even when the name is missing.
+    return spec if name is not None else None
 
 
 def inline_default(spec: BatchEndpointSpec) -> str | None:
@@ -145,8 +144,8 @@ def build_batch_deployment(
         reader.add(join_path(parent, "model"), message="required field is missing (a batch deployment scores a model)")
     compute, compute_count = _compute(reader, doc, parent)
     instance_count = reader.field(resources, "instance_count", join_path(parent, "resources"), coerce.positive_int)
-    fields = dict(
-        name=name,
+    spec = BatchDeploymentSpec(
+        name=name or "",
         endpoint_name=reader.field(doc, "endpoint_name", parent, coerce.endpoint_name) or endpoint_name,
         description=reader.field(doc, "description", parent, coerce.text),
         tags=parts.string_map(reader, doc, "tags", parent),
@@ -165,6 +164,5 @@ def build_batch_deployment(
         environment_variables=parts.string_map(reader, values, "environment_variables", env_parent),
         source=source,
     )
-    if name is None:
-        return None
-    return BatchDeploymentSpec(**fields)
+    # Every field is read (and its problems recorded) even when the name is missing.
+    return spec if name is not None else None

@@ -8,9 +8,12 @@ saying what was expected. No function here knows about files or paths.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import Invalid
+from .model import AuthMode, LoggingLevel, OutputAction
+
+Choice = TypeVar("Choice", bound=str)
 
 # Same units as the engine (engine/minibatch.py): KB/MB/GB/TB decimal, KiB/MiB/GiB/TiB binary.
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|[KMGT]I?B)\s*$", re.IGNORECASE)
@@ -39,9 +42,9 @@ _ENDPOINT_NAME = re.compile(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 # The REST API's rule for deployment names (path parameter pattern of the 2024-04-01 spec).
 _DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
 
-OUTPUT_ACTIONS = {"appendrow": "append_row", "summaryonly": "summary_only"}
-LOGGING_LEVELS = {"warning": "warning", "warn": "warning", "info": "info", "debug": "debug"}
-AUTH_MODES = {"key": "key", "amltoken": "aml_token", "aadtoken": "aad_token"}
+OUTPUT_ACTIONS: dict[str, OutputAction] = {"appendrow": "append_row", "summaryonly": "summary_only"}
+LOGGING_LEVELS: dict[str, LoggingLevel] = {"warning": "warning", "warn": "warning", "info": "info", "debug": "debug"}
+AUTH_MODES: dict[str, AuthMode] = {"key": "key", "amltoken": "aml_token", "aadtoken": "aad_token"}
 SCALE_TYPES = {
     "default": "default",
     "manual": "default",
@@ -143,23 +146,23 @@ def iso_duration(total_seconds: float) -> str:
     return f"PT{total_seconds:g}S"
 
 
-def _choice(value: Any, table: dict[str, str], expected: str) -> str:
+def _choice(value: Any, table: dict[str, Choice], expected: str) -> Choice:
     if not isinstance(value, str) or _squash(value) not in table:
         raise Invalid(expected)
     return table[_squash(value)]
 
 
-def output_action(value: Any) -> str:
+def output_action(value: Any) -> OutputAction:
     """append_row or summary_only (accepts AppendRow, append-row, ...)."""
     return _choice(value, OUTPUT_ACTIONS, "one of append_row, summary_only")
 
 
-def logging_level(value: Any) -> str:
+def logging_level(value: Any) -> LoggingLevel:
     """warning, info or debug, any case."""
     return _choice(value, LOGGING_LEVELS, "one of warning, info, debug")
 
 
-def auth_mode(value: Any) -> str:
+def auth_mode(value: Any) -> AuthMode:
     """key, aml_token or aad_token (accepts Key, AMLToken, AADToken)."""
     return _choice(value, AUTH_MODES, "one of key, aml_token, aad_token")
 

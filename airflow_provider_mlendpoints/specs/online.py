@@ -95,12 +95,12 @@ def build_online_deployment(
             message="required field is missing (give a model, an environment or both)",
         )
     egress = reader.field(doc, "egress_public_network_access", parent, _enabled_disabled)
-    fields = dict(
-        name=name,
+    spec = OnlineDeploymentSpec(
+        name=name or "",
         endpoint_name=reader.field(doc, "endpoint_name", parent, coerce.endpoint_name, endpoint_name),
         description=reader.field(doc, "description", parent, coerce.text),
         tags=parts.string_map(reader, doc, "tags", parent),
-        endpoint_compute_type=compute_type or "managed",  # type: ignore[arg-type]
+        endpoint_compute_type="kubernetes" if compute_type == "kubernetes" else "managed",
         model=model,
         code=parts.code(reader, doc, parent),
         environment=environment,
@@ -117,9 +117,8 @@ def build_online_deployment(
         model_mount_path=reader.field(doc, "model_mount_path", parent, coerce.text),
         resources=dict(reader.mapping(doc, "resources", parent) or {}),
     )
-    if name is None:
-        return None
-    return OnlineDeploymentSpec(**fields)
+    # Every field is read (and its problems recorded) even when the name is missing.
+    return spec if name is not None else None
 
 
 def _traffic(reader: Reader, doc: dict[str, Any], key: str, total: int, exact: bool) -> dict[str, int]:
@@ -144,6 +143,50 @@ def _traffic(reader: Reader, doc: dict[str, Any], key: str, total: int, exact: b
     return out
 
 
+def _check_identity(reader: Reader, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``identity`` block, after recording a problem for an unknown ``identity.type``."""
+    identity = reader.mapping(doc, "identity", "")
+    if identity is not None:
+        identity_type = str(identity.get("type", "")).lower().replace(" ", "")
+        if identity_type not in _IDENTITY_TYPES:
+            reader.add("identity.type", "one of " + ", ".join(sorted(_IDENTITY_TYPES)), identity.get("type"))
+    return dict(identity) if identity is not None else None
+
+
+def _inline_deployments(
+    reader: Reader, doc: dict[str, Any], source: str | None, compute_type: str | None, endpoint_name: str | None
+) -> tuple[OnlineDeploymentSpec, ...]:
+    """The 2021-05 ``deployments:`` list of an endpoint file, each item built as a deployment."""
+    raw_deployments = doc.get("deployments")
+    if raw_deployments is not None and not isinstance(raw_deployments, list):
+        reader.add("deployments", "a list of deployments", raw_deployments)
+        raw_deployments = []
+    deployments: list[OnlineDeploymentSpec] = []
+    for index, item in enumerate(raw_deployments or []):
+        path = f"deployments[{index}]"
+        if not isinstance(item, dict):
+            reader.add(path, "a deployment mapping", item)
+            continue
+        built = build_online_deployment(
+            reader, item, source, parent=path, compute_type=compute_type, endpoint_name=endpoint_name
+        )
+        if built is not None:
+            deployments.append(built)
+    return tuple(deployments)
+
+
+def _check_traffic_targets(
+    reader: Reader, traffic: dict[str, int], deployments: tuple[OnlineDeploymentSpec, ...]
+) -> None:
+    """Inline deployments given: every traffic key must name one of them."""
+    if not deployments:
+        return
+    known = {d.name for d in deployments}
+    for target in traffic:
+        if target not in known:
+            reader.add(f"traffic.{target}", message=f"no deployment named {target!r} in deployments")
+
+
 def build_online_endpoint(
     reader: Reader, doc: dict[str, Any], source: str | None, *, compute_type: str | None = None
 ) -> OnlineEndpointSpec | None:
@@ -157,44 +200,21 @@ def build_online_endpoint(
         compute_type = "kubernetes"
     traffic = _traffic(reader, doc, "traffic", 100, exact=True)
     mirror = _traffic(reader, doc, "mirror_traffic", 50, exact=False)
-    identity = reader.mapping(doc, "identity", "")
-    if identity is not None:
-        identity_type = str(identity.get("type", "")).lower().replace(" ", "")
-        if identity_type not in _IDENTITY_TYPES:
-            reader.add("identity.type", "one of " + ", ".join(sorted(_IDENTITY_TYPES)), identity.get("type"))
-    deployments = []
-    raw_deployments = doc.get("deployments")
-    if raw_deployments is not None and not isinstance(raw_deployments, list):
-        reader.add("deployments", "a list of deployments", raw_deployments)
-        raw_deployments = []
-    for index, item in enumerate(raw_deployments or []):
-        path = f"deployments[{index}]"
-        if not isinstance(item, dict):
-            reader.add(path, "a deployment mapping", item)
-            continue
-        built = build_online_deployment(
-            reader, item, source, parent=path, compute_type=compute_type, endpoint_name=name
-        )
-        if built is not None:
-            deployments.append(built)
-    if deployments:
-        known = {d.name for d in deployments}
-        for target in traffic:
-            if target not in known:
-                reader.add(f"traffic.{target}", message=f"no deployment named {target!r} in deployments")
-    fields = dict(
-        name=name,
+    identity = _check_identity(reader, doc)
+    deployments = _inline_deployments(reader, doc, source, compute_type, name)
+    _check_traffic_targets(reader, traffic, deployments)
+    spec = OnlineEndpointSpec(
+        name=name or "",
         description=reader.field(doc, "description", "", coerce.text),
         auth_mode=reader.field(doc, "auth_mode", "", coerce.auth_mode, "key"),
         compute=compute,
         traffic=traffic,
         mirror_traffic=mirror,
-        identity=dict(identity) if identity is not None else None,
+        identity=identity,
         public_network_access=reader.field(doc, "public_network_access", "", _enabled_disabled),
         tags=parts.string_map(reader, doc, "tags", ""),
-        deployments=tuple(deployments),
+        deployments=deployments,
         source=source,
     )
-    if name is None:
-        return None
-    return OnlineEndpointSpec(**fields)
+    # Every field is read (and its problems recorded) even when the name is missing.
+    return spec if name is not None else None

@@ -91,7 +91,9 @@ def valid_keys(spec: Spec) -> list[str]:
     return sorted(keys)
 
 
-def _map_entry(changes: dict[str, Any], spec: Spec, field: str, key: str, value: Any, convert: Any) -> None:
+def _map_entry(
+    changes: dict[str, Any], spec: Spec, field: str, key: str, value: Any, convert: Callable[[Any], Any]
+) -> None:
     current = changes.setdefault(field, dict(getattr(spec, field)))
     if value is None:
         current.pop(key, None)
@@ -102,36 +104,56 @@ def _map_entry(changes: dict[str, Any], spec: Spec, field: str, key: str, value:
         current[key] = converted
 
 
-def apply_overrides(spec: Spec, overrides: Mapping[str, Any]) -> Spec:
-    """A new spec with ``overrides`` applied; raises :class:`SpecError` naming every bad key or value."""
+def _override_key(spec: Spec, raw_key: str) -> str:
+    """``raw_key`` stripped; a batch deployment's ``settings.`` prefix dropped (the YAML block's name)."""
+    key = raw_key.strip()
+    if key.startswith("settings.") and isinstance(spec, BatchDeploymentSpec):
+        key = key[len("settings.") :]
+    return key
+
+
+def _apply_one(changes: dict[str, Any], spec: Spec, raw_key: str, value: Any) -> Problem | None:
+    """Record one override in ``changes``; the problem it has, if any (unknown key, bad value)."""
     table = _TABLES[type(spec)]
     maps = _MAPS[type(spec)]
+    key = _override_key(spec, raw_key)
+    head, _, rest = key.partition(".")
+    try:
+        if key in table:
+            table[key](changes, value)
+        elif head in maps and rest:
+            _map_entry(changes, spec, head, rest, value, maps[head])
+        elif head in maps and isinstance(value, Mapping):
+            for name, item in value.items():
+                _map_entry(changes, spec, head, str(name), item, maps[head])
+        else:
+            message = f"unknown setting {raw_key!r}; valid keys: {', '.join(valid_keys(spec))}"
+            return Problem(SOURCE, raw_key, message=message)
+    except Invalid as exc:
+        return Problem(SOURCE, raw_key, exc.expected, describe(value), exc.message)
+    return None
+
+
+def _traffic_problem(changes: dict[str, Any]) -> Problem | None:
+    """Changed traffic must still sum to 100 (or 0)."""
+    if not changes.get("traffic"):
+        return None
+    total = sum(changes["traffic"].values())
+    if total in (0, 100):
+        return None
+    return Problem(SOURCE, "traffic", message=f"percentages must sum to 100, found {total}")
+
+
+def apply_overrides(spec: Spec, overrides: Mapping[str, Any]) -> Spec:
+    """A new spec with ``overrides`` applied; raises :class:`SpecError` naming every bad key or value."""
     changes: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for raw_key, value in overrides.items():
-        key = raw_key.strip()
-        if key.startswith("settings.") and isinstance(spec, BatchDeploymentSpec):
-            key = key[len("settings.") :]
-        head, _, rest = key.partition(".")
-        try:
-            if key in table:
-                table[key](changes, value)
-            elif head in maps and rest:
-                _map_entry(changes, spec, head, rest, value, maps[head])
-            elif head in maps and isinstance(value, Mapping):
-                for name, item in value.items():
-                    _map_entry(changes, spec, head, str(name), item, maps[head])
-            else:
-                message = f"unknown setting {raw_key!r}; valid keys: {', '.join(valid_keys(spec))}"
-                problems.append(Problem(SOURCE, raw_key, message=message))
-        except Invalid as exc:
-            problems.append(Problem(SOURCE, raw_key, exc.expected, describe(value), exc.message))
-    if "retry_settings" in changes:
-        changes["retry_settings"] = dataclasses.replace(spec.retry_settings, **changes["retry_settings"])  # type: ignore[union-attr]
-    if "traffic" in changes and changes["traffic"]:
-        total = sum(changes["traffic"].values())
-        if total not in (0, 100):
-            problems.append(Problem(SOURCE, "traffic", message=f"percentages must sum to 100, found {total}"))
+    found = (_apply_one(changes, spec, raw_key, value) for raw_key, value in overrides.items())
+    problems = [problem for problem in found if problem is not None]
+    if "retry_settings" in changes and isinstance(spec, BatchDeploymentSpec):
+        changes["retry_settings"] = dataclasses.replace(spec.retry_settings, **changes["retry_settings"])
+    traffic = _traffic_problem(changes)
+    if traffic is not None:
+        problems.append(traffic)
     if problems:
         raise SpecError(problems)
     return dataclasses.replace(spec, **changes)
@@ -140,7 +162,7 @@ def apply_overrides(spec: Spec, overrides: Mapping[str, Any]) -> Spec:
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
     """``["mini_batch_size=5", "retry_settings.timeout=60"]`` -> a dict; a problem per item without ``=``."""
     result: dict[str, str] = {}
-    problems = []
+    problems: list[Problem] = []
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():

@@ -147,7 +147,7 @@ def _ms(value: Any) -> str:
 
 
 def _request_settings(settings: dict[str, Any]) -> dict[str, Any] | None:
-    body = {}
+    body: dict[str, Any] = {}
     if "request_timeout_ms" in settings:
         body["requestTimeout"] = _ms(settings["request_timeout_ms"])
     if "max_queue_wait_ms" in settings:

@@ -9,11 +9,15 @@ jsonschema is imported on first use only.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, describe, join_path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMA_FILES = {
     "batch_endpoint": "batch_endpoint.schema.json",
@@ -35,11 +39,12 @@ _TYPE_WORDS = {
 def load_schema(name: str) -> dict[str, Any]:
     """One of the shipped schema documents, by file name."""
     text = resources.files(__package__).joinpath("schemas", name).read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @cache
-def _validator(kind: str) -> Any:
+def _validator(kind: str) -> Draft202012Validator:
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
@@ -50,37 +55,43 @@ def _validator(kind: str) -> Any:
     return Draft202012Validator(load_schema(SCHEMA_FILES[kind]), registry=registry)
 
 
-def _path(parts: Any) -> str:
+def _path(parts: Iterable[str | int]) -> str:
     path = ""
     for part in parts:
         path = join_path(path, part if isinstance(part, int) else str(part))
     return path
 
 
-def _expected(error: Any) -> str:
-    schema = error.schema if isinstance(error.schema, dict) else {}
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema the error is about; empty for a boolean schema."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _expected(error: ValidationError) -> str:
+    schema = _schema_of(error)
     if "x-expected" in schema:
-        return schema["x-expected"]
+        return str(schema["x-expected"])
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return " or ".join(_TYPE_WORDS.get(t, t) for t in wanted)
+        return " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in wanted)
     if error.validator == "minimum":
         return f"a number >= {error.validator_value}"
     if error.validator == "maximum":
         return f"a number <= {error.validator_value}"
     if error.validator == "minLength":
         return "a non-empty string"
-    return error.message
+    return str(error.message)
 
 
-def _problems_for(error: Any, file: str) -> list[Problem]:
+def _problems_for(error: ValidationError, file: str) -> list[Problem]:
     path = _path(error.absolute_path)
     instance = error.instance
     if error.validator == "required" and isinstance(instance, dict):
-        missing = [key for key in error.validator_value if key not in instance]
+        required = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [key for key in required if key not in instance]
         return [Problem(file, join_path(path, key), message="required field is missing") for key in missing]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = sorted(error.schema.get("properties", {}))
+        known = sorted(_schema_of(error).get("properties", {}))
         extra = [key for key in instance if key not in known]
         where = "top-level " if not path else ""
         return [

@@ -51,22 +51,27 @@ class _Loader(yaml.SafeLoader):
         self._depth = 0
         self._composed = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """Compose one node, refusing nesting past :data:`MAX_DEPTH` and streams past :data:`MAX_NODES`."""
         self._depth += 1
         self._composed += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _TooLarge(
-                    problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=self.peek_event().start_mark
+                    problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=self._next_mark()
                 )
             if self._composed > MAX_NODES:
                 raise _TooLarge(
-                    problem=f"holds more than {MAX_NODES} values", problem_mark=self.peek_event().start_mark
+                    problem=f"holds more than {MAX_NODES} values", problem_mark=self._next_mark()
                 )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def _next_mark(self) -> yaml.Mark | None:
+        """Where the next event starts (types-PyYAML leaves ``Parser.peek_event`` untyped)."""
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        return event.start_mark if isinstance(event.start_mark, yaml.Mark) else None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -189,6 +194,8 @@ def parse_yaml(text: str, file: str) -> tuple[list[Any], list[Problem]]:
         docs = []
         while loader.check_node():
             node = loader.get_node()
+            if node is None:  # check_node() said a document follows
+                break
             _expanded_size(node)
             docs.append(loader.construct_document(node))
     except _TooLarge as exc:
