@@ -25,8 +25,7 @@ from airflow_provider_mlendpoints.client import (
     WorkspaceConfig,
 )
 from airflow_provider_mlendpoints.client._facade import _ClientBase
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO_ROOT
 
 GOOD = '''
 from typing import assert_type
