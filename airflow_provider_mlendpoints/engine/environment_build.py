@@ -124,13 +124,21 @@ def read_mlflow_requirements(model_dir: str) -> tuple[str | None, list[str]]:
     return python, requirements
 
 
+#: Requirements whose leaving-out this process already logged (the plan and the scoring step of
+#: one run both compute the environment; the line is said once).
+_LEFT_OUT_LOGGED: set[str] = set()
+
+
 def without_azure_runtime(requirements: list[str]) -> list[str]:
-    """The requirements less the Azure-runtime packages (each one left out is logged)."""
+    """The requirements less the Azure-runtime packages (each one left out is logged, once)."""
     skip = {_canonical(p) for p in skipped_packages()}
     kept = []
     for req in requirements:
         match = _NAME.match(req)
         if match and _canonical(match.group(1)) in skip:
+            if req in _LEFT_OUT_LOGGED:
+                continue
+            _LEFT_OUT_LOGGED.add(req)
             log.info("environment build: leaving out %s (it serves Azure ML's own runtime; %s overrides)",
                      req, SKIP_ENV)
             continue
