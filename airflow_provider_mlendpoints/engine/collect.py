@@ -179,8 +179,7 @@ def _merge_parquet(out: Storage, key: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="mlendpoints-merge-") as folder:
         local = f"{folder}/merged.parquet"
-        writer = None
-        schema = None
+        writer: pq.ParquetWriter | None = None  # its schema is the first mini-batch's
         try:
             for rec in iter_manifest(out):
                 status, payload = read_part(out, part_key(rec["id"]))
@@ -190,15 +189,14 @@ def _merge_parquet(out: Storage, key: str) -> None:
                 if table.num_rows == 0 and writer is not None:
                     continue
                 if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(local, schema)
-                elif not table.schema.equals(schema):
+                    writer = pq.ParquetWriter(local, table.schema)
+                elif not table.schema.equals(writer.schema):
                     try:
-                        table = table.select(schema.names).cast(schema)
+                        table = table.select(writer.schema.names).cast(writer.schema)
                     except (pa.ArrowException, KeyError, ValueError) as exc:
                         raise InputError(
                             f"mini-batch {status['id']}: its columns {table.schema.names} / types do not match "
-                            f"the first mini-batch's {schema.names}; cannot write one Parquet file: {exc}"
+                            f"the first mini-batch's {writer.schema.names}; cannot write one Parquet file: {exc}"
                         ) from exc
                 writer.write_table(table)
             if writer is None:

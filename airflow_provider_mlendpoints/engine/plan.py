@@ -82,7 +82,8 @@ def read_plan(out: Storage) -> dict[str, Any] | None:
     """The plan metadata of a previous plan_job, or None."""
     if not out.exists(PLAN_KEY):
         return None
-    return json.loads(out.read_bytes(PLAN_KEY))
+    plan: dict[str, Any] = json.loads(out.read_bytes(PLAN_KEY))
+    return plan
 
 
 def job_settings(job: ScoringJob, input_kind: str, reader: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -269,7 +270,7 @@ def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
 
 
 @holding_output_lease("plan_job")
-def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
+def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict[str, Any]]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
     Shards are contiguous ranges of mini-batches: ``{"shard": k, "first": i, "last": j,
@@ -390,8 +391,8 @@ def _compare_plans(
             "then; different files, sizes or modification times now)"
         )
     else:
-        changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
-        what = f"settings changed since the previous run: {', '.join(changed)}"
+        keys = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
+        what = f"settings changed since the previous run: {', '.join(keys)}"
     cls = PlanMismatchError if job.existing_output == "resume" else OutputExistsError
     raise cls(f"output {location(job.output_uri)}: {what}; cannot resume, use overwrite to start over")
 
