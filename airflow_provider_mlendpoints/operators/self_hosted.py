@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from ..engine.job import ExistingOutput
+    from ..specs.model import Spec
 
 #: Upper bound of shards per job, whatever ``[core] max_map_length`` allows.
 DEFAULT_MAX_SHARDS = 256
@@ -105,15 +106,21 @@ def load_deployment(
     if isinstance(deployment, BatchDeploymentSpec):
         spec = deployment
     else:
-        spec = load_spec(resolve_deployment_path(deployment, dag_file))
-        if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+        loaded = load_spec(resolve_deployment_path(deployment, dag_file))
+        if isinstance(loaded, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
             from ..specs.batch import scoring_deployment
 
-            spec = scoring_deployment(spec, str(deployment))
-        if not isinstance(spec, BatchDeploymentSpec):
-            raise TypeError(f"{deployment} is not a batch deployment (it is a {type(spec).__name__})")
+            loaded = scoring_deployment(loaded, str(deployment))
+        spec = _batch_deployment(loaded, deployment)
     cleaned = clean_overrides(overrides)
-    return apply_overrides(spec, cleaned) if cleaned else spec
+    return _batch_deployment(apply_overrides(spec, cleaned), deployment) if cleaned else spec
+
+
+def _batch_deployment(spec: Spec, source: object) -> BatchDeploymentSpec:
+    """``spec`` when it is a batch deployment; TypeError naming ``source`` otherwise."""
+    if not isinstance(spec, BatchDeploymentSpec):
+        raise TypeError(f"{source} is not a batch deployment (it is a {type(spec).__name__})")
+    return spec
 
 
 def output_asset(output_path: str) -> Asset:
