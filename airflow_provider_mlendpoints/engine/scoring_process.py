@@ -237,39 +237,13 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
     scorer: _Scorer | None = None
     try:
         try:
-            output = open_storage(setup["output_uri"], setup["storage_options"])
-            to_upload = script_output_folder(output, staging)
-            os.environ[OUTPUT_PATH_ENV] = to_upload or output.root  # type: ignore[attr-defined]
-            if setup.get("model_path"):
-                os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
-            module = load_script(setup["script_path"], setup["code_dir"])
-            if callable(getattr(module, "init", None)):
-                module.init()
-            scorer = _Scorer(setup, module, to_upload)
+            scorer = _initialized_scorer(setup, models, staging)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent with its traceback
             conn.send(("init_error", _error(exc)))
             return
         conn.send(("ready", os.getpid()))
-        while True:
-            try:
-                kind, task = conn.recv()
-            except (EOFError, OSError):
-                return  # the parent went away
-            if kind == "stop":
-                break
-            try:
-                conn.send(("done", scorer.score(task)))
-            except StorageError as exc:  # reading the input or writing the part: never a scoring failure
-                conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
-            except Exception as exc:  # noqa: BLE001 - the parent retries or records it
-                conn.send(("error", _error(exc)))
-        bye = None
-        if callable(getattr(module, "shutdown", None)):
-            try:
-                module.shutdown()
-            except Exception as exc:  # noqa: BLE001
-                bye = _error(exc)
-        conn.send(("bye", bye))
+        if _serve(conn, scorer):
+            conn.send(("bye", _shutdown(scorer.module)))
     finally:
         if scorer is not None:
             scorer.close()
@@ -277,3 +251,44 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(models, ignore_errors=True)  # the link only, never the model
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _initialized_scorer(setup: dict[str, Any], models: str, staging: str) -> _Scorer:
+    """Open the output, mount the model, import the scoring script and run its init()."""
+    output = open_storage(setup["output_uri"], setup["storage_options"])
+    to_upload = script_output_folder(output, staging)
+    os.environ[OUTPUT_PATH_ENV] = to_upload or output.root  # type: ignore[attr-defined]
+    if setup.get("model_path"):
+        os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
+    module = load_script(setup["script_path"], setup["code_dir"])
+    if callable(getattr(module, "init", None)):
+        module.init()
+    return _Scorer(setup, module, to_upload)
+
+
+def _serve(conn: Any, scorer: _Scorer) -> bool:
+    """Score the parent's tasks; True when told to stop, False when the parent went away."""
+    while True:
+        try:
+            kind, task = conn.recv()
+        except (EOFError, OSError):
+            return False
+        if kind == "stop":
+            return True
+        try:
+            conn.send(("done", scorer.score(task)))
+        except StorageError as exc:  # reading the input or writing the part: never a scoring failure
+            conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
+        except Exception as exc:  # noqa: BLE001 - the parent retries or records it
+            conn.send(("error", _error(exc)))
+
+
+def _shutdown(module: Any) -> dict[str, str] | None:
+    """Call the script's shutdown() if it has one; the error it raised, or None."""
+    if not callable(getattr(module, "shutdown", None)):
+        return None
+    try:
+        module.shutdown()
+    except Exception as exc:  # noqa: BLE001
+        return _error(exc)
+    return None
