@@ -52,7 +52,7 @@ from .operators.self_hosted import (
 from .specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
-    from .engine.job import ExistingOutput, OutputFormat
+    from .engine.job import Environment, ExistingOutput, InputType, OutputFormat
 
 __all__ = ["default_outlets", "self_hosted_batch_scoring"]
 
@@ -94,13 +94,13 @@ def self_hosted_batch_scoring(
     existing_output: ExistingOutput = "resume",
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
-    input_type: str = "auto",
+    input_type: InputType = "auto",
     recursive: bool = False,
     model_path: str | None = None,
     ml_endpoints_conn_id: str | None = None,
     asset_cache: str | None = None,
     anonymous: bool = False,
-    environment: str = "worker",
+    environment: Environment = "worker",
     python: str | None = None,
     env_cache: str | None = None,
     rescore_failed: bool = True,

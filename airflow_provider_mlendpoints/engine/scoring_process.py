@@ -40,7 +40,7 @@ from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
 from .parts import check_result, encode_part, render_rows, result_warning
 from .storage import LocalStorage, open_storage
-from .storage.base import StorageError
+from .storage.base import Storage, StorageError
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -67,7 +67,7 @@ def load_script(script_path: str, code_dir: str) -> Any:
 OUTPUT_PATH_ENV = "AZUREML_BI_OUTPUT_PATH"
 
 
-def script_output_folder(output: Any, staging: str) -> str | None:
+def script_output_folder(output: Storage, staging: str) -> str | None:
     """The folder ``AZUREML_BI_OUTPUT_PATH`` names: the output folder itself when it is local.
 
     For blob output, a private staging folder (``staging``) whose files are uploaded after
@@ -257,7 +257,7 @@ def _initialized_scorer(setup: dict[str, Any], models: str, staging: str) -> _Sc
     """Open the output, mount the model, import the scoring script and run its init()."""
     output = open_storage(setup["output_uri"], setup["storage_options"])
     to_upload = script_output_folder(output, staging)
-    os.environ[OUTPUT_PATH_ENV] = to_upload or output.root  # type: ignore[attr-defined]
+    os.environ[OUTPUT_PATH_ENV] = to_upload or output.uri  # a local output: its folder (uri is the path)
     if setup.get("model_path"):
         os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
     module = load_script(setup["script_path"], setup["code_dir"])
