@@ -34,13 +34,19 @@ import threading
 import time
 import traceback
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
 from .parts import check_result, encode_part, render_rows, result_warning
 from .storage import LocalStorage, open_storage
 from .storage.base import Storage, StorageError
+
+if TYPE_CHECKING:  # never evaluated: the child may run Python 3.8
+    from multiprocessing.connection import Connection
+
+    #: The child's end of the socket: it sends (kind, body) tuples, receives the setup then tasks.
+    ChildConnection = Connection[tuple[str, Any], Any]
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -227,7 +233,7 @@ def main_fd(fd: int) -> None:
     child_main(conn, setup)
 
 
-def child_main(conn: Any, setup: dict[str, Any]) -> None:
+def child_main(conn: ChildConnection, setup: dict[str, Any]) -> None:
     """Run init(), then serve run requests until told to stop."""
     os.environ.update(setup["env"])
     workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
@@ -266,7 +272,7 @@ def _initialized_scorer(setup: dict[str, Any], models: str, staging: str) -> _Sc
     return _Scorer(setup, module, to_upload)
 
 
-def _serve(conn: Any, scorer: _Scorer) -> bool:
+def _serve(conn: ChildConnection, scorer: _Scorer) -> bool:
     """Score the parent's tasks; True when told to stop, False when the parent went away."""
     while True:
         try:
