@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import ParseResult, unquote, urlparse
 
 _DATASTORE = re.compile(
     r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/(?:providers/Microsoft\.MachineLearningServices/)?"
@@ -44,16 +44,25 @@ def dataset_name(uri: str, client: Any = None) -> tuple[str, str]:
     uri = uri.split("?", 1)[0]  # never a SAS token
     match = _DATASTORE.match(uri)
     if match:
-        ds, path = match["ds"], unquote(match["path"])
-        if client is not None:
-            try:
-                store = client.datastores.get(ds)
-                if store.account_name and store.container_name:
-                    kind = "dfs" if (store.datastore_type or "").lower() == "azuredatalakegen2" else "blob"
-                    return _blob_name(store.account_name, store.container_name, path, kind)
-            except Exception:  # lineage must never fail the task
-                pass
-        return f"azureml://datastores/{ds}", path.strip("/") or "/"
+        return _datastore_dataset(match["ds"], unquote(match["path"]), client)
+    return _asset_dataset(uri, client) or _location_dataset(uri)
+
+
+def _datastore_dataset(ds: str, path: str, client: Any) -> tuple[str, str]:
+    """A datastore path named as its storage (looked up with ``client``), else ``azureml://datastores/<ds>``."""
+    if client is not None:
+        try:
+            store = client.datastores.get(ds)
+            if store.account_name and store.container_name:
+                kind = "dfs" if (store.datastore_type or "").lower() == "azuredatalakegen2" else "blob"
+                return _blob_name(store.account_name, store.container_name, path, kind)
+        except Exception:  # lineage must never fail the task
+            pass
+    return f"azureml://datastores/{ds}", path.strip("/") or "/"
+
+
+def _asset_dataset(uri: str, client: Any) -> tuple[str, str] | None:
+    """A registered data asset (ARM id or ``azureml:<name>:<version>``), or None when ``uri`` is not one."""
     match = _ASSET_ID.match(uri)
     if match:
         return f"azureml://{match['ws'].lstrip('/')}", f"data/{match['name']}/versions/{match['v']}"
@@ -61,22 +70,32 @@ def dataset_name(uri: str, client: Any = None) -> tuple[str, str]:
     if match:
         ws = client.config.workspace_id.lstrip("/") if client is not None else "workspace"
         return f"azureml://{ws}", f"data/{match['name']}/versions/{match['version'] or match['label']}"
+    return None
+
+
+def _location_dataset(uri: str) -> tuple[str, str]:
+    """A URL or local path."""
     parsed = urlparse(uri)
     if parsed.scheme in ("https", "http") and parsed.hostname:
-        host = parsed.hostname
-        parts = [p for p in parsed.path.split("/") if p]
-        for kind in ("blob", "dfs"):
-            if f".{kind}." in host and parts:
-                return _blob_name(host.split(".", 1)[0], parts[0], "/".join(parts[1:]), kind)
-        if len(parts) >= 2 and parsed.port:  # Azurite path-style: /<account>/<container>/<path>
-            return f"wasbs://{parts[1]}@{parts[0]}", "/".join(parts[2:]) or "/"
-        return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+        return _http_dataset(parsed)
     if parsed.scheme in ("abfss", "wasbs", "abfs", "wasb") and parsed.netloc:
         return f"{parsed.scheme}://{parsed.netloc}", parsed.path.strip("/") or "/"
     if parsed.scheme == "file":
         return "file", unquote(parsed.path)
     if not parsed.scheme or len(parsed.scheme) == 1:  # local path (or a Windows drive)
         return "file", os.path.abspath(os.path.expanduser(uri))
+    return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+
+
+def _http_dataset(parsed: ParseResult) -> tuple[str, str]:
+    """An http(s) URL: a blob or ADLS endpoint, an Azurite path-style URL, or any other URL as it is."""
+    host = parsed.hostname or ""
+    parts = [p for p in parsed.path.split("/") if p]
+    for kind in ("blob", "dfs"):
+        if f".{kind}." in host and parts:
+            return _blob_name(host.split(".", 1)[0], parts[0], "/".join(parts[1:]), kind)
+    if len(parts) >= 2 and parsed.port:  # Azurite path-style: /<account>/<container>/<path>
+        return f"wasbs://{parts[1]}@{parts[0]}", "/".join(parts[2:]) or "/"
     return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
 
 

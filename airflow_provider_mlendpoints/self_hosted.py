@@ -53,7 +53,7 @@ from .specs.model import BatchDeploymentSpec
 if TYPE_CHECKING:
     from airflow.sdk import Asset, AssetAlias
 
-    from .engine.job import ExistingOutput, OutputFormat
+    from .engine.job import Environment, ExistingOutput, InputType, OutputFormat
 
 __all__ = ["self_hosted_batch_scoring"]
 
@@ -82,13 +82,13 @@ def self_hosted_batch_scoring(
     existing_output: ExistingOutput = "resume",
     output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
-    input_type: str = "auto",
+    input_type: InputType = "auto",
     recursive: bool = False,
     model_path: str | None = None,
     ml_endpoints_conn_id: str | None = None,
     asset_cache: str | None = None,
     anonymous: bool = False,
-    environment: str = "worker",
+    environment: Environment = "worker",
     python: str | None = None,
     env_cache: str | None = None,
     rescore_failed: bool = True,

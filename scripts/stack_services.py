@@ -640,13 +640,29 @@ class Stack:
     ) -> None:
         """Start whatever is not running and wait until every service is healthy."""
         self._prepare()
+        settings = {
+            "executor": executor, "parallelism": parallelism, "workers": workers,
+            "worker_concurrency": worker_concurrency, "extra_dags": extra_dags, "dags_folder": dags_folder,
+            "env": env,
+        }  # fmt: skip
+        changed = self._apply_settings(settings, api_port)
+        executor = self.state["executor"]
+        self._locate_tools(executor)
+        if changed and any(self.airflow_run_dir.glob("*.pid")):
+            log("Airflow settings changed: restarting the Airflow services")
+            self._stop_airflow()
+        self._start_infrastructure(executor)
+        airflow = self.airflow()
+        self._start_airflow(airflow, timeout)
+        self._wait_celery_workers(airflow)
+        log(f"up: Airflow {airflow.base_url} ({self.state['executor']} executor, parallelism "
+            f"{self.state['parallelism']}); state in {self.state_dir}")
+
+    def _apply_settings(self, settings: dict[str, Any], api_port: int | None) -> bool:
+        """Record the settings given (None: keep the previous one); whether an Airflow setting changed."""
         before = {k: self.state.get(k) for k in _AIRFLOW_SETTINGS}
         before_api_port = self.ports["api-server"]
-        for key, value in (
-            ("executor", executor), ("parallelism", parallelism), ("workers", workers),
-            ("worker_concurrency", worker_concurrency), ("extra_dags", extra_dags), ("dags_folder", dags_folder),
-            ("env", env),
-        ):  # fmt: skip
+        for key, value in settings.items():
             if value is not None:
                 self.state[key] = value
         self.state.setdefault("executor", "local")
@@ -658,8 +674,10 @@ class Stack:
         if executor not in ("local", "celery"):
             raise ValueError(f"executor must be local or celery, not {executor!r}")
         changed = any(before[k] != self.state.get(k) for k in _AIRFLOW_SETTINGS)
-        changed = changed or before_api_port != self.ports["api-server"]
+        return changed or before_api_port != self.ports["api-server"]
 
+    def _locate_tools(self, executor: str) -> None:
+        """Install the executor's Python packages; record where PostgreSQL, Redis and Azurite are."""
         ensure_python_packages(executor)
         self.state["pg_bin"] = str(postgres_bin_dir())
         if executor == "celery":
@@ -667,9 +685,8 @@ class Stack:
         self.state["azurite_bin"] = azurite_bin()
         self._save_state()
 
-        if changed and any(self.airflow_run_dir.glob("*.pid")):
-            log("Airflow settings changed: restarting the Airflow services")
-            self._stop_airflow()
+    def _start_infrastructure(self, executor: str) -> None:
+        """PostgreSQL, Azurite, the emulator (and Redis): started, healthy, with their database, container, data."""
         self._init_postgres()
         for service in self._infra_services(executor):
             if not self._running(service):
@@ -681,25 +698,23 @@ class Stack:
         self._create_datastore_container()
         self._prepare_example_data()
 
-        airflow = self.airflow()
+    def _start_airflow(self, airflow: AirflowStack, timeout: float) -> None:
+        """Start the Airflow services that are not running (those of another executor stop); wait until healthy."""
         # services of another executor (e.g. celery workers after switching to local) go away
         for pid_file in sorted(self.airflow_run_dir.glob("celery-worker-*.pid")):
             if pid_file.stem not in airflow.services:
                 _stop_pid_file(pid_file)
         if all(airflow.running(s) for s in airflow.services):
             airflow.wait_healthy(timeout)
-        else:
-            log("starting Airflow (" + ", ".join(s for s in airflow.services if not airflow.running(s)) + ")")
-            for name in airflow.services:
-                # a fresh log per start: the readiness check of Celery workers reads it
-                if name.startswith("celery-worker-") and not airflow.running(name):
-                    log_file = airflow._log_file(name)
-                    if log_file.exists():
-                        log_file.replace(log_file.with_suffix(".log.1"))
-            airflow.start(timeout)
-        self._wait_celery_workers(airflow)
-        log(f"up: Airflow {airflow.base_url} ({self.state['executor']} executor, parallelism "
-            f"{self.state['parallelism']}); state in {self.state_dir}")
+            return
+        log("starting Airflow (" + ", ".join(s for s in airflow.services if not airflow.running(s)) + ")")
+        for name in airflow.services:
+            # a fresh log per start: the readiness check of Celery workers reads it
+            if name.startswith("celery-worker-") and not airflow.running(name):
+                log_file = airflow._log_file(name)
+                if log_file.exists():
+                    log_file.replace(log_file.with_suffix(".log.1"))
+        airflow.start(timeout)
 
     def _wait_celery_workers(self, airflow: AirflowStack, timeout: float = 120.0) -> None:
         """Wait until each Celery worker has connected to the broker (its log says ``ready.``)."""

@@ -21,7 +21,7 @@ from .binding import Binder
 from .bodies import BodyMiddleware
 from .config import EmulatorConfig
 from .context import Emulator
-from .faults import ADMIN_PREFIX, RAW_SEND, FaultInjector, FaultMiddleware
+from .faults import ADMIN_PREFIX, RAW_SEND, FaultMiddleware
 
 #: Paths served without the emulator's token: the readiness probe, online scoring (endpoint keys)
 #: the discovery document, public as the service's is (it lists URLs, no data), and the studio
@@ -72,22 +72,18 @@ def _unknown_resource_type(request: Request) -> str | None:
 
 def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app for ``config`` (defaults: dev token, in memory)."""
-    from . import (
-        lro,
-        routes_admin,
-        routes_assets,
-        routes_dataplane,
-        routes_discovery,
-        routes_endpoints,
-        routes_jobs,
-        studio_pages,
-    )
-
     config = config or EmulatorConfig()
     emu = Emulator(config)
-    emu.faults = FaultInjector(config.faults)
     app = EmulatorApp(title="mlendpoints workspace emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.emu = emu
+    _add_error_handlers(app)
+    _include_routes(app)
+    _add_middleware(app, emu)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """ARM-shaped error bodies for ArmError, unknown paths and methods, and invalid requests."""
     app.add_exception_handler(ArmError, arm_error_handler)
 
     @app.exception_handler(StarletteHTTPException)
@@ -105,11 +101,27 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
 
+
+def _include_routes(app: FastAPI) -> None:
+    from . import (
+        lro,
+        routes_admin,
+        routes_assets,
+        routes_dataplane,
+        routes_discovery,
+        routes_endpoints,
+        routes_jobs,
+        studio_pages,
+    )
+
     for module in (
         routes_admin, lro, routes_endpoints, routes_assets, routes_jobs, routes_dataplane, routes_discovery, studio_pages,
     ):
         app.include_router(module.router)
 
+
+def _add_middleware(app: FastAPI, emu: Emulator) -> None:
+    """Innermost first: --spec validation, the request gate, the token check, faults and counters."""
     if emu.validator is not None:
         from .openapi_validation import ValidationMiddleware
 
@@ -119,22 +131,27 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def _auth(request: Request, call_next: Any) -> Any:
-        path = request.url.path
-        if path.startswith(AUTH_EXEMPT):
-            return await call_next(request)
-        header = request.headers.get("authorization", "")
-        if not header:
-            return _unauthorized("The Authorization header is missing.")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != config.token:
-            return _unauthorized("The access token is invalid.")
-        if path.startswith("/subscriptions/") and not request.query_params.get("api-version"):
-            return error_response(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        return await call_next(request)
+        refusal = _refusal(request, emu.config.token)
+        return refusal if refusal is not None else await call_next(request)
 
     app.add_middleware(FaultMiddleware, emu=emu, routes_app=app)
-    return app
+
+
+def _refusal(request: Request, token: str) -> JSONResponse | None:
+    """The answer to a request without the emulator's token (or an ARM request without api-version)."""
+    path = request.url.path
+    if path.startswith(AUTH_EXEMPT):
+        return None
+    header = request.headers.get("authorization", "")
+    if not header:
+        return _unauthorized("The Authorization header is missing.")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or given.strip() != token:
+        return _unauthorized("The access token is invalid.")
+    if path.startswith("/subscriptions/") and not request.query_params.get("api-version"):
+        return error_response(
+            400,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+    return None

@@ -9,16 +9,19 @@ environments live in registries the emulator does not serve).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .ids import parse_workspace_id, workspace_id
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 _SHORT = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
 _DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resourcegroups/[^/]+/workspaces/[^/]+/)?datastores/(?P<ds>[^/]+)/paths/(?P<path>.*)$", re.IGNORECASE)
 
 
-def _latest(emu: Any, container_key: str) -> dict[str, Any] | None:
+def _latest(emu: Emulator, container_key: str) -> dict[str, Any] | None:
     versions = [rec for _, rec in emu.store.children(container_key + "/versions")]
     if not versions:
         return None
@@ -30,7 +33,7 @@ def _latest(emu: Any, container_key: str) -> dict[str, Any] | None:
     return max(versions, key=order)
 
 
-def find_ref(emu: Any, ws_key: str, collection: str, ref: str) -> dict[str, Any] | None:
+def find_ref(emu: Emulator, ws_key: str, collection: str, ref: str) -> dict[str, Any] | None:
     """The asset version record ``ref`` names in ``collection`` (models/codes/environments), or None."""
     ref = (ref or "").strip()
     parsed = parse_workspace_id(ref)
@@ -48,7 +51,7 @@ def find_ref(emu: Any, ws_key: str, collection: str, ref: str) -> dict[str, Any]
     return None
 
 
-def check_ref(emu: Any, ws_key: str, collection: str, ref: str) -> str | None:
+def check_ref(emu: Emulator, ws_key: str, collection: str, ref: str) -> str | None:
     """None when ``ref`` resolves, else a message naming it."""
     if collection == "environments" and ref.startswith("azureml://registries/"):
         return None
@@ -78,7 +81,7 @@ _ASSET_ID = re.compile(
 )
 
 
-def _asset_id_ref(emu: Any, ws_key: str, uri: str) -> str | None:
+def _asset_id_ref(emu: Emulator, ws_key: str, uri: str) -> str | None:
     """``azureml:name:version`` of a data asset id ``azureml://locations/<loc>/workspaces/<workspace id or
     name>/data/<name>/versions/<v>`` (or the ``subscriptions/.../resourcegroups/...`` form) of this
     workspace; None when ``uri`` has neither form. LookupError when it names another workspace."""
@@ -93,7 +96,7 @@ def _asset_id_ref(emu: Any, ws_key: str, uri: str) -> str | None:
     return f"azureml:{match['name']}:{match['version']}"
 
 
-def resolve_data_input(emu: Any, ws_key: str, uri: str) -> tuple[str, str] | None:
+def resolve_data_input(emu: Emulator, ws_key: str, uri: str) -> tuple[str, str] | None:
     """(dataUri, dataType) of the registered data asset ``uri`` names; None when ``uri`` is no data asset
     reference. LookupError naming it when the workspace has no such data asset version, or when an
     ``azureml://`` URI is neither a datastore path nor a data asset id."""
@@ -113,7 +116,7 @@ def resolve_data_input(emu: Any, ws_key: str, uri: str) -> tuple[str, str] | Non
     return str(props["dataUri"]), str(props.get("dataType") or "uri_folder")
 
 
-def check_compute(emu: Any, ws_key: str, compute: str) -> str | None:
+def check_compute(emu: Emulator, ws_key: str, compute: str) -> str | None:
     """None when the compute (ARM id, ``azureml:name`` or name) exists, else a message."""
     parsed = parse_workspace_id(compute)
     if parsed is not None:
@@ -127,7 +130,7 @@ def check_compute(emu: Any, ws_key: str, compute: str) -> str | None:
     return None
 
 
-def datastore_location(emu: Any, ws_key: str, uri: str) -> tuple[str, dict[str, Any]] | None:
+def datastore_location(emu: Emulator, ws_key: str, uri: str) -> tuple[str, dict[str, Any]] | None:
     """Map ``azureml://datastores/<ds>/paths/<p>`` to (storage URI, storage options); None if not such a URI.
 
     Local datastores map to a folder below the emulator's data root; blob
@@ -140,7 +143,7 @@ def datastore_location(emu: Any, ws_key: str, uri: str) -> tuple[str, dict[str, 
     return loc["uri"], loc["storage_options"]
 
 
-def resolve_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any] | None:
+def resolve_location(emu: Emulator, ws_key: str, uri: str) -> dict[str, Any] | None:
     """Structured location of a datastore URI: uri, storage_options, and local path or blob container/prefix."""
     match = _DATASTORE_URI.match(uri)
     if not match:
@@ -201,7 +204,7 @@ def confined_path(uri: str, path: str) -> str:
     return "/".join(parts) + ("/" if path.endswith("/") and parts else "")
 
 
-def _local_allowed(emu: Any, uri: str) -> None:
+def _local_allowed(emu: Emulator, uri: str) -> None:
     if not getattr(emu.config, "allow_local_paths", False):
         raise SandboxError(
             f"'{uri}' is a path on the emulator's machine; the emulator reads and writes local paths only when "
@@ -214,7 +217,7 @@ def ws_key_of(sub: str, rg: str, ws: str) -> str:
     return norm_key(workspace_id(sub, rg, ws))
 
 
-def any_location(emu: Any, ws_key: str, uri: str) -> dict[str, Any]:
+def any_location(emu: Emulator, ws_key: str, uri: str) -> dict[str, Any]:
     """Structured location of any storage URI a job or asset may carry.
 
     Datastore URIs resolve through the datastore (confined to its root); ``file://``

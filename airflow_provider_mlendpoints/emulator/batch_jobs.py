@@ -18,11 +18,14 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arm_errors import ArmError
 from .ids import TYPE_PREFIX, system_data, workspace_id
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 TERMINAL = {"Completed", "Failed", "Canceled"}
 
@@ -54,7 +57,7 @@ class JobRunner:
 class BatchJobManager:
     """Creates jobs and follows their processes."""
 
-    def __init__(self, emu: Any, runner: JobRunner | None = None) -> None:
+    def __init__(self, emu: Emulator, runner: JobRunner | None = None) -> None:
         self.emu = emu
         self.runner = runner or JobRunner()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -128,7 +131,7 @@ class BatchJobManager:
                 "services": {},
             },
         }
-        record = {"resource": resource, "meta": {"kind": "job", "key": key, "ws": list(ws)}}
+        record: dict[str, Any] = {"resource": resource, "meta": {"kind": "job", "key": key, "ws": list(ws)}}
         noop = self.emu.config.noop_job_seconds
         if noop is not None:
             record["resource"]["properties"]["status"] = "Running"

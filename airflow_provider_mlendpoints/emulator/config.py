@@ -65,30 +65,39 @@ class FaultSettings:
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}; known: {sorted(known)}")
         settings = cls(**data)
-        rates = ("throttle_rate", "error_rate", "drop_rate", "after_error_rate", "after_drop_rate")
-        for name in (*rates, "latency_rate"):
-            value = getattr(settings, name)
-            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"{name} must be a number between 0 and 1")
-        if sum(float(getattr(settings, name)) for name in rates) > 1.0:
-            raise ValueError("the fault rates must sum to at most 1")
-        if not isinstance(settings.script, list):
-            raise ValueError("script must be a list")
-        for entry in settings.script:
-            if not isinstance(entry, dict) or entry.get("fault") not in SCRIPTED_FAULTS:
-                raise ValueError(f"script entries need a fault in {sorted(SCRIPTED_FAULTS)}: {entry!r}")
-            if set(entry) - {"fault", "match", "method", "times"}:
-                raise ValueError(f"script entry keys: fault, match, method, times; got {sorted(entry)}")
-            if not isinstance(entry.get("times", 1), int) or entry.get("times", 1) < 1:
-                raise ValueError("script entry 'times' must be a positive integer")
+        settings._check_rates()
+        _check_script(settings.script)
         for pattern in [settings.match, *(e.get("match") for e in settings.script)]:
             _check_regex(pattern)
         if not isinstance(settings.latency_ms, int) or settings.latency_ms < 0:
             raise ValueError("latency_ms must be a non-negative integer")
         return settings
 
+    def _check_rates(self) -> None:
+        """ValueError unless every rate is in [0, 1] and the fault rates sum to at most 1."""
+        rates = ("throttle_rate", "error_rate", "drop_rate", "after_error_rate", "after_drop_rate")
+        for name in (*rates, "latency_rate"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be a number between 0 and 1")
+        if sum(float(getattr(self, name)) for name in rates) > 1.0:
+            raise ValueError("the fault rates must sum to at most 1")
+
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _check_script(script: Any) -> None:
+    """ValueError unless ``script`` is a list of ``{fault, match, method, times}`` entries."""
+    if not isinstance(script, list):
+        raise ValueError("script must be a list")
+    for entry in script:
+        if not isinstance(entry, dict) or entry.get("fault") not in SCRIPTED_FAULTS:
+            raise ValueError(f"script entries need a fault in {sorted(SCRIPTED_FAULTS)}: {entry!r}")
+        if set(entry) - {"fault", "match", "method", "times"}:
+            raise ValueError(f"script entry keys: fault, match, method, times; got {sorted(entry)}")
+        if not isinstance(entry.get("times", 1), int) or entry.get("times", 1) < 1:
+            raise ValueError("script entry 'times' must be a positive integer")
 
 
 def _check_regex(pattern: Any) -> None:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .assets import ws_key_of
 from .config import EmulatorConfig
 from .ids import TYPE_PREFIX, new_id, system_data, utc_now_iso, workspace_id
 from .store import Store
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from .faults import FaultInjector
+    from .openapi_validation import SpecValidator
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 ARTIFACT_DATASTORE = "workspaceartifactstore"
@@ -26,15 +32,16 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig) -> None:
         from .batch_jobs import BatchJobManager
-        from .faults import Counters
+        from .faults import Counters, FaultInjector
         from .online_scoring import OnlineManager
 
         self.config = config
         self.store = Store(config.state_dir)
         self.counters = Counters()
+        self.faults: FaultInjector = FaultInjector(config.faults)
         self.jobs = BatchJobManager(self)
         self.online = OnlineManager(self)
-        self.validator = None
+        self.validator: SpecValidator | None = None
         if config.spec_path is not None:
             from .openapi_validation import SpecValidator
 
@@ -149,6 +156,12 @@ class Emulator:
         """Stop child processes (on server exit); job records stay as they are."""
         self.online.stop_prefix("")
         self.jobs.stop_all(mark=False)
+
+
+def emulator_of(request: Request) -> Emulator:
+    """The emulator serving ``request`` (``request.app.state.emu``, set by :func:`.app.create_app`)."""
+    emu: Emulator = request.app.state.emu
+    return emu
 
 
 def ensure_container(connection_string: str, container: str) -> None:

@@ -19,13 +19,17 @@ import re
 import threading
 import uuid
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .arm_errors import error_body
 from .config import FaultSettings
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 ADMIN_PREFIX = "/_emulator"
 RAW_SEND = "mlendpoints.raw_send"
@@ -74,6 +78,19 @@ class Counters:
             self.statuses[str(code)] += 1
 
 
+@dataclass
+class _ScriptedFault:
+    """One entry of ``FaultSettings.script``: ``fault`` for the next ``left`` requests matching it."""
+
+    pattern: re.Pattern[str]
+    method: str  # upper case; empty matches every method
+    fault: str
+    left: int
+
+    def due(self, method: str, path: str) -> bool:
+        return self.left > 0 and bool(self.pattern.search(path)) and self.method in ("", method.upper())
+
+
 class FaultInjector:
     """Holds the current settings and a random generator (seedable)."""
 
@@ -87,16 +104,16 @@ class FaultInjector:
             self._match = re.compile(settings.match) if settings.match else None
             self._random = random.Random(settings.seed)
             self._script = [
-                [re.compile(e.get("match") or ""), (e.get("method") or "").upper(), e["fault"], int(e.get("times", 1))]
+                _ScriptedFault(re.compile(e.get("match") or ""), (e.get("method") or "").upper(), str(e["fault"]),
+                               int(e.get("times", 1)))
                 for e in settings.script
             ]
 
     def _scripted(self, method: str, path: str) -> str | None:
         for entry in self._script:
-            pattern, want_method, fault, left = entry
-            if left > 0 and pattern.search(path) and (not want_method or want_method == method.upper()):
-                entry[3] = left - 1
-                return fault
+            if entry.due(method, path):
+                entry.left -= 1
+                return entry.fault
         return None
 
     def decide(self, path: str, method: str = "GET") -> tuple[float, str | None]:
@@ -153,7 +170,7 @@ async def _drop(scope: Scope) -> None:
 class FaultMiddleware:
     """ASGI middleware counting requests and injecting faults."""
 
-    def __init__(self, app: ASGIApp, emu: Any, routes_app: Any) -> None:
+    def __init__(self, app: ASGIApp, emu: Emulator, routes_app: Any) -> None:
         self.app = app
         self.emu = emu
         self.routes_app = routes_app

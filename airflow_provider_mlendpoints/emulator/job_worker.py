@@ -17,7 +17,10 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..engine.job import ScoringJob
 
 _DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
 
@@ -40,7 +43,7 @@ def materialize(location: dict[str, Any] | None, workdir: Path, name: str) -> st
     if not location:
         return None
     if location.get("local"):
-        return location["local"]
+        return str(location["local"])
     from ..engine.storage import open_storage
 
     storage = open_storage(location["uri"], location.get("storage_options") or {})
@@ -75,14 +78,14 @@ def materialize_model(location: dict[str, Any] | None, workdir: Path) -> str | N
     return materialize(location, workdir / "model", name)
 
 
-def build_scoring_job(spec: dict[str, Any], workdir: Path) -> Any:
+def build_scoring_job(spec: dict[str, Any], workdir: Path) -> ScoringJob:
     """The engine's ScoringJob for the spec the emulator sent."""
     from ..engine.job import ScoringJob
     from ..specs.model import BatchDeploymentSpec, CodeSpec, ModelSpec, RetrySettings
 
     dep = spec["deployment"]
-    props = dict(dep["properties"])
-    over = spec.get("overrides") or {}
+    props: dict[str, Any] = dict(dep["properties"])
+    over: dict[str, Any] = spec.get("overrides") or {}
     retry = dict(props.get("retrySettings") or {})
     retry.update(over.get("retrySettings") or {})
     code_dir = materialize(spec.get("code"), workdir, "code")
@@ -159,8 +162,8 @@ def main(argv: list[str]) -> int:
             summary = run_local(job, workers=spec.get("workers"), log=lambda msg: print(msg, flush=True))
             result = {"status": "Completed", "summary": summary}
         except JobFailed as exc:
-            summary = getattr(exc, "summary", None)
-            result = {"status": "Failed", "error": str(exc), "summary": summary if isinstance(summary, dict) else None}
+            partial = getattr(exc, "summary", None)
+            result = {"status": "Failed", "error": str(exc), "summary": partial if isinstance(partial, dict) else None}
         publish_outputs(staging, output_uri, output_options)
         keep_mini_batches(job, result_path.parent)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the job's message
@@ -173,7 +176,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def keep_mini_batches(job: Any, folder: Path) -> None:
+def keep_mini_batches(job: ScoringJob, folder: Path) -> None:
     """A copy of the report's mini_batches.csv in the job's folder (the studio job page's timeline)."""
     from ..engine.layout import REPORT_CSV_KEY
     from ..engine.plan import output_storage

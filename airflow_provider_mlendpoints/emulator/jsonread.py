@@ -31,39 +31,47 @@ def _strip_trailing_commas(text: str) -> str:
     JsonReadError when objects and arrays nest deeper than :data:`MAX_DEPTH`."""
     out: list[str] = []
     depth = 0
-    in_string = False
-    escaped = False
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            i += 1
+        if ch == '"':  # a string is copied whole: its commas and brackets are text
+            end = _string_end(text, i)
+            out.append(text[i:end])
+            i = end
             continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
+        if ch in "{[":
             depth += 1
             if depth > MAX_DEPTH:
                 raise JsonReadError(f"The request body is not valid JSON: it nests deeper than {MAX_DEPTH} levels (at character {i}).")
         elif ch in "}]":
             depth -= 1
-        elif ch == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "}]":
-                i += 1  # drop the trailing comma, keep the whitespace
-                continue
+        elif ch == "," and _closes_next(text, i + 1):
+            i += 1  # drop the trailing comma, keep the whitespace
+            continue
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def _string_end(text: str, start: int) -> int:
+    """The index just past the string literal whose opening quote is at ``start`` (``len(text)`` if unclosed)."""
+    i, n = start + 1, len(text)
+    while i < n:
+        if text[i] == "\\":
+            i += 2  # the escaped character, whatever it is
+        elif text[i] == '"':
+            return i + 1
+        else:
+            i += 1
+    return n
+
+
+def _closes_next(text: str, start: int) -> bool:
+    """Whether the first character from ``start`` that is not white space closes an object or array."""
+    i, n = start, len(text)
+    while i < n and text[i] in " \t\r\n":
+        i += 1
+    return i < n and text[i] in "}]"
 
 
 def _refuse_constant(name: str) -> Any:

@@ -8,13 +8,17 @@ restart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .arm_errors import ArmError
+from .context import emulator_of
 from .ids import PROVIDER, new_id, utc_now_iso
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 
@@ -32,7 +36,7 @@ def op_key(op_id: str) -> str:
 
 
 def new_operation(
-    emu: Any,
+    emu: Emulator,
     sub: str,
     *,
     resource_key: str | None,
@@ -63,7 +67,7 @@ def new_operation(
     return op_id
 
 
-def prune_operations(emu: Any, keep_seconds: float = KEEP_SECONDS) -> int:
+def prune_operations(emu: Emulator, keep_seconds: float = KEEP_SECONDS) -> int:
     """Forget terminal operations older than ``keep_seconds``; how many were removed."""
     removed = 0
     cutoff = emu.now() - keep_seconds
@@ -75,7 +79,7 @@ def prune_operations(emu: Any, keep_seconds: float = KEEP_SECONDS) -> int:
     return removed
 
 
-def finish_operation(emu: Any, op_id: str | None, status: str, error: dict[str, Any] | None = None) -> None:
+def finish_operation(emu: Emulator, op_id: str | None, status: str, error: dict[str, Any] | None = None) -> None:
     """Mark an operation terminal (idempotent)."""
     if not op_id:
         return
@@ -90,7 +94,7 @@ def finish_operation(emu: Any, op_id: str | None, status: str, error: dict[str, 
         emu.store.put(op_key(op_id), record)
 
 
-def operation_state(emu: Any, op_id: str) -> dict[str, Any]:
+def operation_state(emu: Emulator, op_id: str) -> dict[str, Any]:
     """The operation record after settling what it is about; 404 when unknown."""
     record = emu.store.get(op_key(op_id))
     if record is None:
@@ -109,7 +113,7 @@ def operation_state(emu: Any, op_id: str) -> dict[str, Any]:
 
 def _urls(request: Request, sub: str, op_id: str) -> tuple[str, str]:
     base = str(request.base_url).rstrip("/")
-    location = request.app.state.emu.config.location
+    location = emulator_of(request).config.location
     status = base + STATUS_PATH.format(sub=sub, location=location, op_id=op_id) + "?api-version=2024-04-01"
     result = base + RESULT_PATH.format(sub=sub, location=location, op_id=op_id) + "?api-version=2024-04-01"
     return status, result
@@ -124,13 +128,13 @@ def async_headers(request: Request, sub: str, op_id: str) -> dict[str, str]:
 def accepted_headers(request: Request, sub: str, op_id: str) -> dict[str, str]:
     """Headers of a 202 (Location, Retry-After, and the async status URL too)."""
     status, result = _urls(request, sub, op_id)
-    return {"Location": result, "Retry-After": str(request.app.state.emu.retry_after()), "Azure-AsyncOperation": status}
+    return {"Location": result, "Retry-After": str(emulator_of(request).retry_after()), "Azure-AsyncOperation": status}
 
 
 @router.get(STATUS_PATH)
 async def get_operation_status(request: Request, sub: str, location: str, op_id: str) -> JSONResponse:
     """``{"status": InProgress|Succeeded|Failed|Canceled, "error": ...}``."""
-    record = operation_state(request.app.state.emu, op_id)
+    record = operation_state(emulator_of(request), op_id)
     body = dict(record["resource"])
     body["name"] = op_id
     body["id"] = request.url.path
@@ -140,7 +144,7 @@ async def get_operation_status(request: Request, sub: str, location: str, op_id:
 @router.get(RESULT_PATH)
 async def get_operation_result(request: Request, sub: str, location: str, op_id: str) -> Response:
     """202 while running; then 200 with the resource, 204 without one, or the error."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     record = operation_state(emu, op_id)
     status = record["resource"]["status"]
     if status not in TERMINAL:

@@ -33,10 +33,13 @@ import sys
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import assets
 from .job_worker import parse_duration
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 DEFAULT_REQUEST_TIMEOUT = 90.0
 
@@ -87,7 +90,7 @@ class _Worker:
 class OnlineManager:
     """Starts, uses and stops the per-deployment scoring processes."""
 
-    def __init__(self, emu: Any) -> None:
+    def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self._workers: dict[str, _Worker] = {}
         self._lock = threading.Lock()

@@ -90,41 +90,48 @@ class _Converter:
         return {"$ref": f"#/definitions/{name}"}
 
     def node(self, schema: Any, *, top: str | None = None) -> Any:
+        """The JSON Schema of a swagger schema (``top``: the definition's name at the top level)."""
         if isinstance(schema, list):
             return [self.node(s) for s in schema]
         if not isinstance(schema, dict):
             return schema
-        nullable = schema.get("x-nullable") is True
         if "$ref" in schema:
             out = self.ref(schema["$ref"])
         else:
-            out = {}
-            for key, value in schema.items():
-                if key.startswith("x-") or key in ("discriminator", "example", "readOnly", "format"):
-                    continue
-                if key == "properties":
-                    out[key] = {k: self.node(v) for k, v in value.items()}
-                elif key == "allOf" and top is not None:
-                    out[key] = [self.ref(v["$ref"], plain=True) if "$ref" in v else self.node(v) for v in value]
-                elif key in ("items", "additionalProperties", "allOf", "anyOf", "oneOf", "not"):
-                    out[key] = self.node(value)
-                else:
-                    out[key] = value
-            if self.request and "required" in out:
-                props = schema.get("properties", {})
-                out["required"] = [r for r in out["required"] if not (props.get(r) or {}).get("readOnly")]
-            if top is not None and out.get("additionalProperties") is False:
-                if top in self.parents:
-                    out.pop("additionalProperties")
-                else:
-                    props = out.setdefault("properties", {})
-                    for name in self.inherited(top):
-                        props.setdefault(name, {})
-        if self.request and "$ref" not in schema:
-            out = _lenient(out)
-        if nullable:
+            out = self._inline(schema, top)
+            if self.request:
+                out = _lenient(out)
+        if schema.get("x-nullable") is True:
             return {"anyOf": [{"type": "null"}, out]}
         return out
+
+    def _inline(self, schema: dict[str, Any], top: str | None) -> dict[str, Any]:
+        """A schema without ``$ref``: its keywords converted, swagger's own extensions left out."""
+        out = {
+            key: self._keyword(key, value, top)
+            for key, value in schema.items()
+            if not key.startswith("x-") and key not in ("discriminator", "example", "readOnly", "format")
+        }
+        if self.request and "required" in out:
+            props = schema.get("properties", {})
+            out["required"] = [r for r in out["required"] if not (props.get(r) or {}).get("readOnly")]
+        if top is not None and out.get("additionalProperties") is False:
+            if top in self.parents:  # subtypes add properties: the parent cannot be closed
+                out.pop("additionalProperties")
+            else:
+                props = out.setdefault("properties", {})
+                for name in self.inherited(top):
+                    props.setdefault(name, {})
+        return out
+
+    def _keyword(self, key: str, value: Any, top: str | None) -> Any:
+        if key == "properties":
+            return {k: self.node(v) for k, v in value.items()}
+        if key == "allOf" and top is not None:
+            return [self.ref(v["$ref"], plain=True) if "$ref" in v else self.node(v) for v in value]
+        if key in ("items", "additionalProperties", "allOf", "anyOf", "oneOf", "not"):
+            return self.node(value)
+        return value
 
     def convert(self) -> dict[str, Any]:
         out = {name: self.node(d, top=name) for name, d in self.defs.items()}
@@ -206,7 +213,8 @@ class SpecValidator:
     def _param(doc: dict[str, Any], param: dict[str, Any]) -> dict[str, Any]:
         ref = param.get("$ref", "")
         if ref.startswith("#/parameters/"):
-            return doc.get("parameters", {}).get(ref.rsplit("/", 1)[-1], {})
+            shared: dict[str, Any] = doc.get("parameters", {}).get(ref.rsplit("/", 1)[-1], {})
+            return shared
         return param if not ref else {}
 
     @classmethod
@@ -286,7 +294,7 @@ def service_accepts(leaf: ValidationError) -> bool:
     another letter case (enums bind case-insensitively, e.g. the SDK's ``authMode: aadToken``) or a
     number/boolean where a string is declared (it is bound as its text, e.g. the SDK's code version
     ``properties.hash_version: 202208``)."""
-    if leaf.validator == "enum" and isinstance(leaf.instance, str):
+    if leaf.validator == "enum" and isinstance(leaf.instance, str) and isinstance(leaf.validator_value, list):
         return leaf.instance.lower() in {str(v).lower() for v in leaf.validator_value}
     return (
         leaf.validator == "type"
@@ -314,9 +322,9 @@ class ValidationMiddleware:
             return
         chunks: list[bytes] = []
         while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
+            event = await receive()
+            chunks.append(event.get("body", b""))
+            if not event.get("more_body"):
                 break
         raw = b"".join(chunks)
         problems: list[dict[str, str]] = []

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .context import parse_connection_string
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 SAS_LIFETIME = datetime.timedelta(days=1)
 
@@ -58,7 +61,7 @@ def temporary_blob_reference(connection_string: str) -> dict[str, str]:
     return {"blobUri": blob_uri, "sasUri": f"{blob_uri}?{sas}"}
 
 
-def pending_upload_answer(emu: Any, sub: str, rg: str, upload_id: str, local_uri: str) -> dict[str, Any]:
+def pending_upload_answer(emu: Emulator, sub: str, rg: str, upload_id: str, local_uri: str) -> dict[str, Any]:
     """The ``PendingUploadResponseDto`` for one call (``local_uri``: where a local datastore keeps it)."""
     conn = emu.config.storage_connection_string
     if conn:

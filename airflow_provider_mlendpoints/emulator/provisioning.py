@@ -10,15 +10,18 @@ deletes it, or runs its kind's reference check and ends Succeeded or Failed
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import assets
 from .lro import finish_operation
 
-Checker = Callable[[Any, dict[str, Any]], str | None]
+if TYPE_CHECKING:
+    from .context import Emulator
+
+Checker = Callable[["Emulator", dict[str, Any]], str | None]
 
 
-def _check_batch_deployment(emu: Any, record: dict[str, Any]) -> str | None:
+def _check_batch_deployment(emu: Emulator, record: dict[str, Any]) -> str | None:
     props = record["resource"].get("properties", {})
     ws_key = record["meta"]["ws_key"]
     problems = []
@@ -35,7 +38,7 @@ def _check_batch_deployment(emu: Any, record: dict[str, Any]) -> str | None:
     return "; ".join(p for p in problems if p) or None
 
 
-def _check_online_deployment(emu: Any, record: dict[str, Any]) -> str | None:
+def _check_online_deployment(emu: Emulator, record: dict[str, Any]) -> str | None:
     props = record["resource"].get("properties", {})
     ws_key = record["meta"]["ws_key"]
     problems = []
@@ -49,7 +52,7 @@ def _check_online_deployment(emu: Any, record: dict[str, Any]) -> str | None:
     return "; ".join(p for p in problems if p) or None
 
 
-def _check_online_endpoint(emu: Any, record: dict[str, Any]) -> str | None:
+def _check_online_endpoint(emu: Emulator, record: dict[str, Any]) -> str | None:
     props = record["resource"].get("properties", {})
     traffic = props.get("traffic") or {}
     missing = [
@@ -70,7 +73,7 @@ CHECKERS: dict[str, Checker] = {
 }
 
 
-def settle(emu: Any, key: str) -> dict[str, Any] | None:
+def settle(emu: Emulator, key: str) -> dict[str, Any] | None:
     """Finish a due pending operation on ``key``; the current record (None when gone)."""
     with emu.store.lock:
         record = emu.store.get(key)

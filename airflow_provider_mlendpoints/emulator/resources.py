@@ -9,7 +9,7 @@ Studio links) and drops secrets.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -20,6 +20,9 @@ from .ids import TENANT_ID, TYPE_PREFIX, new_id, studio_url, system_data
 from .lro import accepted_headers, async_headers, finish_operation, new_operation
 from .provisioning import settle
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 LABELS = {
     "batchEndpoint": "batch endpoint",
@@ -47,9 +50,9 @@ async def read_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def render(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+def render(emu: Emulator, request: Request, record: dict[str, Any]) -> dict[str, Any]:
     """The resource as a response body."""
-    resource = json.loads(json.dumps(record["resource"]))
+    resource: dict[str, Any] = json.loads(json.dumps(record["resource"]))  # a deep copy
     meta = record["meta"]
     kind = meta.get("kind")
     base = str(request.base_url).rstrip("/")
@@ -80,7 +83,7 @@ def render(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]
     return resource
 
 
-def current(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
+def current(emu: Emulator, key: str, label: str, name: str) -> dict[str, Any]:
     """The settled record at ``key``, or an ARM 404."""
     record = settle(emu, key)
     if record is None:
@@ -89,7 +92,7 @@ def current(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
 
 
 def _base_resource(
-    emu: Any, arm_id: str, name: str, arm_type: str, body: dict[str, Any], old: dict[str, Any] | None, tracked: bool
+    emu: Emulator, arm_id: str, name: str, arm_type: str, body: dict[str, Any], old: dict[str, Any] | None, tracked: bool
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "id": arm_id,
@@ -121,7 +124,7 @@ def _identity(identity: dict[str, Any], old: dict[str, Any] | None) -> dict[str,
 
 
 def put_resource(
-    emu: Any,
+    emu: Emulator,
     request: Request,
     *,
     ws: tuple[str, str, str],
@@ -182,7 +185,7 @@ def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
             target[field] = value
 
 
-def patch_resource(emu: Any, request: Request, *, key: str, label: str, name: str, body: dict[str, Any]) -> Response:
+def patch_resource(emu: Emulator, request: Request, *, key: str, label: str, name: str, body: dict[str, Any]) -> Response:
     """Merge ``body`` (tags, identity, sku, properties.description...) and answer 202 + Location."""
     with emu.store.lock:
         record = current(emu, key, label, name)
@@ -198,7 +201,7 @@ def patch_resource(emu: Any, request: Request, *, key: str, label: str, name: st
     return Response(status_code=202, headers=accepted_headers(request, sub, op))
 
 
-def delete_resource(emu: Any, request: Request, *, key: str, lro: bool = True) -> Response:
+def delete_resource(emu: Emulator, request: Request, *, key: str, lro: bool = True) -> Response:
     """Start deleting (202 + Location); 204 when there is nothing to delete."""
     with emu.store.lock:
         record = settle(emu, key)
@@ -220,12 +223,12 @@ def delete_resource(emu: Any, request: Request, *, key: str, lro: bool = True) -
     return Response(status_code=202, headers=accepted_headers(request, sub, op))
 
 
-def get_resource(emu: Any, request: Request, *, key: str, label: str, name: str) -> JSONResponse:
+def get_resource(emu: Emulator, request: Request, *, key: str, label: str, name: str) -> JSONResponse:
     """200 with the resource, or an ARM 404."""
     return JSONResponse(render(emu, request, current(emu, key, label, name)))
 
 
-def list_resources(emu: Any, request: Request, *, collection_key: str) -> JSONResponse:
+def list_resources(emu: Emulator, request: Request, *, collection_key: str) -> JSONResponse:
     """``{"value": [...]}`` of the settled children of ``collection_key``."""
     value = []
     for key, _ in emu.store.children(collection_key):

@@ -12,31 +12,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from .arm_errors import ArmError
 from .config import FaultSettings
+from .context import emulator_of
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter(prefix="/_emulator")
 
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     return JSONResponse({"status": "ok", "spec_validation": emu.validator is not None})
 
 
 @router.get("/faults")
 async def get_faults(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.state.emu.faults.settings.to_dict())
+    return JSONResponse(emulator_of(request).faults.settings.to_dict())
 
 
 @router.post("/faults")
 async def set_faults(request: Request) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     try:
         data = await request.json() if (await request.body()).strip() else {}
         settings = FaultSettings.from_dict(data if isinstance(data, dict) else {})
@@ -48,16 +52,16 @@ async def set_faults(request: Request) -> JSONResponse:
 
 @router.get("/requests")
 async def get_requests(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.state.emu.counters.snapshot())
+    return JSONResponse(emulator_of(request).counters.snapshot())
 
 
 @router.delete("/requests")
 async def reset_requests(request: Request) -> JSONResponse:
-    request.app.state.emu.counters.reset()
-    return JSONResponse(request.app.state.emu.counters.snapshot())
+    emulator_of(request).counters.reset()
+    return JSONResponse(emulator_of(request).counters.snapshot())
 
 
-def _config_view(emu: Any) -> dict[str, Any]:
+def _config_view(emu: Emulator) -> dict[str, Any]:
     return {
         "provisioning_delay": emu.config.provisioning_delay,
         "traffic_seed": emu.config.traffic_seed,
@@ -70,12 +74,12 @@ def _config_view(emu: Any) -> dict[str, Any]:
 
 @router.get("/config")
 async def get_config(request: Request) -> JSONResponse:
-    return JSONResponse(_config_view(request.app.state.emu))
+    return JSONResponse(_config_view(emulator_of(request)))
 
 
 @router.post("/config")
 async def set_config(request: Request) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     data = await request.json()
     if not isinstance(data, dict) or set(data) - {"provisioning_delay", "traffic_seed"}:
         raise ArmError(400, "BadRequest", "settable: provisioning_delay (seconds), traffic_seed (int or null)")
@@ -91,7 +95,7 @@ async def set_config(request: Request) -> JSONResponse:
 
 @router.post("/reset")
 async def reset(request: Request) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.reset()
     emu.counters.reset()
     emu.faults.set(FaultSettings())
@@ -101,7 +105,7 @@ async def reset(request: Request) -> JSONResponse:
 @router.get("/jobs/{name}/log")
 async def job_log(request: Request, name: str, tail: int = 200) -> PlainTextResponse:
     """The last ``tail`` lines of a batch job's process log (engine output, tracebacks)."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     path = emu.jobs.workdir(name) / "job.log"
     if "/" in name or not path.is_file():
         raise ArmError(404, "ResourceNotFound", f"No log for job '{name}'.")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from .arm_errors import ArmError
-from .context import DEFAULT_DATASTORE, parse_connection_string
+from .arm_errors import ArmError, not_found
+from .context import DEFAULT_DATASTORE, emulator_of, parse_connection_string
 from .ids import TYPE_PREFIX, WS_PATH, new_id, system_data, utc_now_iso, workspace_id
 from .pending_upload import pending_upload_answer
 from .resources import (
@@ -22,6 +22,9 @@ from .resources import (
     read_body,
     render,
 )
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 ASSET_COLLECTIONS = ("codes", "models", "environments", "data")
@@ -53,13 +56,15 @@ def _check_data_version(body: dict[str, Any]) -> dict[str, Any]:
 @router.get(WS_PATH)
 async def get_workspace(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
     """The workspace (created on first use)."""
-    emu = request.app.state.emu
-    key = emu.workspace(sub, rg, ws)
-    return JSONResponse(render(emu, request, emu.store.get(key)))
+    emu = emulator_of(request)
+    record = emu.store.get(emu.workspace(sub, rg, ws))
+    if record is None:  # an admin reset between creating it and reading it
+        raise not_found("workspace", ws)
+    return JSONResponse(render(emu, request, record))
 
 
 # ----------------------------------------------------------------- asset containers and versions
-def _container_record(emu: Any, sub: str, rg: str, ws: str, collection: str, name: str, body: dict[str, Any] | None) -> dict[str, Any]:
+def _container_record(emu: Emulator, sub: str, rg: str, ws: str, collection: str, name: str, body: dict[str, Any] | None) -> dict[str, Any]:
     arm_id = workspace_id(sub, rg, ws) + f"/{collection}/{name}"
     old = emu.store.get(arm_id)
     props = dict((body or {}).get("properties") or {}) if body is not None else dict((old or {}).get("resource", {}).get("properties", {}))
@@ -82,15 +87,21 @@ def _container_record(emu: Any, sub: str, rg: str, ws: str, collection: str, nam
 
 
 def _make_asset_routes(collection: str) -> None:
+    """The routes of one asset collection (``codes``, ``models``, ``environments``, ``data``)."""
+    _add_container_routes(collection)
+    _add_version_routes(collection)
+
+
+def _add_container_routes(collection: str) -> None:
     base = WS_PATH + f"/{collection}"
     label = LABEL[collection]
 
     async def list_containers(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + f"/{collection}")
 
     async def put_container(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         body = await read_body(request)
         with emu.store.lock:
@@ -100,23 +111,33 @@ def _make_asset_routes(collection: str) -> None:
         return JSONResponse(render(emu, request, record), status_code=200 if existed else 201)
 
     async def get_container(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         key = workspace_id(sub, rg, ws) + f"/{collection}/{name}"
         return get_resource(emu, request, key=key, label=f"{label} container", name=name)
 
     async def delete_container(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/{collection}/{name}", lro=False)
 
+    router.add_api_route(base, list_containers, methods=["GET"])
+    router.add_api_route(base + "/{name}", put_container, methods=["PUT"])
+    router.add_api_route(base + "/{name}", get_container, methods=["GET"])
+    router.add_api_route(base + "/{name}", delete_container, methods=["DELETE"])
+
+
+def _add_version_routes(collection: str) -> None:
+    base = WS_PATH + f"/{collection}"
+    label = LABEL[collection]
+
     async def list_versions(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         key = emu.workspace(sub, rg, ws) + f"/{collection}/{name}"
         return list_resources(emu, request, collection_key=key + "/versions")
 
     async def put_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         body = await read_body(request)
         if collection == "data":
@@ -136,19 +157,19 @@ def _make_asset_routes(collection: str) -> None:
             )
 
     async def get_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         key = workspace_id(sub, rg, ws) + f"/{collection}/{name}/versions/{version}"
         return get_resource(emu, request, key=key, label=f"{label} version", name=f"{name}:{version}")
 
     async def delete_version(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         key = workspace_id(sub, rg, ws) + f"/{collection}/{name}/versions/{version}"
         return delete_resource(emu, request, key=key, lro=False)
 
     async def start_pending_upload(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> JSONResponse:
-        emu = request.app.state.emu
+        emu = emulator_of(request)
         emu.workspace(sub, rg, ws)
         body = await read_body(request)
         upload_id = body.get("pendingUploadId") or new_id()
@@ -160,10 +181,6 @@ def _make_asset_routes(collection: str) -> None:
             location = "file://" + location
         return JSONResponse(pending_upload_answer(emu, sub, rg, str(upload_id), location))
 
-    router.add_api_route(base, list_containers, methods=["GET"])
-    router.add_api_route(base + "/{name}", put_container, methods=["PUT"])
-    router.add_api_route(base + "/{name}", get_container, methods=["GET"])
-    router.add_api_route(base + "/{name}", delete_container, methods=["DELETE"])
     router.add_api_route(base + "/{name}/versions", list_versions, methods=["GET"])
     router.add_api_route(base + "/{name}/versions/{version}", put_version, methods=["PUT"])
     router.add_api_route(base + "/{name}/versions/{version}", get_version, methods=["GET"])
@@ -182,20 +199,20 @@ DATASTORES = WS_PATH + "/datastores"
 
 @router.get(DATASTORES)
 async def list_datastores(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     listed = list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/datastores")
     wanted = request.query_params.get("isDefault", "").lower()
     if wanted not in ("true", "false"):
         return listed
     # ?isDefault=true|false filters as the service does (Microsoft's REST walkthroughs read value[0]).
-    value = json.loads(listed.body)["value"]
+    value = json.loads(bytes(listed.body))["value"]
     keep = wanted == "true"
     return JSONResponse({"value": [d for d in value if bool(d["properties"].get("isDefault")) == keep]})
 
 
 @router.put(DATASTORES + "/{name}")
 async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     props = dict(body.get("properties") or {})
@@ -221,7 +238,7 @@ async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str)
 
 @router.get(DATASTORES + "/{name}")
 async def get_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = workspace_id(sub, rg, ws) + f"/datastores/{name}"
     return get_resource(emu, request, key=key, label="datastore", name=name)
@@ -229,14 +246,14 @@ async def get_datastore(request: Request, sub: str, rg: str, ws: str, name: str)
 
 @router.delete(DATASTORES + "/{name}")
 async def delete_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/datastores/{name}", lro=False)
 
 
 @router.post(DATASTORES + "/{name}/listSecrets")
 async def list_datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     record = current(emu, workspace_id(sub, rg, ws) + f"/datastores/{name}", "datastore", name)
     secrets = record["meta"].get("secrets") or {}
@@ -251,13 +268,13 @@ COMPUTES = WS_PATH + "/computes"
 
 @router.get(COMPUTES)
 async def list_computes(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/computes")
 
 
 @router.put(COMPUTES + "/{computeName}")
 async def put_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     props = dict(body.get("properties") or {})
@@ -277,7 +294,7 @@ async def put_compute(request: Request, sub: str, rg: str, ws: str, computeName:
 
 @router.get(COMPUTES + "/{computeName}")
 async def get_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
     return get_resource(emu, request, key=key, label="compute", name=computeName)
@@ -285,7 +302,7 @@ async def get_compute(request: Request, sub: str, rg: str, ws: str, computeName:
 
 @router.patch(COMPUTES + "/{computeName}")
 async def patch_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
@@ -294,6 +311,6 @@ async def patch_compute(request: Request, sub: str, rg: str, ws: str, computeNam
 
 @router.delete(COMPUTES + "/{computeName}")
 async def delete_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/computes/{computeName}")

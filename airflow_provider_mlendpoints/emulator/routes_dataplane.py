@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import assets
 from .arm_errors import ArmError, error_response, not_found
+from .context import emulator_of
 from .ids import new_id, studio_url, workspace_id
 from .resources import read_body, render
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 BATCH = "/batch/{sub}/{rg}/{ws}/{endpoint}"
@@ -39,7 +43,7 @@ def _get(d: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _succeeded(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
+def _succeeded(emu: Emulator, key: str, label: str, name: str) -> dict[str, Any]:
     from .provisioning import settle
 
     record = settle(emu, key)
@@ -54,58 +58,76 @@ def _succeeded(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
 def parse_invocation(body: dict[str, Any], job_name: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(input {type, uri}, output {uri, name} or {}, overrides) of a batch invocation body."""
     props = _get(body, "properties") or {}
-    overrides: dict[str, Any] = {}
-    inputs = _get(props, "InputData")
-    output: dict[str, Any] = {}
-    if inputs:
-        if not isinstance(inputs, dict) or len(inputs) != 1:
-            raise ArmError(400, "UserError", "property 'properties.InputData' must hold exactly one input.")
-        name, spec = next(iter(inputs.items()))
-        uri = _get(spec, "Uri")
-        if not uri:
-            raise ArmError(400, "UserError", f"property 'properties.InputData.{name}.Uri' is required.")
-        input_ = {"name": name, "type": _get(spec, "JobInputType") or "UriFolder", "uri": uri}
-        outputs = _get(props, "OutputData") or {}
-        if outputs:
-            out_name, out_spec = next(iter(outputs.items()))
-            out_uri = _get(out_spec, "Uri")
-            if out_uri:
-                output = {"name": out_name, "uri": out_uri}
+    if _get(props, "InputData"):
+        input_, output = _current_body_data(props)
     else:
-        dataset = _get(props, "dataset")
-        if not dataset:
-            raise ArmError(400, "UserError", "property 'properties.InputData' (or the 2021 'properties.dataset') is required.")
-        input_kind = str(_get(dataset, "dataInputType") or "DataUrl").lower()
-        if input_kind == "datasetversion":  # a registered data asset, resolved when the job is created
-            ds_name, ds_version = _get(dataset, "datasetName"), _get(dataset, "datasetVersion")
-            if not ds_name:
-                raise ArmError(400, "UserError", "property 'properties.dataset.datasetName' is required.")
-            uri = f"azureml:{ds_name}:{ds_version}" if ds_version else f"azureml:{ds_name}@latest"
-        elif input_kind == "dataurl":
-            uri = _get(dataset, "path") or _get(dataset, "Uri")
-            if not uri:
-                raise ArmError(400, "UserError", "property 'properties.dataset.path' is required.")
-        else:
-            raise ArmError(400, "UserError", "property 'properties.dataset.dataInputType' must be DataUrl or DatasetVersion.")
-        input_ = {"name": "input_data", "type": "UriFolder", "uri": uri}
-        out = _get(props, "outputDataset") or {}
-        if out:
-            ds = str(_get(out, "datastoreId") or "workspaceblobstore").rstrip("/").rsplit("/", 1)[-1]
-            path = str(_get(out, "path") or f"azureml/{job_name}/score").lstrip("/")
-            output = {"name": "score", "uri": f"azureml://datastores/{ds}/paths/{path}"}
-    # Overrides of the deployment's settings sit beside the input and output in both bodies.
+        input_, output = _v2021_body_data(props, job_name)
+    if not output:
+        output = {"name": "score", "uri": f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/score/"}
+    return input_, output, _invocation_overrides(props)
+
+
+def _current_body_data(props: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(input, output or {}) of a body with ``InputData`` / ``OutputData`` (API 2022-05 and later)."""
+    inputs = _get(props, "InputData")
+    if not isinstance(inputs, dict) or len(inputs) != 1:
+        raise ArmError(400, "UserError", "property 'properties.InputData' must hold exactly one input.")
+    name, spec = next(iter(inputs.items()))
+    uri = _get(spec, "Uri")
+    if not uri:
+        raise ArmError(400, "UserError", f"property 'properties.InputData.{name}.Uri' is required.")
+    input_ = {"name": name, "type": _get(spec, "JobInputType") or "UriFolder", "uri": uri}
+    outputs = _get(props, "OutputData") or {}
+    if not outputs:
+        return input_, {}
+    out_name, out_spec = next(iter(outputs.items()))
+    out_uri = _get(out_spec, "Uri")
+    return input_, ({"name": out_name, "uri": out_uri} if out_uri else {})
+
+
+def _v2021_body_data(props: dict[str, Any], job_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(input, output or {}) of a 2021-style body (``dataset``, ``outputDataset``)."""
+    dataset = _get(props, "dataset")
+    if not dataset:
+        raise ArmError(400, "UserError", "property 'properties.InputData' (or the 2021 'properties.dataset') is required.")
+    input_ = {"name": "input_data", "type": "UriFolder", "uri": _v2021_input_uri(dataset)}
+    out = _get(props, "outputDataset") or {}
+    if not out:
+        return input_, {}
+    ds = str(_get(out, "datastoreId") or "workspaceblobstore").rstrip("/").rsplit("/", 1)[-1]
+    path = str(_get(out, "path") or f"azureml/{job_name}/score").lstrip("/")
+    return input_, {"name": "score", "uri": f"azureml://datastores/{ds}/paths/{path}"}
+
+
+def _v2021_input_uri(dataset: dict[str, Any]) -> Any:
+    """The input of a 2021 ``dataset``: a data URL, or a registered data asset (resolved at job creation)."""
+    input_kind = str(_get(dataset, "dataInputType") or "DataUrl").lower()
+    if input_kind == "datasetversion":
+        ds_name, ds_version = _get(dataset, "datasetName"), _get(dataset, "datasetVersion")
+        if not ds_name:
+            raise ArmError(400, "UserError", "property 'properties.dataset.datasetName' is required.")
+        return f"azureml:{ds_name}:{ds_version}" if ds_version else f"azureml:{ds_name}@latest"
+    if input_kind == "dataurl":
+        uri = _get(dataset, "path") or _get(dataset, "Uri")
+        if not uri:
+            raise ArmError(400, "UserError", "property 'properties.dataset.path' is required.")
+        return uri
+    raise ArmError(400, "UserError", "property 'properties.dataset.dataInputType' must be DataUrl or DatasetVersion.")
+
+
+def _invocation_overrides(props: dict[str, Any]) -> dict[str, Any]:
+    """The deployment settings a body overrides (they sit beside the input and output in both bodies)."""
+    overrides: dict[str, Any] = {}
     for name in ("miniBatchSize", "errorThreshold", "outputFileName", "retrySettings", "loggingLevel"):
         if _get(props, name) is not None:
             overrides[name] = _get(props, name)
     compute = _get(props, "compute") or {}
     if isinstance(compute, dict) and _get(compute, "instanceCount"):
         overrides["instanceCount"] = _get(compute, "instanceCount")
-    if not output:
-        output = {"name": "score", "uri": f"azureml://datastores/workspaceblobstore/paths/azureml/{job_name}/score/"}
-    return input_, output, overrides
+    return overrides
 
 
-def _job_body(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+def _job_body(emu: Emulator, request: Request, record: dict[str, Any]) -> dict[str, Any]:
     body = render(emu, request, record)
     sub, rg, ws = record["meta"]["ws"]
     body["properties"]["interactionEndpoints"] = {"Studio": {"endpoint": studio_url(sub, rg, ws, body["name"])}}
@@ -115,7 +137,7 @@ def _job_body(emu: Any, request: Request, record: dict[str, Any]) -> dict[str, A
 @router.post(BATCH + "/jobs")
 async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> JSONResponse:
     """Start a batch scoring job on the default (or the header's) deployment."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     ws_key = emu.workspace(sub, rg, ws)
     body = await read_body(request)
     ep_key = norm_key(workspace_id(sub, rg, ws) + f"/batchEndpoints/{endpoint}")
@@ -185,7 +207,7 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
 @router.get(BATCH + "/jobs/{name}")
 async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: str, name: str) -> JSONResponse:
     """The job, as ARM ``jobs/{name}`` shows it (plus interactionEndpoints)."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = workspace_id(sub, rg, ws) + f"/jobs/{name}"
     emu.jobs.refresh(key)
@@ -195,7 +217,7 @@ async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: 
     return JSONResponse(_job_body(emu, request, record))
 
 
-def _online_authorized(emu: Any, record: dict[str, Any], header: str) -> bool:
+def _online_authorized(emu: Emulator, record: dict[str, Any], header: str) -> bool:
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -212,7 +234,7 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
     """Run the chosen deployment's ``run(body)`` and answer its JSON result."""
     from .online_scoring import ScoringError
 
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     ep_key = norm_key(workspace_id(sub, rg, ws) + f"/onlineEndpoints/{endpoint}")
     ep = emu.store.get(ep_key)

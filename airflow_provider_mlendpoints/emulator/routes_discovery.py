@@ -10,13 +10,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .arm_errors import not_found
+from .context import emulator_of
 from .ids import workspace_id
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 
@@ -39,7 +43,7 @@ async def discovery(request: Request) -> JSONResponse:
     return JSONResponse({key: base for key in DISCOVERY_KEYS})
 
 
-def _job(emu: Any, sub: str, rg: str, ws: str, run: str) -> dict[str, Any]:
+def _job(emu: Emulator, sub: str, rg: str, ws: str, run: str) -> dict[str, Any]:
     emu.workspace(sub, rg, ws)
     key = workspace_id(sub, rg, ws) + f"/jobs/{run}"
     emu.jobs.refresh(key)
@@ -74,12 +78,12 @@ def _run(record: dict[str, Any]) -> dict[str, Any]:
 
 @router.get(RUNS)
 async def get_run(request: Request, sub: str, rg: str, ws: str, run: str) -> JSONResponse:
-    return JSONResponse(_run(_job(request.app.state.emu, sub, rg, ws, run)))
+    return JSONResponse(_run(_job(emulator_of(request), sub, rg, ws, run)))
 
 
 @router.get(RUNS + "/details")
 async def get_run_details(request: Request, sub: str, rg: str, ws: str, run: str) -> JSONResponse:
-    record = _job(request.app.state.emu, sub, rg, ws, run)
+    record = _job(emulator_of(request), sub, rg, ws, run)
     details = _run(record)
     status = record["resource"]["properties"].get("status")
     if status == "Failed":
@@ -91,7 +95,7 @@ async def get_run_details(request: Request, sub: str, rg: str, ws: str, run: str
 @router.get(RUNS + "/children")
 async def get_run_children(request: Request, sub: str, rg: str, ws: str, run: str) -> JSONResponse:
     """A batch job has no child runs here (the emulator scores in one process)."""
-    _job(request.app.state.emu, sub, rg, ws, run)
+    _job(emulator_of(request), sub, rg, ws, run)
     return JSONResponse({"value": [], "nextLink": None})
 
 
@@ -100,7 +104,7 @@ async def list_batch_endpoint_jobs(request: Request, sub: str, rg: str, ws: str,
     """The jobs one batch endpoint started, in the data-plane shape (BatchJobResource)."""
     from .resources import render
 
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     collection = emu.workspace(sub, rg, ws) + "/jobs"
     value = []
     for key, record in list(emu.store.children(collection)):
@@ -131,7 +135,7 @@ async def get_run_data(request: Request, sub: str, rg: str, ws: str) -> JSONResp
     from .resources import read_body
 
     body = await read_body(request)
-    record = _job(request.app.state.emu, sub, rg, ws, str(body.get("runId") or ""))
+    record = _job(emulator_of(request), sub, rg, ws, str(body.get("runId") or ""))
     run = _run(record)
     outputs = record["resource"]["properties"].get("outputs") or {}
     run["outputs"] = {
@@ -147,7 +151,7 @@ async def batch_get_resolved_uris(request: Request, sub: str, rg: str, ws: str) 
     """Storage URIs of job outputs named by the asset ids :func:`get_run_data` answered."""
     from .resources import read_body
 
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     body = await read_body(request)
     values = {}
     for asset_id in body.get("values") or []:

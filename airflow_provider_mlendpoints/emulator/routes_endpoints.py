@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .arm_errors import ArmError, not_found
+from .context import emulator_of
 from .ids import WS_PATH, new_key, workspace_id
 from .lro import accepted_headers, new_operation
 from .provisioning import settle
@@ -22,6 +23,9 @@ from .resources import (
     read_body,
 )
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 
@@ -72,13 +76,13 @@ BATCH = WS_PATH + "/batchEndpoints"
 
 @router.get(BATCH)
 async def list_batch_endpoints(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/batchendpoints")
 
 
 @router.put(BATCH + "/{endpointName}")
 async def put_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     old = emu.store.get(_ids(sub, rg, ws, "batchEndpoints", endpointName))
@@ -93,7 +97,7 @@ async def put_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpo
 
 @router.get(BATCH + "/{endpointName}")
 async def get_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
     return get_resource(emu, request, key=key, label="batch endpoint", name=endpointName)
@@ -101,7 +105,7 @@ async def get_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpo
 
 @router.patch(BATCH + "/{endpointName}")
 async def patch_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
@@ -110,14 +114,14 @@ async def patch_batch_endpoint(request: Request, sub: str, rg: str, ws: str, end
 
 @router.delete(BATCH + "/{endpointName}")
 async def delete_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     return delete_resource(emu, request, key=_ids(sub, rg, ws, "batchEndpoints", endpointName))
 
 
 @router.post(BATCH + "/{endpointName}/listkeys")
 async def list_batch_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     record = current(emu, _ids(sub, rg, ws, "batchEndpoints", endpointName), "batch endpoint", endpointName)
     return JSONResponse(record["meta"].get("keys") or {"primaryKey": None, "secondaryKey": None})
@@ -127,7 +131,7 @@ async def list_batch_keys(request: Request, sub: str, rg: str, ws: str, endpoint
 BATCH_DEP = BATCH + "/{endpointName}/deployments"
 
 
-def _parent(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
+def _parent(emu: Emulator, key: str, label: str, name: str) -> dict[str, Any]:
     record = settle(emu, key)
     if record is None or record["meta"].get("pending") == "delete":
         raise not_found(label, name)
@@ -136,7 +140,7 @@ def _parent(emu: Any, key: str, label: str, name: str) -> dict[str, Any]:
 
 @router.get(BATCH_DEP)
 async def list_batch_deployments(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
     _parent(emu, key, "batch endpoint", endpointName)
@@ -147,7 +151,7 @@ async def list_batch_deployments(request: Request, sub: str, rg: str, ws: str, e
 async def put_batch_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     endpoint_key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
@@ -173,7 +177,7 @@ async def put_batch_deployment(
 async def get_batch_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
     return get_resource(emu, request, key=key, label="batch deployment", name=deploymentName)
@@ -183,7 +187,7 @@ async def get_batch_deployment(
 async def patch_batch_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
@@ -194,7 +198,7 @@ async def patch_batch_deployment(
 async def delete_batch_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
     return delete_resource(emu, request, key=key)
@@ -206,13 +210,13 @@ ONLINE = WS_PATH + "/onlineEndpoints"
 
 @router.get(ONLINE)
 async def list_online_endpoints(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/onlineendpoints")
 
 
 @router.put(ONLINE + "/{endpointName}")
 async def put_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     arm_id = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
@@ -229,7 +233,7 @@ async def put_online_endpoint(request: Request, sub: str, rg: str, ws: str, endp
 
 @router.get(ONLINE + "/{endpointName}")
 async def get_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
     return get_resource(emu, request, key=key, label="online endpoint", name=endpointName)
@@ -237,7 +241,7 @@ async def get_online_endpoint(request: Request, sub: str, rg: str, ws: str, endp
 
 @router.patch(ONLINE + "/{endpointName}")
 async def patch_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
@@ -246,14 +250,14 @@ async def patch_online_endpoint(request: Request, sub: str, rg: str, ws: str, en
 
 @router.delete(ONLINE + "/{endpointName}")
 async def delete_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     return delete_resource(emu, request, key=_ids(sub, rg, ws, "onlineEndpoints", endpointName))
 
 
 @router.post(ONLINE + "/{endpointName}/listKeys")
 async def list_online_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     record = current(emu, _ids(sub, rg, ws, "onlineEndpoints", endpointName), "online endpoint", endpointName)
     return JSONResponse(record["meta"]["keys"])
@@ -261,7 +265,7 @@ async def list_online_keys(request: Request, sub: str, rg: str, ws: str, endpoin
 
 @router.post(ONLINE + "/{endpointName}/regenerateKeys")
 async def regenerate_online_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key_type = body.get("keyType")
@@ -278,7 +282,7 @@ async def regenerate_online_keys(request: Request, sub: str, rg: str, ws: str, e
 
 @router.post(ONLINE + "/{endpointName}/token")
 async def get_online_token(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
     with emu.store.lock:
@@ -300,7 +304,7 @@ ONLINE_DEP = ONLINE + "/{endpointName}/deployments"
 
 @router.get(ONLINE_DEP)
 async def list_online_deployments(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
     _parent(emu, key, "online endpoint", endpointName)
@@ -311,7 +315,7 @@ async def list_online_deployments(request: Request, sub: str, rg: str, ws: str, 
 async def put_online_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = online_deployment_defaults(await read_body(request))
     endpoint_key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
@@ -329,7 +333,7 @@ async def put_online_deployment(
 async def get_online_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
     return get_resource(emu, request, key=key, label="online deployment", name=deploymentName)
@@ -339,7 +343,7 @@ async def get_online_deployment(
 async def patch_online_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
@@ -350,7 +354,7 @@ async def patch_online_deployment(
 async def delete_online_deployment(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> Response:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     endpoint = emu.store.get(_ids(sub, rg, ws, "onlineEndpoints", endpointName))
     traffic = ((endpoint or {}).get("resource", {}).get("properties", {}) or {}).get("traffic") or {}
@@ -368,7 +372,7 @@ async def delete_online_deployment(
 async def get_online_logs(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     body = await read_body(request)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
@@ -383,7 +387,7 @@ async def get_online_logs(
 async def list_online_skus(
     request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
 ) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
     current(emu, key, "online deployment", deploymentName)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .arm_errors import not_found
+from .context import emulator_of
 from .ids import WS_PATH, workspace_id
 from .lro import accepted_headers, new_operation
 from .resources import list_resources, render
@@ -23,7 +24,7 @@ JOBS = WS_PATH + "/jobs"
 
 @router.get(JOBS)
 async def list_jobs(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     collection = emu.workspace(sub, rg, ws) + "/jobs"
     if emu.config.noop_job_seconds is not None:
         for key, _ in list(emu.store.children(collection)):
@@ -33,7 +34,7 @@ async def list_jobs(request: Request, sub: str, rg: str, ws: str) -> JSONRespons
 
 @router.get(JOBS + "/{id}")
 async def get_job(request: Request, sub: str, rg: str, ws: str, id: str) -> JSONResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = workspace_id(sub, rg, ws) + f"/jobs/{id}"
     emu.jobs.refresh(key)
@@ -46,7 +47,7 @@ async def get_job(request: Request, sub: str, rg: str, ws: str, id: str) -> JSON
 @router.post(JOBS + "/{id}/cancel")
 async def cancel_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
     """202 + Location; the job ends Canceled (a terminal job stays as it is)."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
     if emu.store.get(key) is None:
@@ -59,7 +60,7 @@ async def cancel_job(request: Request, sub: str, rg: str, ws: str, id: str) -> R
 @router.delete(JOBS + "/{id}")
 async def delete_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
     """Cancel if running, then forget the job (202 + Location); 204 when absent."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
     key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
     if emu.store.get(key) is None:

@@ -17,15 +17,19 @@ renderer as the self-hosted report's ``index.html``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..engine import report_html as html
 from .arm_errors import ArmError
+from .context import emulator_of
 from .ids import workspace_id
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 PREFIX = "/studio"
 WS = "/subscriptions/{sub}/resourceGroups/{rg}/workspaces/{ws}"
@@ -52,12 +56,12 @@ def _status(resource: dict[str, Any]) -> str | None:
     return props.get("provisioningState") or props.get("status") or props.get("state")
 
 
-def _children(emu: Any, sub: str, rg: str, ws: str, *path: str) -> list[dict[str, Any]]:
+def _children(emu: Emulator, sub: str, rg: str, ws: str, *path: str) -> list[dict[str, Any]]:
     prefix = workspace_id(sub, rg, ws) + "".join(f"/{p}" for p in path)
     return [record["resource"] for _key, record in emu.store.children(prefix) if "resource" in record]
 
 
-def _record(emu: Any, sub: str, rg: str, ws: str, *path: str) -> dict[str, Any]:
+def _record(emu: Emulator, sub: str, rg: str, ws: str, *path: str) -> dict[str, Any]:
     record = emu.store.get(norm_key(workspace_id(sub, rg, ws) + "".join(f"/{p}" for p in path)))
     if record is None or "resource" not in record:
         raise ArmError(404, "ResourceNotFound", f"No {path[-2]} '{path[-1]}' in workspace '{ws}'.")
@@ -79,7 +83,7 @@ def _respond(text: str) -> HTMLResponse:
 @router.get(WS, response_class=HTMLResponse)
 async def workspace_page(request: Request, sub: str, rg: str, ws: str) -> HTMLResponse:
     """Index: the workspace's endpoints (with deployments), jobs and computes."""
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     base = _ws_url(sub, rg, ws)
     sections = []
     for kind in ("batchEndpoints", "onlineEndpoints"):
@@ -99,7 +103,7 @@ async def workspace_page(request: Request, sub: str, rg: str, ws: str) -> HTMLRe
     return _respond(html.page(f"Workspace {ws}", None, sections))
 
 
-def _endpoint_page(emu: Any, sub: str, rg: str, ws: str, kind: str, name: str) -> str:
+def _endpoint_page(emu: Emulator, sub: str, rg: str, ws: str, kind: str, name: str) -> str:
     resource = _record(emu, sub, rg, ws, kind, name)["resource"]
     props = resource.get("properties") or {}
     base = _ws_url(sub, rg, ws)
@@ -119,15 +123,15 @@ def _endpoint_page(emu: Any, sub: str, rg: str, ws: str, kind: str, name: str) -
 
 @router.get(WS + "/batchEndpoints/{name}", response_class=HTMLResponse)
 async def batch_endpoint_page(request: Request, sub: str, rg: str, ws: str, name: str) -> HTMLResponse:
-    return _respond(_endpoint_page(request.app.state.emu, sub, rg, ws, "batchEndpoints", name))
+    return _respond(_endpoint_page(emulator_of(request), sub, rg, ws, "batchEndpoints", name))
 
 
 @router.get(WS + "/onlineEndpoints/{name}", response_class=HTMLResponse)
 async def online_endpoint_page(request: Request, sub: str, rg: str, ws: str, name: str) -> HTMLResponse:
-    return _respond(_endpoint_page(request.app.state.emu, sub, rg, ws, "onlineEndpoints", name))
+    return _respond(_endpoint_page(emulator_of(request), sub, rg, ws, "onlineEndpoints", name))
 
 
-def _deployment_page(emu: Any, sub: str, rg: str, ws: str, kind: str, endpoint: str, name: str) -> str:
+def _deployment_page(emu: Emulator, sub: str, rg: str, ws: str, kind: str, endpoint: str, name: str) -> str:
     record = _record(emu, sub, rg, ws, kind, endpoint, "deployments", name)
     resource = record["resource"]
     sections = [("Settings", html.table(_settings(resource), css_id="settings"))]
@@ -147,24 +151,24 @@ def _deployment_page(emu: Any, sub: str, rg: str, ws: str, kind: str, endpoint: 
 async def batch_deployment_page(
     request: Request, sub: str, rg: str, ws: str, endpoint: str, name: str
 ) -> HTMLResponse:
-    return _respond(_deployment_page(request.app.state.emu, sub, rg, ws, "batchEndpoints", endpoint, name))
+    return _respond(_deployment_page(emulator_of(request), sub, rg, ws, "batchEndpoints", endpoint, name))
 
 
 @router.get(WS + "/onlineEndpoints/{endpoint}/deployments/{name}", response_class=HTMLResponse)
 async def online_deployment_page(
     request: Request, sub: str, rg: str, ws: str, endpoint: str, name: str
 ) -> HTMLResponse:
-    return _respond(_deployment_page(request.app.state.emu, sub, rg, ws, "onlineEndpoints", endpoint, name))
+    return _respond(_deployment_page(emulator_of(request), sub, rg, ws, "onlineEndpoints", endpoint, name))
 
 
-def _job_log(emu: Any, name: str) -> str | None:
+def _job_log(emu: Emulator, name: str) -> str | None:
     path = emu.jobs.workdir(name) / "job.log"
     if not path.is_file():
         return None
     return "\n".join(path.read_text(errors="replace").splitlines()[-200:])
 
 
-def _job_mini_batches(emu: Any, name: str) -> list[dict[str, Any]]:
+def _job_mini_batches(emu: Emulator, name: str) -> list[dict[str, Any]]:
     """The report's mini_batches.csv, when the job's process left a copy in its work folder."""
     for candidate in ("mini_batches.csv", "report/mini_batches.csv"):
         path = emu.jobs.workdir(name) / candidate
@@ -175,7 +179,7 @@ def _job_mini_batches(emu: Any, name: str) -> list[dict[str, Any]]:
 
 @router.get(WS + "/jobs/{name}", response_class=HTMLResponse)
 async def job_page(request: Request, sub: str, rg: str, ws: str, name: str) -> HTMLResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     record = _record(emu, sub, rg, ws, "jobs", name)
     resource = record["resource"]
     props = resource.get("properties") or {}
@@ -209,7 +213,7 @@ async def job_page(request: Request, sub: str, rg: str, ws: str, name: str) -> H
 
 @router.get(WS + "/computes/{name}", response_class=HTMLResponse)
 async def compute_page(request: Request, sub: str, rg: str, ws: str, name: str) -> HTMLResponse:
-    emu = request.app.state.emu
+    emu = emulator_of(request)
     resource = _record(emu, sub, rg, ws, "computes", name)["resource"]
     sections = [("Settings", html.table(_settings(resource), css_id="settings"))]
     return _respond(html.page(f"Compute {name}", _status(resource), sections, crumbs=_crumbs(sub, rg, ws)))

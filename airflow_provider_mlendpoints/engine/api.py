@@ -92,7 +92,7 @@ def _records(out: Any, ranges: list[tuple[int, int, int]]) -> Iterator[tuple[int
             yield shard, rec
 
 
-def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str], None] = print) -> dict:
+def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Plan, score every shard on this machine with ``workers`` processes in total, and collect.
 
     ``workers`` defaults to ``instance_count * max_concurrency_per_instance``.
@@ -104,7 +104,7 @@ def run_local(job: ScoringJob, *, workers: int | None = None, log: Callable[[str
         return _run_local(job, lease, workers, log)
 
 
-def _run_local(job: ScoringJob, lease: OutputLease, workers: int | None, log: Callable[[str], None]) -> dict:
+def _run_local(job: ScoringJob, lease: OutputLease, workers: int | None, log: Callable[[str], None]) -> dict[str, Any]:
     d = job.deployment
     processes = workers if workers and workers > 0 else d.instance_count * d.max_concurrency_per_instance
     shards = plan_job(job)

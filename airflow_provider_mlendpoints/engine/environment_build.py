@@ -36,9 +36,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from .errors import InputError
+from .job import ScoringJob
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,8 @@ def read_mlflow_requirements(model_dir: str) -> tuple[str | None, list[str]]:
     """(Python version, requirements) an MLflow model declares (requirements.txt, python_env.yaml)."""
     import yaml
 
-    python, requirements = None, []
+    python: str | None = None
+    requirements: list[str] = []
     for folder in sorted({os.path.dirname(p) for p in glob.glob(os.path.join(model_dir, "**", "MLmodel"),
                                                                    recursive=True)}):
         env_file = os.path.join(folder, "python_env.yaml")
@@ -156,9 +157,9 @@ def installed_pythons() -> dict[tuple[int, int], str]:
             if match:
                 found.setdefault((3, int(match.group(1))), exe)
     for minor in range(8, 20):
-        exe = shutil.which(f"python3.{minor}")
-        if exe:
-            found.setdefault((3, minor), exe)
+        on_path = shutil.which(f"python3.{minor}")
+        if on_path:
+            found.setdefault((3, minor), on_path)
     return found
 
 
@@ -273,7 +274,7 @@ def warn_differing_versions(requirements: list[str]) -> list[str]:
     return differing
 
 
-def job_python(job: Any) -> str | None:
+def job_python(job: ScoringJob) -> str | None:
     """The interpreter a job's scoring children run under: ``job.python``, a built environment, or None."""
     if job.python:
         if not (os.path.isfile(job.python) and os.access(job.python, os.X_OK)):

@@ -59,32 +59,39 @@ def describe_changes(out: Storage, now: Iterable[FileInfo]) -> str | None:
     """
     if not out.exists(INPUTS_KEY):
         return None
-    changes: list[str] = []
+    named: list[str] = []
     total = 0
+    for change in _changes(_old_inputs(out), iter(now)):
+        if change is not None:
+            total += 1
+            if len(named) < MAX_NAMED_CHANGES:  # the rest are only counted
+                named.append(change)
+    if not named:
+        return None
+    more = f" and {total - len(named)} more" if total > len(named) else ""
+    return ", ".join(named) + more
 
-    def note(text: str) -> None:
-        nonlocal total
-        total += 1
-        if len(changes) < MAX_NAMED_CHANGES:
-            changes.append(text)
 
-    old_iter, new_iter = _old_inputs(out), iter(now)
+def _changes(old_iter: Iterator[tuple[str, int, str]], new_iter: Iterator[FileInfo]) -> Iterator[str | None]:
+    """Walk both sorted listings side by side: per key, what changed (None: nothing)."""
     old, new = next(old_iter, None), next(new_iter, None)
     while old is not None or new is not None:
-        if new is None or (old is not None and old[0] < new.key):
-            note(f"{old[0]} (removed)")  # type: ignore[index]
+        if old is not None and (new is None or old[0] < new.key):
+            yield f"{old[0]} (removed)"
             old = next(old_iter, None)
-        elif old is None or new.key < old[0]:
-            note(f"{new.key} (added)")
+        elif new is not None and (old is None or new.key < old[0]):
+            yield f"{new.key} (added)"
             new = next(new_iter, None)
-        else:
-            if old[1] != new.size:
-                note(f"{new.key} (size {old[1]} -> {new.size} bytes)")
-            elif old[2] != new.version:
-                note(f"{new.key} (modified: same size, {'ETag' if new.version.startswith('etag:') else 'mtime'} "
-                     "changed)")
+        elif old is not None and new is not None:  # the same key in both
+            yield _file_change(old, new)
             old, new = next(old_iter, None), next(new_iter, None)
-    if not changes:
-        return None
-    more = f" and {total - len(changes)} more" if total > len(changes) else ""
-    return ", ".join(changes) + more
+
+
+def _file_change(old: tuple[str, int, str], new: FileInfo) -> str | None:
+    """How an input file differs from its previous listing (size, then version), or None."""
+    if old[1] != new.size:
+        return f"{new.key} (size {old[1]} -> {new.size} bytes)"
+    if old[2] != new.version:
+        return (f"{new.key} (modified: same size, {'ETag' if new.version.startswith('etag:') else 'mtime'} "
+                "changed)")
+    return None

@@ -14,6 +14,10 @@ from typing import Any, Literal
 from ..specs.model import BatchDeploymentSpec
 
 ExistingOutput = Literal["error", "resume", "overwrite"]
+#: What run() gets: Azure's rule (``auto``), always file paths, or always DataFrames of rows.
+InputType = Literal["auto", "file", "tabular"]
+#: The scoring children's Python: the worker's, or a virtualenv built from the deployment.
+Environment = Literal["worker", "build"]
 
 #: Seconds a scoring process's init() may take before the process is replaced (a retry).
 DEFAULT_INIT_TIMEOUT = 600.0
@@ -77,7 +81,7 @@ class ScoringJob:
     input_uri: str
     output_uri: str
     input_glob: str | None = None
-    input_type: Literal["auto", "file", "tabular"] = "auto"
+    input_type: InputType = "auto"
     recursive: bool = False
     existing_output: ExistingOutput = "error"
     output_format: OutputFormat = field(default_factory=OutputFormat)
@@ -85,7 +89,7 @@ class ScoringJob:
     model_path: str | None = None
     workspace: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
     asset_cache: str | None = None
-    environment: Literal["worker", "build"] = "worker"
+    environment: Environment = "worker"
     python: str | None = None
     env_cache: str | None = None
     rescore_failed: bool = True

@@ -28,18 +28,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import OutputBusyError
 from .layout import LEASE_KEY, join_uri
 from .storage.base import Storage, StorageError
+
+if TYPE_CHECKING:
+    from .job import ScoringJob
 
 #: Seconds without a heartbeat after which a lease is stale and may be taken over.
 STALE_AFTER = 60.0
 #: Seconds between heartbeats.
 BEAT_EVERY = 10.0
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 _HELD: dict[str, str] = {}  # output uri -> token of a lease this process holds
 _HELD_LOCK = threading.Lock()
 
@@ -195,27 +199,29 @@ def release_owner(out: Storage, owner: str | None) -> None:
         out.delete(LEASE_KEY)
 
 
-def holding_output_lease(holder: str) -> Callable[[F], F]:
+def holding_output_lease(
+    holder: str,
+) -> Callable[[Callable[Concatenate[ScoringJob, P], R]], Callable[Concatenate[ScoringJob, P], R]]:
     """Decorate ``func(job, ...)`` to run under the lease of ``job``'s output (``job.owner``'s, if set)."""
 
-    def decorate(func: F) -> F:
+    def decorate(func: Callable[Concatenate[ScoringJob, P], R]) -> Callable[Concatenate[ScoringJob, P], R]:
         @functools.wraps(func)
-        def wrapper(job: Any, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(job: ScoringJob, /, *args: P.args, **kwargs: P.kwargs) -> R:
             from .storage import open_storage
 
             with OutputLease(open_storage(job.output_uri, job.storage_options), holder, job.owner):
                 return func(job, *args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper
 
     return decorate
 
 
-def releasing_owner_lease(func: F) -> F:
+def releasing_owner_lease(func: Callable[Concatenate[ScoringJob, P], R]) -> Callable[Concatenate[ScoringJob, P], R]:
     """Decorate ``func(job, ...)`` (collecting a job) to remove ``job.owner``'s lease once it ends."""
 
     @functools.wraps(func)
-    def wrapper(job: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(job: ScoringJob, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(job, *args, **kwargs)
         finally:
@@ -225,4 +231,4 @@ def releasing_owner_lease(func: F) -> F:
                 with contextlib.suppress(StorageError):
                     release_owner(open_storage(job.output_uri, job.storage_options), job.owner)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

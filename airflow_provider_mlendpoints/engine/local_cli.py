@@ -13,13 +13,16 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError, InputError, JobFailed, StorageFailed
-from .job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
+from .job import DEFAULT_INIT_TIMEOUT, ExistingOutput, OutputFormat, ScoringJob
 from .redact import redact
 from .storage import anonymous_storage_options, is_remote
 from .storage.base import StorageError
+
+if TYPE_CHECKING:
+    from ..specs.model import BatchDeploymentSpec, Spec
 
 
 def _err(message: str) -> int:
@@ -40,22 +43,19 @@ def _out(text: str) -> None:
 
 def build_job(args: argparse.Namespace) -> ScoringJob:
     """The ScoringJob described by the command line (raises SpecError/InputError on bad input)."""
-    from ..specs import BatchDeploymentSpec, BatchEndpointSpec, apply_overrides, load_spec, parse_assignments
+    from ..specs import BatchEndpointSpec, apply_overrides, load_spec, parse_assignments
     from ..specs.batch import scoring_deployment
 
-    spec = load_spec(args.deployment, require_local_paths=True)
-    if isinstance(spec, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
+    loaded = load_spec(args.deployment, require_local_paths=True)
+    if isinstance(loaded, BatchEndpointSpec):  # 2021-05: an endpoint file with inline deployments
         try:
-            spec = scoring_deployment(spec, args.deployment)
+            loaded = scoring_deployment(loaded, args.deployment)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
-    if not isinstance(spec, BatchDeploymentSpec):
-        raise InputError(
-            f"{args.deployment}: expected a batch deployment YAML, found a {type(spec).__name__}"
-        )
+    spec = _batch_deployment(loaded, args.deployment)
     overrides = parse_assignments(args.overrides or [])
     if overrides:
-        spec = apply_overrides(spec, overrides)
+        spec = _batch_deployment(apply_overrides(spec, overrides), args.deployment)
     storage_options: dict[str, Any] = {}
     if getattr(args, "anonymous", False):
         try:
@@ -67,7 +67,7 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         if secret:
             storage_options["connection_string"] = secret
     separator = args.separator if args.separator is not None else " "
-    existing = "resume" if args.resume else "overwrite" if args.overwrite else "error"
+    existing: ExistingOutput = "resume" if args.resume else "overwrite" if args.overwrite else "error"
     return ScoringJob(
         deployment=spec,
         input_uri=args.input,
@@ -87,6 +87,15 @@ def build_job(args: argparse.Namespace) -> ScoringJob:
         rescore_failed=not getattr(args, "keep_failed", False),
         init_timeout=DEFAULT_INIT_TIMEOUT if getattr(args, "init_timeout", None) is None else args.init_timeout,
     )
+
+
+def _batch_deployment(spec: Spec, path: str) -> BatchDeploymentSpec:
+    """``spec`` when it is a batch deployment; InputError naming the file otherwise."""
+    from ..specs import BatchDeploymentSpec
+
+    if not isinstance(spec, BatchDeploymentSpec):
+        raise InputError(f"{path}: expected a batch deployment YAML, found a {type(spec).__name__}")
+    return spec
 
 
 TOKEN_ENV = "MLENDPOINTS_TOKEN"

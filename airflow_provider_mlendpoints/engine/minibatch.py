@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -57,7 +57,7 @@ def parse_mini_batch_size(value: int | str, *, where: str = "mini_batch_size") -
     return BatchSize(count=count)
 
 
-def glob_matcher(pattern: str | None):
+def glob_matcher(pattern: str | None) -> Callable[[str], bool]:
     """A predicate on keys for ``pattern``.
 
     A pattern without '/' matches the file name at any depth (``*.csv``); a
@@ -71,7 +71,7 @@ def glob_matcher(pattern: str | None):
     return key_matcher(pattern)
 
 
-def key_matcher(pattern: str):
+def key_matcher(pattern: str) -> Callable[[str], bool]:
     """A predicate matching whole keys: ``**`` spans folders, ``*`` and ``?`` do not."""
     regex = re.compile(_translate(pattern.strip("/")))
     return lambda key: regex.fullmatch(key) is not None

@@ -175,6 +175,7 @@ def _starts_with(path: str, prefix: bytes) -> bool:
 
 def _prediction_values(prediction: Any, rows: int) -> list[Any]:
     """One prediction value per input row from whatever pyfunc ``predict`` returned."""
+    values: list[Any]
     if isinstance(prediction, pd.DataFrame):
         values = prediction.iloc[:, 0].tolist() if prediction.shape[1] == 1 else prediction.values.tolist()
     elif isinstance(prediction, pd.Series) or hasattr(prediction, "tolist"):

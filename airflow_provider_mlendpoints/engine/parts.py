@@ -92,11 +92,13 @@ def encode_part(status: dict[str, Any], payload: bytes = b"") -> bytes:
 def read_status(storage: Storage, key: str) -> dict[str, Any]:
     """Only the status record of the part at ``key``."""
     with storage.open_read(key) as stream:
-        return json.loads(stream.readline())
+        status: dict[str, Any] = json.loads(stream.readline())
+    return status
 
 
 def read_part(storage: Storage, key: str) -> tuple[dict[str, Any], bytes]:
     """The status record and the payload of the part at ``key``."""
     data = storage.read_bytes(key)
     head, _, payload = data.partition(b"\n")
-    return json.loads(head), payload
+    status: dict[str, Any] = json.loads(head)
+    return status, payload

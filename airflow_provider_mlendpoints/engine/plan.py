@@ -16,9 +16,9 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 from .environment_build import job_python
 from .errors import InputError, OutputExistsError, PlanMismatchError
@@ -46,6 +46,9 @@ from .storage import absolute_uri, is_remote, open_input, open_storage
 from .storage.base import FileInfo, Storage, StorageError, display_key
 from .tabular import tabular_slices
 from .tempfiles import remove_stale_temp_files
+
+if TYPE_CHECKING:
+    from ..specs.model import BatchDeploymentSpec
 
 DEFAULT_MAX_SHARDS = 256
 #: auto: Azure's rule (a folder holding an MLTable file is tabular, anything else gives run() file paths).
@@ -82,7 +85,8 @@ def read_plan(out: Storage) -> dict[str, Any] | None:
     """The plan metadata of a previous plan_job, or None."""
     if not out.exists(PLAN_KEY):
         return None
-    return json.loads(out.read_bytes(PLAN_KEY))
+    plan: dict[str, Any] = json.loads(out.read_bytes(PLAN_KEY))
+    return plan
 
 
 def job_settings(job: ScoringJob, input_kind: str, reader: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,6 +109,21 @@ def validate_job(job: ScoringJob) -> BatchSize:
     where = job_where(job)
     d = job.deployment
     size = parse_mini_batch_size(d.mini_batch_size, where=f"{where}: mini_batch_size")
+    _check_scaling(d, where)
+    if not 0 < job.init_timeout < float("inf"):
+        raise InputError(f"init_timeout must be a positive number of seconds, got {job.init_timeout!r}")
+    _check_output(job, where)
+    if job.input_type not in INPUT_TYPES:
+        raise InputError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {job.input_type!r}")
+    if job.environment not in ("worker", "build"):
+        raise InputError(f"environment must be worker or build, got {job.environment!r}")
+    if d.code is not None and not d.code.path:
+        raise InputError(f"{where}: code_configuration.code must be a local folder for self-hosted scoring")
+    return size
+
+
+def _check_scaling(d: BatchDeploymentSpec, where: str) -> None:
+    """InputError unless the instances, processes and retries are sensible numbers."""
     if d.instance_count < 1:
         raise InputError(f"{where}: instance_count must be at least 1, got {d.instance_count}")
     if d.max_concurrency_per_instance < 1:
@@ -113,21 +132,18 @@ def validate_job(job: ScoringJob) -> BatchSize:
         )
     if d.retry_settings.max_retries < 0 or d.retry_settings.timeout <= 0:
         raise InputError(f"{where}: retry_settings: max_retries must be >= 0 and timeout > 0 seconds")
-    if not 0 < job.init_timeout < float("inf"):
-        raise InputError(f"init_timeout must be a positive number of seconds, got {job.init_timeout!r}")
-    if d.output_action not in ("append_row", "summary_only"):
-        raise InputError(f"{where}: output_action must be append_row or summary_only, got {d.output_action!r}")
+
+
+def _check_output(job: ScoringJob, where: str) -> None:
+    """InputError unless the output action and format are ones the engine writes."""
+    if job.deployment.output_action not in ("append_row", "summary_only"):
+        raise InputError(
+            f"{where}: output_action must be append_row or summary_only, got {job.deployment.output_action!r}"
+        )
     if job.output_format.format not in ("csv", "parquet"):
         raise InputError(f"output format must be csv or parquet, got {job.output_format.format!r}")
     if job.output_format.format == "csv" and len(job.output_format.separator) != 1:
         raise InputError(f"output separator must be one character, got {job.output_format.separator!r}")
-    if job.input_type not in INPUT_TYPES:
-        raise InputError(f"input_type must be one of {', '.join(INPUT_TYPES)}, got {job.input_type!r}")
-    if job.environment not in ("worker", "build"):
-        raise InputError(f"environment must be worker or build, got {job.environment!r}")
-    if d.code is not None and not d.code.path:
-        raise InputError(f"{where}: code_configuration.code must be a local folder for self-hosted scoring")
-    return size
 
 
 def _output_keys_in_input(job: ScoringJob, input_root: str) -> tuple[str, ...]:
@@ -269,7 +285,7 @@ def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
 
 
 @holding_output_lease("plan_job")
-def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
+def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict[str, Any]]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
     Shards are contiguous ranges of mini-batches: ``{"shard": k, "first": i, "last": j,
@@ -288,15 +304,7 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     job_python(job)  # environment="build": built (or found in the cache) before anything is planned
     where = job_where(job)
     out = output_storage(job)
-    left_out = Skipped()
-    _, _, peek = list_inputs(job, left_out)
-    if next(peek, None) is None:  # before any existing output is touched
-        glob = f" matching {job.input_glob!r}" if job.input_glob else ""
-        why = "; ".join(f"{s['input']}: {s['reason']}" for s in left_out.named[:5])
-        raise InputError(
-            f"input {location(job.input_uri)!r}: no input files found{glob}"
-            + (f" ({left_out.count} left out: {why})" if why else "")
-        )
+    _require_inputs(job)  # before any existing output is touched
     old_plan = _check_existing(job, out)
     stale_files, stale_bytes = remove_stale_temp_files(out)
     out.delete_prefix(CLAIMS_PREFIX)
@@ -310,48 +318,19 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     if kind == "file" and job.deployment.code is None:
         files = check_driver_inputs(job, files)
 
-    counts = {"files": 0, "bytes": 0, "mini_batches": 0, "items": 0}
-    fingerprint: InputFingerprint
-
-    def counted(source: Iterator[FileInfo]) -> Iterator[FileInfo]:
-        for info in source:
-            fingerprint.add(info)
-            counts["files"] += 1
-            counts["bytes"] += info.size
-            yield info
-
-    def records() -> Iterator[dict[str, Any]]:
-        if kind == "tabular":
-            for info in counted(files):
-                yield from tabular_slices(storage, info, size, where, reader)
-        else:
-            for batch in file_mini_batches(counted(files), size):
-                yield {"files": [[f.key, f.size] for f in batch]}
-
     with out.open_write(MANIFEST_KEY) as manifest, out.open_write(INPUTS_KEY) as inputs_list:
         fingerprint = InputFingerprint(inputs_list)
-        buffer: list[bytes] = []
-        for index, rec in enumerate(records()):
-            items = len(rec["files"]) if "files" in rec else rec["stop"] - rec["start"]
-            line = {"i": index, "id": mini_batch_id(index), "n": items, **rec}
-            buffer.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
-            counts["mini_batches"] += 1
-            counts["items"] += items
-            if len(buffer) >= 1000:
-                manifest.write(b"".join(buffer))
-                buffer.clear()
-        manifest.write(b"".join(buffer))
+        seen = _SeenInputs(fingerprint)
+        mini_batches, items = _write_manifest(manifest, _records(kind, storage, seen.read(files), size, where, reader))
         fingerprint.flush()
         input_hash = fingerprint.hexdigest()
-        if counts["mini_batches"] == 0:
+        if mini_batches == 0:
             raise InputError(f"input {location(job.input_uri)!r}: the tabular input files hold no rows")
-        if old_plan is not None:
+        if old_plan is not None:  # a mismatch leaves the old manifest as it was (nothing is committed)
             _compare_plans(job, old_plan, input_hash, settings_hash, settings)
+    counts = {"files": seen.files, "bytes": seen.bytes, "mini_batches": mini_batches, "items": items}
 
-    slots = job.deployment.instance_count
-    wanted = 1 if slots == 1 else slots * SHARDS_PER_SLOT
-    cap = max(1, max_shards if max_shards is not None else DEFAULT_MAX_SHARDS)
-    ranges = shard_ranges(counts["mini_batches"], min(wanted, cap))
+    ranges = shard_ranges(mini_batches, _shard_count(job.deployment.instance_count, max_shards))
     plan_id = hashlib.sha256(f"{input_hash}:{settings_hash}".encode()).hexdigest()[:16]
     now = time.time()
     plan = {
@@ -377,6 +356,73 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict]:
     ]
 
 
+def _require_inputs(job: ScoringJob) -> None:
+    """InputError naming the input (and what was left out of it) when it has no file to score."""
+    left_out = Skipped()
+    _, _, peek = list_inputs(job, left_out)
+    if next(peek, None) is not None:
+        return
+    glob = f" matching {job.input_glob!r}" if job.input_glob else ""
+    why = "; ".join(f"{s['input']}: {s['reason']}" for s in left_out.named[:5])
+    raise InputError(
+        f"input {location(job.input_uri)!r}: no input files found{glob}"
+        + (f" ({left_out.count} left out: {why})" if why else "")
+    )
+
+
+class _SeenInputs:
+    """Counts the input files as the mini-batches are cut, adding each to the input fingerprint."""
+
+    def __init__(self, fingerprint: InputFingerprint) -> None:
+        self.fingerprint = fingerprint
+        self.files = 0
+        self.bytes = 0
+
+    def read(self, source: Iterable[FileInfo]) -> Iterator[FileInfo]:
+        for info in source:
+            self.fingerprint.add(info)
+            self.files += 1
+            self.bytes += info.size
+            yield info
+
+
+def _records(
+    kind: str, storage: Storage, files: Iterator[FileInfo], size: BatchSize, where: str,
+    reader: dict[str, Any] | None,
+) -> Iterator[dict[str, Any]]:
+    """The mini-batches of ``files``: row slices of tabular files, else groups of files."""
+    if kind == "tabular":
+        for info in files:
+            yield from tabular_slices(storage, info, size, where, reader)
+    else:
+        for batch in file_mini_batches(files, size):
+            yield {"files": [[f.key, f.size] for f in batch]}
+
+
+def _write_manifest(manifest: BinaryIO, records: Iterator[dict[str, Any]]) -> tuple[int, int]:
+    """Write one JSON line per mini-batch (numbered, with its item count); (mini-batches, items)."""
+    buffer: list[bytes] = []
+    mini_batches = items = 0
+    for index, rec in enumerate(records):
+        n = len(rec["files"]) if "files" in rec else rec["stop"] - rec["start"]
+        line = {"i": index, "id": mini_batch_id(index), "n": n, **rec}
+        buffer.append(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+        mini_batches += 1
+        items += n
+        if len(buffer) >= 1000:
+            manifest.write(b"".join(buffer))
+            buffer.clear()
+    manifest.write(b"".join(buffer))
+    return mini_batches, items
+
+
+def _shard_count(slots: int, max_shards: int | None) -> int:
+    """Shards wanted: one for a single instance, else SHARDS_PER_SLOT per instance; at most max_shards."""
+    wanted = 1 if slots == 1 else slots * SHARDS_PER_SLOT
+    cap = max(1, max_shards if max_shards is not None else DEFAULT_MAX_SHARDS)
+    return min(wanted, cap)
+
+
 def _compare_plans(
     job: ScoringJob, old: dict[str, Any], input_hash: str, settings_hash: str, settings: dict[str, Any]
 ) -> None:
@@ -390,8 +436,8 @@ def _compare_plans(
             "then; different files, sizes or modification times now)"
         )
     else:
-        changed = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
-        what = f"settings changed since the previous run: {', '.join(changed)}"
+        keys = sorted(k for k in settings if old.get("settings", {}).get(k) != settings[k])
+        what = f"settings changed since the previous run: {', '.join(keys)}"
     cls = PlanMismatchError if job.existing_output == "resume" else OutputExistsError
     raise cls(f"output {location(job.output_uri)}: {what}; cannot resume, use overwrite to start over")
 

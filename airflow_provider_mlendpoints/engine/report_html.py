@@ -14,7 +14,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 _SECRET_KEY = re.compile(r"key|secret|token|password|sas|signature|connectionstring|connection_string", re.I)
@@ -98,7 +98,7 @@ def link_list(links: Iterable[tuple[str, str, str | None]]) -> str:
     return "<ul>" + ("".join(items) or "<li>none</li>") + "</ul>"
 
 
-def timeline_svg(mini_batches: list[Mapping[str, Any]], *, width: int = 960, height: int = 180) -> str:
+def timeline_svg(mini_batches: Sequence[Mapping[str, Any]], *, width: int = 960, height: int = 180) -> str:
     """Inline SVG: one bar per mini-batch (in order), height = seconds, failed ones red.
 
     Each mini-batch is a dict with ``id``, ``seconds`` and ``status``; bars carry
@@ -156,7 +156,7 @@ def job_page(
     *,
     settings: Mapping[str, Any],
     summary: Mapping[str, Any] | None = None,
-    mini_batches: list[Mapping[str, Any]] | None = None,
+    mini_batches: Sequence[Mapping[str, Any]] | None = None,
     outputs: Mapping[str, Any] | None = None,
     log_tail: str | None = None,
     crumbs: str = "",

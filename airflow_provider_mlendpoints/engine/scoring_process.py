@@ -34,13 +34,19 @@ import threading
 import time
 import traceback
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .layout import part_key
 from .model_mount import MODEL_DIR_ENV, mount_model
 from .parts import check_result, encode_part, render_rows, result_warning
 from .storage import LocalStorage, open_storage
-from .storage.base import StorageError
+from .storage.base import Storage, StorageError
+
+if TYPE_CHECKING:  # never evaluated: the child may run Python 3.8
+    from multiprocessing.connection import Connection
+
+    #: The child's end of the socket: it sends (kind, body) tuples, receives the setup then tasks.
+    ChildConnection = Connection[tuple[str, Any], Any]
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -67,7 +73,7 @@ def load_script(script_path: str, code_dir: str) -> Any:
 OUTPUT_PATH_ENV = "AZUREML_BI_OUTPUT_PATH"
 
 
-def script_output_folder(output: Any, staging: str) -> str | None:
+def script_output_folder(output: Storage, staging: str) -> str | None:
     """The folder ``AZUREML_BI_OUTPUT_PATH`` names: the output folder itself when it is local.
 
     For blob output, a private staging folder (``staging``) whose files are uploaded after
@@ -227,7 +233,7 @@ def main_fd(fd: int) -> None:
     child_main(conn, setup)
 
 
-def child_main(conn: Any, setup: dict[str, Any]) -> None:
+def child_main(conn: ChildConnection, setup: dict[str, Any]) -> None:
     """Run init(), then serve run requests until told to stop."""
     os.environ.update(setup["env"])
     workdir = tempfile.mkdtemp(prefix="mlendpoints-worker-")
@@ -237,39 +243,13 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
     scorer: _Scorer | None = None
     try:
         try:
-            output = open_storage(setup["output_uri"], setup["storage_options"])
-            to_upload = script_output_folder(output, staging)
-            os.environ[OUTPUT_PATH_ENV] = to_upload or output.root  # type: ignore[attr-defined]
-            if setup.get("model_path"):
-                os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
-            module = load_script(setup["script_path"], setup["code_dir"])
-            if callable(getattr(module, "init", None)):
-                module.init()
-            scorer = _Scorer(setup, module, to_upload)
+            scorer = _initialized_scorer(setup, models, staging)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent with its traceback
             conn.send(("init_error", _error(exc)))
             return
         conn.send(("ready", os.getpid()))
-        while True:
-            try:
-                kind, task = conn.recv()
-            except (EOFError, OSError):
-                return  # the parent went away
-            if kind == "stop":
-                break
-            try:
-                conn.send(("done", scorer.score(task)))
-            except StorageError as exc:  # reading the input or writing the part: never a scoring failure
-                conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
-            except Exception as exc:  # noqa: BLE001 - the parent retries or records it
-                conn.send(("error", _error(exc)))
-        bye = None
-        if callable(getattr(module, "shutdown", None)):
-            try:
-                module.shutdown()
-            except Exception as exc:  # noqa: BLE001
-                bye = _error(exc)
-        conn.send(("bye", bye))
+        if _serve(conn, scorer):
+            conn.send(("bye", _shutdown(scorer.module)))
     finally:
         if scorer is not None:
             scorer.close()
@@ -277,3 +257,44 @@ def child_main(conn: Any, setup: dict[str, Any]) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(models, ignore_errors=True)  # the link only, never the model
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _initialized_scorer(setup: dict[str, Any], models: str, staging: str) -> _Scorer:
+    """Open the output, mount the model, import the scoring script and run its init()."""
+    output = open_storage(setup["output_uri"], setup["storage_options"])
+    to_upload = script_output_folder(output, staging)
+    os.environ[OUTPUT_PATH_ENV] = to_upload or output.uri  # a local output: its folder (uri is the path)
+    if setup.get("model_path"):
+        os.environ[MODEL_DIR_ENV] = mount_model(setup["model_path"], models)
+    module = load_script(setup["script_path"], setup["code_dir"])
+    if callable(getattr(module, "init", None)):
+        module.init()
+    return _Scorer(setup, module, to_upload)
+
+
+def _serve(conn: ChildConnection, scorer: _Scorer) -> bool:
+    """Score the parent's tasks; True when told to stop, False when the parent went away."""
+    while True:
+        try:
+            kind, task = conn.recv()
+        except (EOFError, OSError):
+            return False
+        if kind == "stop":
+            return True
+        try:
+            conn.send(("done", scorer.score(task)))
+        except StorageError as exc:  # reading the input or writing the part: never a scoring failure
+            conn.send(("storage_error", {"error": str(exc), "traceback": traceback.format_exc()}))
+        except Exception as exc:  # noqa: BLE001 - the parent retries or records it
+            conn.send(("error", _error(exc)))
+
+
+def _shutdown(module: Any) -> dict[str, str] | None:
+    """Call the script's shutdown() if it has one; the error it raised, or None."""
+    if not callable(getattr(module, "shutdown", None)):
+        return None
+    try:
+        module.shutdown()
+    except Exception as exc:  # noqa: BLE001
+        return _error(exc)
+    return None

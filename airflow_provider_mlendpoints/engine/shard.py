@@ -234,8 +234,8 @@ class ShardRun:
 
 
 def score_shard(
-    job: ScoringJob, shard: dict, *, log: Callable[[str], None] = print, help_others: bool = True
-) -> dict:
+    job: ScoringJob, shard: dict[str, Any], *, log: Callable[[str], None] = print, help_others: bool = True
+) -> dict[str, Any]:
     """Score one shard (a contiguous range of mini-batches) with ``max_concurrency_per_instance`` processes.
 
     Mini-batches that already have a part are skipped, so running a shard again

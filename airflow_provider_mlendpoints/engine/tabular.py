@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .minibatch import BatchSize
 from .storage.base import FileInfo, Storage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CSV_EXTENSIONS = (".csv",)
 PARQUET_EXTENSIONS = (".parquet", ".pq")
@@ -54,8 +57,8 @@ def tabular_slices(
 
 def _csv_slices(storage: Storage, info: FileInfo, size: BatchSize, header: bool = True) -> Iterator[dict[str, Any]]:
     with storage.open_read(info.key) as stream:
-        header = stream.readline() if header else b""
-        offset = len(header)
+        header_line = stream.readline() if header else b""
+        offset = len(header_line)
         start_offset = offset
         row = 0
         start_row = 0
@@ -88,7 +91,7 @@ def _parquet_slices(storage: Storage, info: FileInfo, size: BatchSize, where: st
         yield {"file": info.key, "start": start, "stop": min(rows, start + step)}
 
 
-def read_slice(path: str, mb: dict[str, Any], reader: dict[str, Any] | None = None):
+def read_slice(path: str, mb: dict[str, Any], reader: dict[str, Any] | None = None) -> pd.DataFrame:
     """Read one tabular mini-batch from the local file ``path`` as a pandas DataFrame.
 
     Like Azure's, the frame has a fresh 0-based index; ``attrs`` names the
@@ -105,7 +108,7 @@ def read_slice(path: str, mb: dict[str, Any], reader: dict[str, Any] | None = No
     return frame
 
 
-def _read(path: str, mb: dict[str, Any], reader: dict[str, Any]):
+def _read(path: str, mb: dict[str, Any], reader: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
 
     if reader.get("format", tabular_kind(mb["file"])) == "parquet":

@@ -43,7 +43,7 @@ from ..specs.model import BatchDeploymentSpec
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from ..engine.job import ExistingOutput
+    from ..engine.job import Environment, ExistingOutput, InputType
 
 #: Upper bound of shards per job, whatever ``[core] max_map_length`` allows.
 DEFAULT_MAX_SHARDS = 256
@@ -207,14 +207,14 @@ class _ScoringJobOperator(BaseOperator):
         overrides: dict[str, Any] | None = None,
         wasb_conn_id: str | None = None,
         input_glob: str | None = None,
-        input_type: str = "auto",
+        input_type: InputType = "auto",
         recursive: bool = False,
         output_format: OutputFormat | dict[str, Any] | str | None = None,
         model_path: str | None = None,
         ml_endpoints_conn_id: str | None = None,
         asset_cache: str | None = None,
         anonymous: bool = False,
-        environment: str = "worker",
+        environment: Environment = "worker",
         python: str | None = None,
         env_cache: str | None = None,
         rescore_failed: bool = True,
@@ -281,12 +281,12 @@ class _ScoringJobOperator(BaseOperator):
             input_uri=str(self.input_path),
             output_uri=str(self.output_path),
             input_glob=self.input_glob or None,
-            input_type=self.input_type,  # type: ignore[arg-type]
+            input_type=self.input_type,
             recursive=self.recursive,
             model_path=self.model_path or None,
             workspace=_workspace_factory(self.ml_endpoints_conn_id) if self.ml_endpoints_conn_id else None,
             asset_cache=self.asset_cache,
-            environment=self.environment,  # type: ignore[arg-type]
+            environment=self.environment,
             python=self.python or None,
             env_cache=self.env_cache,
             existing_output=existing_output,

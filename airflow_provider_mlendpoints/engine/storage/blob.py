@@ -37,13 +37,22 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast
 from urllib.parse import unquote, urlsplit
 
 from ..redact import location
 from .base import NESTED_FOLDER, FileInfo, SkipCallback, Storage, StorageError
+
+if TYPE_CHECKING:
+    from azure.storage.blob import (
+        BlobClient,
+        BlobProperties,
+        BlobServiceClient,
+        ContainerClient,
+        StorageStreamDownloader,
+    )
 
 SCHEMES = ("abfs", "abfss", "wasb", "wasbs", "az", "https", "http")
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
@@ -133,7 +142,7 @@ def _check_key(key: str) -> str:
 class BlobStorage(Storage):
     """A prefix in an Azure Blob container (or one blob, for a single-file input)."""
 
-    def __init__(self, container_client: Any, root: str, uri: str, account_name: str | None = None):
+    def __init__(self, container_client: ContainerClient, root: str, uri: str, account_name: str | None = None):
         """Use :meth:`from_uri`; this takes an ``azure.storage.blob.ContainerClient``."""
         self._container = container_client
         self._root = root.strip("/")
@@ -219,7 +228,7 @@ class BlobStorage(Storage):
         files.sort()
         yield from files
 
-    def _properties(self, name: str) -> Any:
+    def _properties(self, name: str) -> BlobProperties | None:
         """The blob's properties, or None when there is no blob ``name``."""
         from azure.core.exceptions import ResourceNotFoundError
 
@@ -271,7 +280,7 @@ class BlobStorage(Storage):
             self._fail(exc, "reading", name)
         raw = _DownloadReader(downloader, lambda exc: self._fail(exc, "reading", name))
         with io.BufferedReader(raw, buffer_size=_CHUNK) as stream:
-            yield stream  # type: ignore[misc]
+            yield stream
 
     @contextlib.contextmanager
     def local_path(self, key: str) -> Iterator[str]:
@@ -326,7 +335,7 @@ class BlobStorage(Storage):
             lambda exc: self._fail(exc, "writing", name),
         )
         try:
-            yield writer  # type: ignore[misc]
+            yield cast(BinaryIO, writer)  # write-only: callers use write() and tell()
         except BaseException:
             writer.abort()
             raise
@@ -377,7 +386,7 @@ class BlobStorage(Storage):
         return storage
 
 
-def _version(props: Any) -> str:
+def _version(props: BlobProperties) -> str:
     """A blob's version for the input fingerprint: its ETag (else its last-modified time)."""
     etag = getattr(props, "etag", None)
     if etag:
@@ -389,7 +398,7 @@ def _version(props: Any) -> str:
 class _DownloadReader(io.RawIOBase):
     """A raw, forward-only stream over a StorageStreamDownloader."""
 
-    def __init__(self, downloader: Any, on_error: Any):
+    def __init__(self, downloader: StorageStreamDownloader[bytes], on_error: Callable[[Exception], NoReturn]):
         self._downloader = downloader
         self._on_error = on_error
 
@@ -412,7 +421,7 @@ class _BlockWriter(io.RawIOBase):
     Content smaller than one block is uploaded with a single Put Blob.
     """
 
-    def __init__(self, blob_client: Any, block_size: int, on_error: Any):
+    def __init__(self, blob_client: BlobClient, block_size: int, on_error: Callable[[Exception], NoReturn]):
         self._blob = blob_client
         self._block_size = block_size
         self._on_error = on_error
@@ -485,7 +494,7 @@ class _BlockWriter(io.RawIOBase):
 # -- clients and error messages -------------------------------------------------------
 
 
-def _service_client(loc: BlobLocation, options: dict[str, Any]) -> Any:
+def _service_client(loc: BlobLocation, options: dict[str, Any]) -> BlobServiceClient:
     """A BlobServiceClient for ``loc`` built from ``options`` (see the module docstring)."""
     from azure.storage.blob import BlobServiceClient
 
@@ -589,7 +598,7 @@ class _FinalTokenFailures:
         return AccessTokenInfo(token.token, token.expires_on)
 
 
-def _is_folder_marker(blob: Any) -> bool:
+def _is_folder_marker(blob: BlobProperties) -> bool:
     """ADLS Gen2 (hierarchical namespace) folders appear to the blob API as empty marker blobs."""
     return (getattr(blob, "metadata", None) or {}).get("hdi_isfolder") == "true"
 
