@@ -133,20 +133,54 @@ def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: 
 
 
 class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
-    """The steps after the endpoint of a 2021-05 file with inline ``deployments:`` provisioned, in the
-    order Azure needs: every deployment, each awaited, then the file's routing (an online endpoint's
-    traffic split, a batch endpoint's default deployment), since routing may only name deployments
-    that exist. A flavour names its ``endpoint_kind`` and ``deployment_kind`` and implements
-    :meth:`load` and :meth:`apply_routing`.
+    """An endpoint from its spec (or from its name alone), then for a 2021-05 file with inline
+    ``deployments:`` the steps after the endpoint provisioned, in the order Azure needs: every
+    deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
+    endpoint's default deployment), since routing may only name deployments that exist. A flavour
+    names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
+    :meth:`apply_routing`; :meth:`spec_without_file` says what a name alone gives.
     """
 
+    spec_class: ClassVar[type]
     endpoint_kind: ClassVar[str]
     deployment_kind: ClassVar[str]
-    location: str | None
+
+    def __init__(
+        self,
+        *,
+        spec: str | Mapping[str, Any] | Spec | None = None,
+        endpoint_name: str | None = None,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        location: str | None = None,
+        base_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if spec is None and not endpoint_name:
+            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
+        self.spec = spec
+        self.endpoint_name = endpoint_name
+        self.description = description
+        self.tags = tags
+        self.location = location
+        self.base_dir = base_dir
+
+    def spec_without_file(self) -> dict[str, Any]:
+        """The endpoint document when no spec is given: its name, description and tags."""
+        doc: dict[str, Any] = {"name": self.endpoint_name}
+        if self.description:
+            doc["description"] = self.description
+        if self.tags:
+            doc["tags"] = dict(self.tags)
+        return doc
 
     def load(self) -> Any:
         """The endpoint spec, its inline deployments naming it (:func:`with_inline_deployments_named`)."""
-        raise NotImplementedError
+        if self.spec is None:
+            return load_resource_spec(self.spec_without_file(), self.spec_class)
+        spec: Any = load_resource_spec(self.spec, self.spec_class, name=self.endpoint_name, base_dir=self.base_dir)
+        return with_inline_deployments_named(spec)
 
     def apply_routing(self) -> dict[str, Any]:
         """The last step: route to the deployments; returns the endpoint's details."""

@@ -44,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,9 +64,7 @@ from ._specs import (
     InlineDeploymentsEndpointOperator,
     deployment_summary,
     endpoint_summary,
-    load_resource_spec,
     put_deployment,
-    with_inline_deployments_named,
 )
 from .batch_invoke import InvokeBatchEndpointOperator as InvokeBatchEndpointOperator  # re-exported
 from .compute import CreateAmlComputeOperator as CreateAmlComputeOperator  # re-exported
@@ -93,41 +90,19 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
     :param description: description when no spec is given.
     :param tags: tags when no spec is given.
     :param location: Azure region; default: the existing endpoint's, else the workspace's.
+    :param base_dir: folder that relative paths of a dict spec resolve against.
 
     Returns the endpoint's details (JSON-safe, no keys): ``name``, ``scoring_uri``,
     ``default_deployment``, ``provisioning_state``, ``properties``...
     """
 
-    template_fields = ("spec", "endpoint_name", "description", "tags", "location", "ml_endpoints_conn_id")
+    template_fields = (
+        "spec", "endpoint_name", "description", "tags", "location", "base_dir", "ml_endpoints_conn_id",
+    )  # fmt: skip
     operator_extra_links = (AzureMLEndpointLink(),)
+    spec_class = BatchEndpointSpec
     endpoint_kind = "batch_endpoint"
     deployment_kind = "batch_deployment"
-
-    def __init__(
-        self,
-        *,
-        spec: str | Mapping[str, Any] | BatchEndpointSpec | None = None,
-        endpoint_name: str | None = None,
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
-        location: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if spec is None and not endpoint_name:
-            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
-        self.spec = spec
-        self.endpoint_name = endpoint_name
-        self.description = description
-        self.tags = tags
-        self.location = location
-
-    def load(self) -> BatchEndpointSpec:
-        if self.spec is None:
-            return BatchEndpointSpec(
-                name=str(self.endpoint_name), description=self.description or None, tags=dict(self.tags or {})
-            )
-        return with_inline_deployments_named(load_resource_spec(self.spec, BatchEndpointSpec, name=self.endpoint_name))
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()

@@ -45,9 +45,7 @@ from ._specs import (
     InlineDeploymentsEndpointOperator,
     deployment_summary,
     endpoint_summary,
-    load_resource_spec,
     put_deployment,
-    with_inline_deployments_named,
 )
 from .online_use import (  # re-exported: the online operators are importable from here
     GetOnlineDeploymentLogsOperator as GetOnlineDeploymentLogsOperator,
@@ -180,44 +178,16 @@ class CreateOrUpdateOnlineEndpointOperator(InlineDeploymentsEndpointOperator):
         "ml_endpoints_conn_id",
     )
     operator_extra_links = (AzureMLEndpointLink(),)
+    spec_class = OnlineEndpointSpec
     endpoint_kind = "online_endpoint"
     deployment_kind = "online_deployment"
 
-    def __init__(
-        self,
-        *,
-        spec: str | Mapping[str, Any] | OnlineEndpointSpec | None = None,
-        endpoint_name: str | None = None,
-        auth_mode: str = "key",
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
-        location: str | None = None,
-        base_dir: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, auth_mode: str = "key", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if spec is None and not endpoint_name:
-            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
-        self.spec = spec
-        self.endpoint_name = endpoint_name
         self.auth_mode = auth_mode
-        self.description = description
-        self.tags = tags
-        self.location = location
-        self.base_dir = base_dir
 
-    def load(self) -> OnlineEndpointSpec:
-        if self.spec is None:
-            doc: dict[str, Any] = {"name": self.endpoint_name, "auth_mode": self.auth_mode}
-            if self.description:
-                doc["description"] = self.description
-            if self.tags:
-                doc["tags"] = dict(self.tags)
-            return load_resource_spec(doc, OnlineEndpointSpec)
-        spec = load_resource_spec(
-            self.spec, OnlineEndpointSpec, name=self.endpoint_name, base_dir=self.base_dir
-        )
-        return with_inline_deployments_named(spec)
+    def spec_without_file(self) -> dict[str, Any]:
+        return {**super().spec_without_file(), "auth_mode": self.auth_mode}
 
     def execute(self, context: Context) -> dict[str, Any]:
         spec = self.load()
