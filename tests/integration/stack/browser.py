@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -106,8 +107,12 @@ class Browser:
             self.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=code)
 
     def screenshot(self, path: Path) -> Path:
+        """The page as a PNG at ``path``; also kept in ``$MLENDPOINTS_SCREENSHOT_DIR`` when set."""
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
+        keep = os.environ.get("MLENDPOINTS_SCREENSHOT_DIR")
+        if keep:
+            shutil.copy(path, Path(keep) / path.name)
         return path
 
     def close(self) -> None:
