@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import assets
-from .arm_errors import ArmError, error_response, not_found
+from .arm_errors import ArmError, not_found
 from .context import emulator_of
 from .ids import new_id, studio_url, workspace_id
 from .resources import read_body, render
@@ -241,7 +241,7 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
     if ep is None:
         raise not_found("online endpoint", endpoint)
     if not _online_authorized(emu, ep, request.headers.get("authorization", "")):
-        return error_response(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"})
+        return ArmError(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"}).response()
     ep = _succeeded(emu, ep_key, "online endpoint", endpoint)
     props = ep["resource"]["properties"]
     pinned = request.headers.get("azureml-model-deployment")
@@ -267,7 +267,7 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
             headers["ms-azureml-model-error-reason"] = "model_error"
         if exc.status == 429:
             headers["Retry-After"] = "1"
-        return error_response(exc.status, code, str(exc), headers=headers)
+        return ArmError(exc.status, code, str(exc), headers=headers).response()
     return JSONResponse(result, headers={"azureml-model-deployment": dep_name})
 
 
