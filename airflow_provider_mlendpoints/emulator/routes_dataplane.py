@@ -209,12 +209,7 @@ async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: 
     """The job, as ARM ``jobs/{name}`` shows it (plus interactionEndpoints)."""
     emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/jobs/{name}"
-    emu.jobs.refresh(key)
-    record = emu.store.get(key)
-    if record is None:
-        raise not_found("job", name)
-    return JSONResponse(_job_body(emu, request, record))
+    return JSONResponse(_job_body(emu, request, emu.jobs.current((sub, rg, ws), name)))
 
 
 def _online_authorized(emu: Emulator, record: dict[str, Any], header: str) -> bool:
