@@ -134,6 +134,20 @@ def _job_body(emu: Emulator, request: Request, record: dict[str, Any]) -> dict[s
     return body
 
 
+#: (label, the field holding its files) of the asset versions a batch deployment names.
+_VERSION_FILES = {"codes": ("code", "codeUri"), "models": ("model", "modelUri")}
+
+
+def _asset_version(emu: Emulator, ws_key: str, collection: str, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(location of its files, properties) of the code or model version ``ref``; LookupError when it does not exist."""
+    label, files = _VERSION_FILES[collection]
+    record = assets.find_ref(emu, ws_key, collection, ref)
+    if record is None:
+        raise LookupError(f"{label} version '{ref}' not found")
+    props = record["resource"]["properties"]
+    return assets.any_location(emu, ws_key, props.get(files) or ""), props
+
+
 @router.post(BATCH + "/jobs")
 async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> JSONResponse:
     """Start a batch scoring job on the default (or the header's) deployment."""
@@ -156,17 +170,11 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
         model_type = None
         code_id = (dep_props.get("codeConfiguration") or {}).get("codeId")
         if code_id:
-            rec = assets.find_ref(emu, ws_key, "codes", code_id)
-            if rec is None:
-                raise LookupError(f"code version '{code_id}' not found")
-            code = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("codeUri") or "")
+            code, _ = _asset_version(emu, ws_key, "codes", code_id)
         model_id = (dep_props.get("model") or {}).get("assetId")
         if model_id:
-            rec = assets.find_ref(emu, ws_key, "models", model_id)
-            if rec is None:
-                raise LookupError(f"model version '{model_id}' not found")
-            model = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("modelUri") or "")
-            model_type = rec["resource"]["properties"].get("modelType")
+            model, model_props = _asset_version(emu, ws_key, "models", model_id)
+            model_type = model_props.get("modelType")
         data = assets.resolve_data_input(emu, ws_key, input_["uri"])  # a registered data asset: its dataUri
         if data is not None and data[1] == "uri_file":
             input_["type"] = "UriFile"
