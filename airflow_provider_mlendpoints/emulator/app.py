@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from .arm_errors import ArmError, arm_error_handler, error_response
+from .arm_errors import ArmError, arm_error_handler
 from .binding import Binder
 from .bodies import BodyMiddleware
 from .config import EmulatorConfig
@@ -44,7 +44,7 @@ def _unauthorized(message: str) -> JSONResponse:
         'error="invalid_token", error_description="' + message + '"'
     }
     code = "AuthenticationFailed" if "missing" in message.lower() else "InvalidAuthenticationToken"
-    return error_response(401, code, message, headers=headers)
+    return ArmError(401, code, message, headers=headers).response()
 
 
 _WORKSPACE_CHILD = re.compile(
@@ -91,15 +91,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             unknown = _unknown_resource_type(request)
             if unknown is not None:
-                return error_response(404, "InvalidResourceType", unknown)
-            return error_response(404, "NotFound", "No route matches this path (check the path and its casing).")
+                return ArmError(404, "InvalidResourceType", unknown).response()
+            return ArmError(404, "NotFound", "No route matches this path (check the path and its casing).").response()
         if exc.status_code == 405:
-            return error_response(405, "MethodNotAllowed", "The method is not allowed on this path.")
-        return error_response(exc.status_code, "BadRequest", str(exc.detail))
+            return ArmError(405, "MethodNotAllowed", "The method is not allowed on this path.").response()
+        return ArmError(exc.status_code, "BadRequest", str(exc.detail)).response()
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "BadRequest", f"Invalid request: {exc.errors()}")
+        return ArmError(400, "BadRequest", f"Invalid request: {exc.errors()}").response()
 
 
 def _include_routes(app: FastAPI) -> None:
@@ -149,9 +149,9 @@ def _refusal(request: Request, token: str) -> JSONResponse | None:
     if scheme.lower() != "bearer" or given.strip() != token:
         return _unauthorized("The access token is invalid.")
     if path.startswith("/subscriptions/") and not request.query_params.get("api-version"):
-        return error_response(
+        return ArmError(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
-        )
+        ).response()
     return None

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 
 class ArmError(Exception):
-    """Raised by handlers; turned into an ARM error response by the app."""
+    """An ARM error: raised by handlers (the app answers it), or answered directly with :meth:`response`."""
 
     def __init__(
         self,
@@ -25,6 +25,10 @@ class ArmError(Exception):
         self.details = details or []
         self.headers = headers or {}
 
+    def response(self) -> JSONResponse:
+        """The JSON response carrying the ARM error envelope."""
+        return JSONResponse(error_body(self.code, self.message, self.details), status_code=self.status, headers=self.headers)
+
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The ARM error envelope."""
@@ -32,17 +36,6 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
     if details:
         error["details"] = details
     return {"error": error}
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """A JSON response carrying the ARM error envelope."""
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
 def not_found(kind: str, name: str) -> ArmError:
@@ -57,4 +50,4 @@ def not_found(kind: str, name: str) -> ArmError:
 def arm_error_handler(_request: Any, exc: Exception) -> JSONResponse:
     """Exception handler for :class:`ArmError`."""
     assert isinstance(exc, ArmError)
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return exc.response()

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .arm_errors import ArmError
+from .arm_errors import ArmError, not_found
 from .ids import TYPE_PREFIX, system_data, workspace_id
 from .store import norm_key
 
@@ -159,6 +159,15 @@ class BatchJobManager:
         until = record["meta"].get("noop_until")
         if until is not None and self.emu.now() >= until:
             self._finish(key, "Completed", summary={"noop": True})
+
+    def current(self, ws: tuple[str, str, str], name: str, label: str = "job") -> dict[str, Any]:
+        """The refreshed record of the job ``name`` in workspace ``ws``; an ARM 404 calling it ``label``."""
+        key = workspace_id(*ws) + f"/jobs/{name}"
+        self.refresh(key)
+        record = self.emu.store.get(key)
+        if record is None:
+            raise not_found(label, name)
+        return record
 
     def _set_status(self, key: str, status: str, **meta: Any) -> None:
         with self.emu.store.lock:

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import jsonread
-from .arm_errors import error_response
+from .arm_errors import ArmError
 from .binding import Binder
 from .names import name_problem
 
@@ -55,9 +55,9 @@ class BodyMiddleware:
         try:
             raw = await _read(scope, receive, limit)
         except _TooLarge:
-            response = error_response(
+            response = ArmError(
                 413, "RequestEntityTooLarge", f"The request body is larger than the limit of {limit // (1024 * 1024)} MiB."
-            )
+            ).response()
             await response(scope, receive, send)
             return
         if not path.startswith("/online/"):
@@ -66,7 +66,7 @@ class BodyMiddleware:
             if problem is None and arm and scope["method"] == "PUT":
                 problem, code = name_problem(path), "UserError"
             if problem is not None:
-                await error_response(400, code, problem)(scope, receive, send)
+                await ArmError(400, code, problem).response()(scope, receive, send)
                 return
         await self.app(scope, replaying(raw, receive), send)
 

@@ -131,6 +131,14 @@ def accepted_headers(request: Request, sub: str, op_id: str) -> dict[str, str]:
     return {"Location": result, "Retry-After": str(emulator_of(request).retry_after()), "Azure-AsyncOperation": status}
 
 
+def accepted_action(request: Request, sub: str) -> Response:
+    """The 202 of an action that is already done (cancel, delete a job, regenerate keys): a new
+    operation that reads Succeeded, named in the headers."""
+    emu = emulator_of(request)
+    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
+    return Response(status_code=202, headers=accepted_headers(request, sub, op))
+
+
 @router.get(STATUS_PATH)
 async def get_operation_status(request: Request, sub: str, location: str, op_id: str) -> JSONResponse:
     """``{"status": InProgress|Succeeded|Failed|Canceled, "error": ...}``."""
@@ -164,4 +172,4 @@ async def get_operation_result(request: Request, sub: str, location: str, op_id:
     return Response(status_code=204)
 
 
-__all__ = ["PROVIDER", "router", "new_operation", "finish_operation", "operation_state"]
+__all__ = ["PROVIDER", "router", "new_operation", "finish_operation", "operation_state", "accepted_action"]

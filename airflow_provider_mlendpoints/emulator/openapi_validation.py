@@ -336,13 +336,13 @@ class ValidationMiddleware:
             if body is not None:
                 problems = self.validator.validate_request(scope["method"], scope["path"], body)
         if problems:
-            from .arm_errors import error_response
+            from .arm_errors import ArmError
 
             first = problems[0]
             message = f"The request body is invalid: {first['message']}"
             if len(problems) > 1:
                 message += f" (and {len(problems) - 1} more problem(s), see details)"
-            response = error_response(400, "UserError", message, details=problems[:20])
+            response = ArmError(400, "UserError", message, details=problems[:20]).response()
             await response(scope, receive, send)
             return
         from .bodies import replaying

@@ -21,35 +21,36 @@ if TYPE_CHECKING:
 Checker = Callable[["Emulator", dict[str, Any]], str | None]
 
 
-def _check_batch_deployment(emu: Emulator, record: dict[str, Any]) -> str | None:
+def _check_assets(emu: Emulator, record: dict[str, Any], model_id: str | None) -> list[str | None]:
+    """What is wrong with the model, code and environment a deployment names (None where all is well)."""
     props = record["resource"].get("properties", {})
     ws_key = record["meta"]["ws_key"]
     problems = []
-    model = props.get("model") or {}
-    if model.get("assetId"):
-        problems.append(assets.check_ref(emu, ws_key, "models", model["assetId"]))
+    if model_id:
+        problems.append(assets.check_ref(emu, ws_key, "models", model_id))
     code = props.get("codeConfiguration") or {}
     if code.get("codeId"):
         problems.append(assets.check_ref(emu, ws_key, "codes", code["codeId"]))
     if props.get("environmentId"):
         problems.append(assets.check_ref(emu, ws_key, "environments", props["environmentId"]))
-    if props.get("compute"):
-        problems.append(assets.check_compute(emu, ws_key, props["compute"]))
+    return problems
+
+
+def _problem(problems: list[str | None]) -> str | None:
     return "; ".join(p for p in problems if p) or None
+
+
+def _check_batch_deployment(emu: Emulator, record: dict[str, Any]) -> str | None:
+    props = record["resource"].get("properties", {})
+    problems = _check_assets(emu, record, (props.get("model") or {}).get("assetId"))
+    if props.get("compute"):
+        problems.append(assets.check_compute(emu, record["meta"]["ws_key"], props["compute"]))
+    return _problem(problems)
 
 
 def _check_online_deployment(emu: Emulator, record: dict[str, Any]) -> str | None:
-    props = record["resource"].get("properties", {})
-    ws_key = record["meta"]["ws_key"]
-    problems = []
-    if props.get("model"):
-        problems.append(assets.check_ref(emu, ws_key, "models", props["model"]))
-    code = props.get("codeConfiguration") or {}
-    if code.get("codeId"):
-        problems.append(assets.check_ref(emu, ws_key, "codes", code["codeId"]))
-    if props.get("environmentId"):
-        problems.append(assets.check_ref(emu, ws_key, "environments", props["environmentId"]))
-    return "; ".join(p for p in problems if p) or None
+    """An online deployment names its model by id (``properties.model``), a batch one in ``model.assetId``."""
+    return _problem(_check_assets(emu, record, record["resource"].get("properties", {}).get("model")))
 
 
 def _check_online_endpoint(emu: Emulator, record: dict[str, Any]) -> str | None:

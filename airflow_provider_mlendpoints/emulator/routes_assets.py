@@ -12,16 +12,8 @@ from .arm_errors import ArmError, not_found
 from .context import DEFAULT_DATASTORE, emulator_of, parse_connection_string
 from .ids import TYPE_PREFIX, WS_PATH, new_id, system_data, utc_now_iso, workspace_id
 from .pending_upload import pending_upload_answer
-from .resources import (
-    current,
-    delete_resource,
-    get_resource,
-    list_resources,
-    patch_resource,
-    put_resource,
-    read_body,
-    render,
-)
+from .resource_routes import Collection, Item, add_routes
+from .resources import delete_resource, get_resource, list_resources, put_resource, read_body, render
 
 if TYPE_CHECKING:
     from .context import Emulator
@@ -194,10 +186,10 @@ for _collection in ASSET_COLLECTIONS:
 
 
 # ----------------------------------------------------------------- datastores
-DATASTORES = WS_PATH + "/datastores"
+DATASTORES = Collection("datastores", "name", "datastore", "datastore")
 
 
-@router.get(DATASTORES)
+@router.get(DATASTORES.route)
 async def list_datastores(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
     emu = emulator_of(request)
     listed = list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/datastores")
@@ -210,11 +202,8 @@ async def list_datastores(request: Request, sub: str, rg: str, ws: str) -> JSONR
     return JSONResponse({"value": [d for d in value if bool(d["properties"].get("isDefault")) == keep]})
 
 
-@router.put(DATASTORES + "/{name}")
-async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
+def _put_datastore(item: Item, body: dict[str, Any]) -> Response:
+    emu = item.emu
     props = dict(body.get("properties") or {})
     creds = dict(props.get("credentials") or {})
     secrets = dict(creds.get("secrets") or {})
@@ -228,55 +217,30 @@ async def put_datastore(request: Request, sub: str, rg: str, ws: str, name: str)
         if props.get("accountName") == parts.get("AccountName"):
             meta.update(connection_string=conn, account_url=parts.get("BlobEndpoint"))
     elif not conn and props.get("datastoreType") == "AzureBlob" and props.get("accountName") == emu.config.storage_account:
-        meta["local_root"] = f"{sub}/{rg}/{ws}/{name}"
-    return put_resource(
-        emu, request, ws=(sub, rg, ws), arm_id=workspace_id(sub, rg, ws) + f"/datastores/{name}", name=name,
-        arm_type="datastores", kind="datastore", body={**body, "properties": props}, lro=False, tracked=False,
-        meta=meta, defaults={"isDefault": False, "properties": {}, "tags": {}},
+        meta["local_root"] = "/".join((*item.ws, item.name))
+    return item.put(
+        {**body, "properties": props}, lro=False, tracked=False, meta=meta,
+        defaults={"isDefault": False, "properties": {}, "tags": {}},
     )
 
 
-@router.get(DATASTORES + "/{name}")
-async def get_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/datastores/{name}"
-    return get_resource(emu, request, key=key, label="datastore", name=name)
+add_routes(router, DATASTORES, put=_put_datastore, listing=False, patch=False, lro_delete=False)
 
 
-@router.delete(DATASTORES + "/{name}")
-async def delete_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/datastores/{name}", lro=False)
-
-
-@router.post(DATASTORES + "/{name}/listSecrets")
-async def list_datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    record = current(emu, workspace_id(sub, rg, ws) + f"/datastores/{name}", "datastore", name)
-    secrets = record["meta"].get("secrets") or {}
+@router.post(DATASTORES.item_route + "/listSecrets")
+async def list_datastore_secrets(request: Request) -> JSONResponse:
+    item = Item.of(request, DATASTORES)
+    secrets = item.current()["meta"].get("secrets") or {}
     if not secrets.get("secretsType"):
-        raise ArmError(400, "UserError", f"The datastore '{name}' has no secrets.")
+        raise ArmError(400, "UserError", f"The datastore '{item.name}' has no secrets.")
     return JSONResponse(secrets)
 
 
 # ----------------------------------------------------------------- computes
-COMPUTES = WS_PATH + "/computes"
+COMPUTES = Collection("computes", "computeName", "compute", "compute")
 
 
-@router.get(COMPUTES)
-async def list_computes(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = emulator_of(request)
-    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/computes")
-
-
-@router.put(COMPUTES + "/{computeName}")
-async def put_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
+def _put_compute(item: Item, body: dict[str, Any]) -> Response:
     props = dict(body.get("properties") or {})
     if not props.get("computeType"):
         raise ArmError(400, "BadRequest", "The property 'properties.computeType' is required.")
@@ -285,32 +249,8 @@ async def put_compute(request: Request, sub: str, rg: str, ws: str, computeName:
     props["modifiedOn"] = now
     props.setdefault("isAttachedCompute", False)
     props.setdefault("disableLocalAuth", False)
-    props.setdefault("computeLocation", body.get("location") or emu.config.location)
-    return put_resource(
-        emu, request, ws=(sub, rg, ws), arm_id=workspace_id(sub, rg, ws) + f"/computes/{computeName}",
-        name=computeName, arm_type="computes", kind="compute", body={**body, "properties": props}, lro=True,
-    )
+    props.setdefault("computeLocation", body.get("location") or item.emu.config.location)
+    return item.put({**body, "properties": props}, lro=True)
 
 
-@router.get(COMPUTES + "/{computeName}")
-async def get_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
-    return get_resource(emu, request, key=key, label="compute", name=computeName)
-
-
-@router.patch(COMPUTES + "/{computeName}")
-async def patch_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    key = workspace_id(sub, rg, ws) + f"/computes/{computeName}"
-    return patch_resource(emu, request, key=key, label="compute", name=computeName, body=body)
-
-
-@router.delete(COMPUTES + "/{computeName}")
-async def delete_compute(request: Request, sub: str, rg: str, ws: str, computeName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    return delete_resource(emu, request, key=workspace_id(sub, rg, ws) + f"/computes/{computeName}")
+add_routes(router, COMPUTES, put=_put_compute)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from . import assets
-from .arm_errors import ArmError, error_response, not_found
+from .arm_errors import ArmError, not_found
 from .context import emulator_of
 from .ids import new_id, studio_url, workspace_id
 from .resources import read_body, render
@@ -134,6 +134,20 @@ def _job_body(emu: Emulator, request: Request, record: dict[str, Any]) -> dict[s
     return body
 
 
+#: (label, the field holding its files) of the asset versions a batch deployment names.
+_VERSION_FILES = {"codes": ("code", "codeUri"), "models": ("model", "modelUri")}
+
+
+def _asset_version(emu: Emulator, ws_key: str, collection: str, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(location of its files, properties) of the code or model version ``ref``; LookupError when it does not exist."""
+    label, files = _VERSION_FILES[collection]
+    record = assets.find_ref(emu, ws_key, collection, ref)
+    if record is None:
+        raise LookupError(f"{label} version '{ref}' not found")
+    props = record["resource"]["properties"]
+    return assets.any_location(emu, ws_key, props.get(files) or ""), props
+
+
 @router.post(BATCH + "/jobs")
 async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> JSONResponse:
     """Start a batch scoring job on the default (or the header's) deployment."""
@@ -156,17 +170,11 @@ async def invoke_batch(request: Request, sub: str, rg: str, ws: str, endpoint: s
         model_type = None
         code_id = (dep_props.get("codeConfiguration") or {}).get("codeId")
         if code_id:
-            rec = assets.find_ref(emu, ws_key, "codes", code_id)
-            if rec is None:
-                raise LookupError(f"code version '{code_id}' not found")
-            code = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("codeUri") or "")
+            code, _ = _asset_version(emu, ws_key, "codes", code_id)
         model_id = (dep_props.get("model") or {}).get("assetId")
         if model_id:
-            rec = assets.find_ref(emu, ws_key, "models", model_id)
-            if rec is None:
-                raise LookupError(f"model version '{model_id}' not found")
-            model = assets.any_location(emu, ws_key, rec["resource"]["properties"].get("modelUri") or "")
-            model_type = rec["resource"]["properties"].get("modelType")
+            model, model_props = _asset_version(emu, ws_key, "models", model_id)
+            model_type = model_props.get("modelType")
         data = assets.resolve_data_input(emu, ws_key, input_["uri"])  # a registered data asset: its dataUri
         if data is not None and data[1] == "uri_file":
             input_["type"] = "UriFile"
@@ -209,12 +217,7 @@ async def get_batch_job(request: Request, sub: str, rg: str, ws: str, endpoint: 
     """The job, as ARM ``jobs/{name}`` shows it (plus interactionEndpoints)."""
     emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/jobs/{name}"
-    emu.jobs.refresh(key)
-    record = emu.store.get(key)
-    if record is None:
-        raise not_found("job", name)
-    return JSONResponse(_job_body(emu, request, record))
+    return JSONResponse(_job_body(emu, request, emu.jobs.current((sub, rg, ws), name)))
 
 
 def _online_authorized(emu: Emulator, record: dict[str, Any], header: str) -> bool:
@@ -241,7 +244,7 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
     if ep is None:
         raise not_found("online endpoint", endpoint)
     if not _online_authorized(emu, ep, request.headers.get("authorization", "")):
-        return error_response(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"})
+        return ArmError(401, "Unauthorized", "A valid endpoint key or token is required.", headers={"WWW-Authenticate": "Bearer"}).response()
     ep = _succeeded(emu, ep_key, "online endpoint", endpoint)
     props = ep["resource"]["properties"]
     pinned = request.headers.get("azureml-model-deployment")
@@ -267,7 +270,7 @@ async def score_online(request: Request, sub: str, rg: str, ws: str, endpoint: s
             headers["ms-azureml-model-error-reason"] = "model_error"
         if exc.status == 429:
             headers["Retry-After"] = "1"
-        return error_response(exc.status, code, str(exc), headers=headers)
+        return ArmError(exc.status, code, str(exc), headers=headers).response()
     return JSONResponse(result, headers={"azureml-model-deployment": dep_name})
 
 

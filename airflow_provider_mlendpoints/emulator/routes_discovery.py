@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from .arm_errors import not_found
 from .context import emulator_of
-from .ids import workspace_id
 
 if TYPE_CHECKING:
     from .context import Emulator
@@ -45,12 +43,7 @@ async def discovery(request: Request) -> JSONResponse:
 
 def _job(emu: Emulator, sub: str, rg: str, ws: str, run: str) -> dict[str, Any]:
     emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/jobs/{run}"
-    emu.jobs.refresh(key)
-    record = emu.store.get(key)
-    if record is None:
-        raise not_found("run", run)
-    return record
+    return emu.jobs.current((sub, rg, ws), run, label="run")
 
 
 def _run(record: dict[str, Any]) -> dict[str, Any]:

@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from .arm_errors import ArmError, not_found
-from .context import emulator_of
-from .ids import WS_PATH, new_key, workspace_id
-from .lro import accepted_headers, new_operation
-from .provisioning import settle
-from .resources import (
-    current,
-    delete_resource,
-    get_resource,
-    list_resources,
-    patch_resource,
-    put_resource,
-    read_body,
-)
+from .arm_errors import ArmError
+from .ids import new_key
+from .lro import accepted_action
+from .resource_routes import Collection, Item, add_routes
+from .resources import read_body
 from .store import norm_key
 
-if TYPE_CHECKING:
-    from .context import Emulator
-
 router = APIRouter()
+
+BATCH_ENDPOINTS = Collection("batchEndpoints", "endpointName", "batchEndpoint", "batch endpoint")
+BATCH_DEPLOYMENTS = Collection(
+    "batchEndpoints/{endpointName}/deployments", "deploymentName", "batchDeployment", "batch deployment",
+    parent=BATCH_ENDPOINTS,
+)
+ONLINE_ENDPOINTS = Collection("onlineEndpoints", "endpointName", "onlineEndpoint", "online endpoint")
+ONLINE_DEPLOYMENTS = Collection(
+    "onlineEndpoints/{endpointName}/deployments", "deploymentName", "onlineDeployment", "online deployment",
+    parent=ONLINE_ENDPOINTS,
+)
 
 BATCH_DEPLOYMENT_DEFAULTS: dict[str, Any] = {
     "miniBatchSize": 10,
@@ -66,331 +65,128 @@ def online_deployment_defaults(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "properties": props}
 
 
-def _ids(sub: str, rg: str, ws: str, *parts: str) -> str:
-    return workspace_id(sub, rg, ws) + "".join(f"/{p}" for p in parts)
-
-
-# ----------------------------------------------------------------- batch endpoints
-BATCH = WS_PATH + "/batchEndpoints"
-
-
-@router.get(BATCH)
-async def list_batch_endpoints(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = emulator_of(request)
-    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/batchendpoints")
-
-
-@router.put(BATCH + "/{endpointName}")
-async def put_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    old = emu.store.get(_ids(sub, rg, ws, "batchEndpoints", endpointName))
+# ----------------------------------------------------------------- batch endpoints and deployments
+def _put_batch_endpoint(item: Item, body: dict[str, Any]) -> Response:
+    old = item.emu.store.get(item.key)
     meta = {} if old else {"keys": {"primaryKey": new_key(), "secondaryKey": new_key()}}
     defaults = {"authMode": "AADToken", "defaults": {"deploymentName": None}, "properties": {}}
-    return put_resource(
-        emu, request, ws=(sub, rg, ws), arm_id=_ids(sub, rg, ws, "batchEndpoints", endpointName),
-        name=endpointName, arm_type="batchEndpoints", kind="batchEndpoint", body=body, lro=True,
-        defaults=defaults, meta=meta,
-    )
+    return item.put(body, lro=True, defaults=defaults, meta=meta)
 
 
-@router.get(BATCH + "/{endpointName}")
-async def get_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
-    return get_resource(emu, request, key=key, label="batch endpoint", name=endpointName)
-
-
-@router.patch(BATCH + "/{endpointName}")
-async def patch_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
-    return patch_resource(emu, request, key=key, label="batch endpoint", name=endpointName, body=body)
-
-
-@router.delete(BATCH + "/{endpointName}")
-async def delete_batch_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    return delete_resource(emu, request, key=_ids(sub, rg, ws, "batchEndpoints", endpointName))
-
-
-@router.post(BATCH + "/{endpointName}/listkeys")
-async def list_batch_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    record = current(emu, _ids(sub, rg, ws, "batchEndpoints", endpointName), "batch endpoint", endpointName)
-    return JSONResponse(record["meta"].get("keys") or {"primaryKey": None, "secondaryKey": None})
-
-
-# ----------------------------------------------------------------- batch deployments
-BATCH_DEP = BATCH + "/{endpointName}/deployments"
-
-
-def _parent(emu: Emulator, key: str, label: str, name: str) -> dict[str, Any]:
-    record = settle(emu, key)
-    if record is None or record["meta"].get("pending") == "delete":
-        raise not_found(label, name)
-    return record
-
-
-@router.get(BATCH_DEP)
-async def list_batch_deployments(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
-    _parent(emu, key, "batch endpoint", endpointName)
-    return list_resources(emu, request, collection_key=key + "/deployments")
-
-
-@router.put(BATCH_DEP + "/{deploymentName}")
-async def put_batch_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    endpoint_key = _ids(sub, rg, ws, "batchEndpoints", endpointName)
-    with emu.store.lock:
-        _parent(emu, endpoint_key, "batch endpoint", endpointName)
-        response = put_resource(
-            emu, request, ws=(sub, rg, ws), arm_id=f"{endpoint_key}/deployments/{deploymentName}",
-            name=deploymentName, arm_type="batchEndpoints/deployments", kind="batchDeployment", body=body,
-            lro=True, defaults=BATCH_DEPLOYMENT_DEFAULTS,
-        )
-        endpoint = emu.store.get(endpoint_key)
-        if endpoint is not None:
-            defaults = endpoint["resource"]["properties"].setdefault("defaults", {}) or {}
-            if not defaults.get("deploymentName"):
-                # The service makes the first deployment of a batch endpoint its default.
-                defaults["deploymentName"] = deploymentName
-                endpoint["resource"]["properties"]["defaults"] = defaults
-                emu.store.put(endpoint_key, endpoint)
+def _put_batch_deployment(item: Item, body: dict[str, Any]) -> Response:
+    """Called with the store locked and the endpoint live."""
+    emu = item.emu
+    response = item.put(body, lro=True, defaults=BATCH_DEPLOYMENT_DEFAULTS)
+    endpoint_key = item.parent().key
+    endpoint = emu.store.get(endpoint_key)
+    if endpoint is not None:
+        defaults = endpoint["resource"]["properties"].setdefault("defaults", {}) or {}
+        if not defaults.get("deploymentName"):
+            # The service makes the first deployment of a batch endpoint its default.
+            defaults["deploymentName"] = item.name
+            endpoint["resource"]["properties"]["defaults"] = defaults
+            emu.store.put(endpoint_key, endpoint)
     return response
 
 
-@router.get(BATCH_DEP + "/{deploymentName}")
-async def get_batch_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
-    return get_resource(emu, request, key=key, label="batch deployment", name=deploymentName)
-
-
-@router.patch(BATCH_DEP + "/{deploymentName}")
-async def patch_batch_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
-    return patch_resource(emu, request, key=key, label="batch deployment", name=deploymentName, body=body)
-
-
-@router.delete(BATCH_DEP + "/{deploymentName}")
-async def delete_batch_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "batchEndpoints", endpointName, "deployments", deploymentName)
-    return delete_resource(emu, request, key=key)
-
-
-# ----------------------------------------------------------------- online endpoints
-ONLINE = WS_PATH + "/onlineEndpoints"
-
-
-@router.get(ONLINE)
-async def list_online_endpoints(request: Request, sub: str, rg: str, ws: str) -> JSONResponse:
-    emu = emulator_of(request)
-    return list_resources(emu, request, collection_key=emu.workspace(sub, rg, ws) + "/onlineendpoints")
-
-
-@router.put(ONLINE + "/{endpointName}")
-async def put_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    arm_id = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    old = emu.store.get(arm_id)
+# ----------------------------------------------------------------- online endpoints and deployments
+def _put_online_endpoint(item: Item, body: dict[str, Any]) -> Response:
+    old = item.emu.store.get(item.key)
     keys = (old or {}).get("meta", {}).get("keys") or {"primaryKey": new_key(), "secondaryKey": new_key()}
     initial = (body.get("properties") or {}).get("keys") or {}
     keys = {name: initial.get(name) or keys[name] for name in ("primaryKey", "secondaryKey")}
     defaults = {"authMode": "Key", "traffic": {}, "mirrorTraffic": {}, "publicNetworkAccess": "Enabled", "properties": {}}
-    return put_resource(
-        emu, request, ws=(sub, rg, ws), arm_id=arm_id, name=endpointName, arm_type="onlineEndpoints",
-        kind="onlineEndpoint", body=body, lro=True, defaults=defaults, meta={"keys": keys},
-    )
+    return item.put(body, lro=True, defaults=defaults, meta={"keys": keys})
 
 
-@router.get(ONLINE + "/{endpointName}")
-async def get_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    return get_resource(emu, request, key=key, label="online endpoint", name=endpointName)
+def _put_online_deployment(item: Item, body: dict[str, Any]) -> Response:
+    """Called with the store locked and the endpoint live; a running deployment stops first."""
+    item.emu.online.stop_prefix(norm_key(item.key))
+    defaults = {"endpointComputeType": "Managed", "properties": {}}
+    return item.put(online_deployment_defaults(body), lro=True, defaults=defaults)
 
 
-@router.patch(ONLINE + "/{endpointName}")
-async def patch_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    return patch_resource(emu, request, key=key, label="online endpoint", name=endpointName, body=body)
+def _refuse_deleting_live_deployment(item: Item) -> None:
+    """A deployment that receives traffic cannot be deleted (ArmError 400)."""
+    endpoint = item.emu.store.get(item.parent().key)
+    traffic = ((endpoint or {}).get("resource", {}).get("properties", {}) or {}).get("traffic") or {}
+    if int(traffic.get(item.name, 0) or 0) > 0:
+        raise ArmError(
+            400, "UserError",
+            f"Deployment '{item.name}' receives {traffic[item.name]}% of the endpoint's traffic; "
+            "set its traffic to 0 before deleting it.",
+        )
 
 
-@router.delete(ONLINE + "/{endpointName}")
-async def delete_online_endpoint(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    return delete_resource(emu, request, key=_ids(sub, rg, ws, "onlineEndpoints", endpointName))
+async def _list_keys(request: Request, endpoints: Collection) -> JSONResponse:
+    record = Item.of(request, endpoints).current()
+    return JSONResponse(record["meta"].get("keys") or {"primaryKey": None, "secondaryKey": None})
 
 
-@router.post(ONLINE + "/{endpointName}/listKeys")
-async def list_online_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    record = current(emu, _ids(sub, rg, ws, "onlineEndpoints", endpointName), "online endpoint", endpointName)
-    return JSONResponse(record["meta"]["keys"])
+async def list_batch_keys(request: Request) -> JSONResponse:
+    """The keys of a batch endpoint."""
+    return await _list_keys(request, BATCH_ENDPOINTS)
 
 
-@router.post(ONLINE + "/{endpointName}/regenerateKeys")
-async def regenerate_online_keys(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
+async def list_online_keys(request: Request) -> JSONResponse:
+    """The keys of an online endpoint."""
+    return await _list_keys(request, ONLINE_ENDPOINTS)
+
+
+add_routes(router, BATCH_ENDPOINTS, put=_put_batch_endpoint)
+router.add_api_route(BATCH_ENDPOINTS.item_route + "/listkeys", list_batch_keys, methods=["POST"])
+add_routes(router, BATCH_DEPLOYMENTS, put=_put_batch_deployment)
+add_routes(router, ONLINE_ENDPOINTS, put=_put_online_endpoint)
+router.add_api_route(ONLINE_ENDPOINTS.item_route + "/listKeys", list_online_keys, methods=["POST"])
+
+
+@router.post(ONLINE_ENDPOINTS.item_route + "/regenerateKeys")
+async def regenerate_online_keys(request: Request) -> Response:
+    item = Item.of(request, ONLINE_ENDPOINTS)
     body = await read_body(request)
     key_type = body.get("keyType")
     if key_type not in ("Primary", "Secondary"):
         raise ArmError(400, "UserError", "property 'keyType' must be 'Primary' or 'Secondary'.")
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    with emu.store.lock:
-        record = current(emu, key, "online endpoint", endpointName)
+    with item.emu.store.lock:
+        record = item.current()
         record["meta"]["keys"][key_type.lower() + "Key"] = body.get("keyValue") or new_key()
-        emu.store.put(key, record)
-    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
-    return Response(status_code=202, headers=accepted_headers(request, sub, op))
+        item.emu.store.put(item.key, record)
+    return accepted_action(request, item.ws[0])
 
 
-@router.post(ONLINE + "/{endpointName}/token")
-async def get_online_token(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    with emu.store.lock:
-        record = current(emu, key, "online endpoint", endpointName)
+@router.post(ONLINE_ENDPOINTS.item_route + "/token")
+async def get_online_token(request: Request) -> JSONResponse:
+    item = Item.of(request, ONLINE_ENDPOINTS)
+    with item.emu.store.lock:
+        record = item.current()
         token = new_key()
         now = int(time.time())
         tokens = [t for t in record["meta"].get("tokens", []) if t["expiry"] > now][-20:]
         tokens.append({"token": token, "expiry": now + 3600})
         record["meta"]["tokens"] = tokens
-        emu.store.put(key, record)
+        item.emu.store.put(item.key, record)
     return JSONResponse(
         {"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": now + 3600, "refreshAfterTimeUtc": now + 1800}
     )
 
 
-# ----------------------------------------------------------------- online deployments
-ONLINE_DEP = ONLINE + "/{endpointName}/deployments"
+add_routes(router, ONLINE_DEPLOYMENTS, put=_put_online_deployment, before_delete=_refuse_deleting_live_deployment)
 
 
-@router.get(ONLINE_DEP)
-async def list_online_deployments(request: Request, sub: str, rg: str, ws: str, endpointName: str) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    _parent(emu, key, "online endpoint", endpointName)
-    return list_resources(emu, request, collection_key=key + "/deployments")
-
-
-@router.put(ONLINE_DEP + "/{deploymentName}")
-async def put_online_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = online_deployment_defaults(await read_body(request))
-    endpoint_key = _ids(sub, rg, ws, "onlineEndpoints", endpointName)
-    with emu.store.lock:
-        _parent(emu, endpoint_key, "online endpoint", endpointName)
-        emu.online.stop_prefix(norm_key(f"{endpoint_key}/deployments/{deploymentName}"))
-        return put_resource(
-            emu, request, ws=(sub, rg, ws), arm_id=f"{endpoint_key}/deployments/{deploymentName}",
-            name=deploymentName, arm_type="onlineEndpoints/deployments", kind="onlineDeployment", body=body,
-            lro=True, defaults={"endpointComputeType": "Managed", "properties": {}},
-        )
-
-
-@router.get(ONLINE_DEP + "/{deploymentName}")
-async def get_online_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
-    return get_resource(emu, request, key=key, label="online deployment", name=deploymentName)
-
-
-@router.patch(ONLINE_DEP + "/{deploymentName}")
-async def patch_online_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
+@router.post(ONLINE_DEPLOYMENTS.item_route + "/getLogs")
+async def get_online_logs(request: Request) -> JSONResponse:
+    item = Item.of(request, ONLINE_DEPLOYMENTS)
     body = await read_body(request)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
-    return patch_resource(emu, request, key=key, label="online deployment", name=deploymentName, body=body)
-
-
-@router.delete(ONLINE_DEP + "/{deploymentName}")
-async def delete_online_deployment(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> Response:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    endpoint = emu.store.get(_ids(sub, rg, ws, "onlineEndpoints", endpointName))
-    traffic = ((endpoint or {}).get("resource", {}).get("properties", {}) or {}).get("traffic") or {}
-    if int(traffic.get(deploymentName, 0) or 0) > 0:
-        raise ArmError(
-            400, "UserError",
-            f"Deployment '{deploymentName}' receives {traffic[deploymentName]}% of the endpoint's traffic; "
-            "set its traffic to 0 before deleting it.",
-        )
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
-    return delete_resource(emu, request, key=key)
-
-
-@router.post(ONLINE_DEP + "/{deploymentName}/getLogs")
-async def get_online_logs(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    body = await read_body(request)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
-    record = current(emu, key, "online deployment", deploymentName)
+    record = item.current()
     tail = body.get("tail")
     container = body.get("containerType") or "InferenceServer"
-    content = emu.online.logs(record, container, tail if isinstance(tail, int) else None)
+    content = item.emu.online.logs(record, container, tail if isinstance(tail, int) else None)
     return JSONResponse({"content": content})
 
 
-@router.get(ONLINE_DEP + "/{deploymentName}/skus")
-async def list_online_skus(
-    request: Request, sub: str, rg: str, ws: str, endpointName: str, deploymentName: str
-) -> JSONResponse:
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = _ids(sub, rg, ws, "onlineEndpoints", endpointName, "deployments", deploymentName)
-    current(emu, key, "online deployment", deploymentName)
+@router.get(ONLINE_DEPLOYMENTS.item_route + "/skus")
+async def list_online_skus(request: Request) -> JSONResponse:
+    Item.of(request, ONLINE_DEPLOYMENTS).current()
     sku = {
         "resourceType": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
         "sku": {"name": "Default", "tier": "Standard"},

@@ -8,15 +8,20 @@ find the job an invocation created when the invocation's answer was lost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from .arm_errors import not_found
 from .context import emulator_of
 from .ids import WS_PATH, workspace_id
-from .lro import accepted_headers, new_operation
+from .lro import accepted_action
 from .resources import list_resources, render
 from .store import norm_key
+
+if TYPE_CHECKING:
+    from .context import Emulator
 
 router = APIRouter()
 JOBS = WS_PATH + "/jobs"
@@ -36,36 +41,33 @@ async def list_jobs(request: Request, sub: str, rg: str, ws: str) -> JSONRespons
 async def get_job(request: Request, sub: str, rg: str, ws: str, id: str) -> JSONResponse:
     emu = emulator_of(request)
     emu.workspace(sub, rg, ws)
-    key = workspace_id(sub, rg, ws) + f"/jobs/{id}"
-    emu.jobs.refresh(key)
-    record = emu.store.get(key)
-    if record is None:
-        raise not_found("job", id)
-    return JSONResponse(render(emu, request, record))
+    return JSONResponse(render(emu, request, emu.jobs.current((sub, rg, ws), id)))
+
+
+def _job_key(request: Request, sub: str, rg: str, ws: str, id: str) -> tuple[Emulator, str, bool]:
+    """(emulator, store key, whether the job exists) of the job a request names."""
+    emu = emulator_of(request)
+    emu.workspace(sub, rg, ws)
+    key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
+    return emu, key, emu.store.get(key) is not None
 
 
 @router.post(JOBS + "/{id}/cancel")
 async def cancel_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
     """202 + Location; the job ends Canceled (a terminal job stays as it is)."""
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
-    if emu.store.get(key) is None:
+    emu, key, exists = _job_key(request, sub, rg, ws, id)
+    if not exists:
         raise not_found("job", id)
     emu.jobs.cancel(key)
-    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
-    return Response(status_code=202, headers=accepted_headers(request, sub, op))
+    return accepted_action(request, sub)
 
 
 @router.delete(JOBS + "/{id}")
 async def delete_job(request: Request, sub: str, rg: str, ws: str, id: str) -> Response:
     """Cancel if running, then forget the job (202 + Location); 204 when absent."""
-    emu = emulator_of(request)
-    emu.workspace(sub, rg, ws)
-    key = norm_key(workspace_id(sub, rg, ws) + f"/jobs/{id}")
-    if emu.store.get(key) is None:
+    emu, key, exists = _job_key(request, sub, rg, ws, id)
+    if not exists:
         return Response(status_code=204)
     emu.jobs.cancel(key, reason="deleted")
     emu.store.delete(key)
-    op = new_operation(emu, sub, resource_key=None, kind="action", ready_at=emu.now())
-    return Response(status_code=202, headers=accepted_headers(request, sub, op))
+    return accepted_action(request, sub)
