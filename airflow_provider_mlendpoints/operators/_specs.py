@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.kinds import kind_of
+from ..client.resource_bodies import up_to_date
 from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import SpecError
@@ -181,6 +182,18 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
             return load_resource_spec(self.spec_without_file(), self.spec_class)
         spec: Any = load_resource_spec(self.spec, self.spec_class, name=self.endpoint_name, base_dir=self.base_dir)
         return with_inline_deployments_named(spec)
+
+    def put_endpoint(self, context: Context, name: str, body: dict[str, Any], existing: Any) -> dict[str, Any]:
+        """Step 1: PUT the endpoint unless it already is ``body``, wait for it, then go on."""
+        label = kind_of(self.endpoint_kind).describe(name)
+        if up_to_date(existing, body):
+            self.log.info("%s is up to date; nothing to change", label.capitalize())
+            return self.endpoint_provisioned(context)
+        self.log.info("%s %s", "Updating" if existing else "Creating", label)
+        with service_errors(label):
+            self.start_operation("PUT", self.endpoint_kind, name, body=body)
+        self.wait_for_provisioning(self.endpoint_kind, name, method_name="endpoint_provisioned")
+        return self.endpoint_provisioned(context)
 
     def apply_routing(self) -> dict[str, Any]:
         """The last step: route to the deployments; returns the endpoint's details."""

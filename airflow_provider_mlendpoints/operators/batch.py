@@ -51,7 +51,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.errors import NotFoundError
 from ..client.kinds import studio_job_url
-from ..client.resource_bodies import put_body_from, up_to_date
+from ..client.resource_bodies import put_body_from
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
 from ..specs.batch import inline_default
@@ -118,14 +118,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
             props.pop("defaults", None)
             if existing is not None and existing.default_deployment:
                 props["defaults"] = {"deploymentName": existing.default_deployment}
-        if up_to_date(existing, body):
-            self.log.info("Batch endpoint %r is up to date; nothing to change", name)
-            return self.endpoint_provisioned(context)
-        self.log.info("%s batch endpoint %r", "Updating" if existing else "Creating", name)
-        with service_errors(f"batch endpoint {name!r}"):
-            self.start_operation("PUT", "batch_endpoint", name, body=body)
-        self.wait_for_provisioning("batch_endpoint", name, method_name="endpoint_provisioned")
-        return self.endpoint_provisioned(context)
+        return self.put_endpoint(context, name, body, existing)
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: a 2021-05 file's default deployment, when it names one."""

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from ..client.resource_bodies import put_body_from, up_to_date
+from ..client.resource_bodies import put_body_from
 from ..links import AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
@@ -203,14 +203,7 @@ class CreateOrUpdateOnlineEndpointOperator(InlineDeploymentsEndpointOperator):
         # Traffic is applied last (deployments must exist first); until then keep the current split.
         props["traffic"] = dict(existing.traffic) if existing else {}
         props["mirrorTraffic"] = dict(existing.mirror_traffic) if existing else {}
-        if up_to_date(existing, body):
-            self.log.info("Online endpoint %r is up to date; nothing to change", name)
-            return self.endpoint_provisioned(context)
-        self.log.info("%s online endpoint %r", "Updating" if existing else "Creating", name)
-        with service_errors(f"online endpoint {name!r}"):
-            self.start_operation("PUT", "online_endpoint", name, body=body)
-        self.wait_for_provisioning("online_endpoint", name, method_name="endpoint_provisioned")
-        return self.endpoint_provisioned(context)
+        return self.put_endpoint(context, name, body, existing)
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: the spec's traffic and mirror split, when it has one."""
