@@ -15,7 +15,6 @@ from .invoke import InvokeOperations
 from .jobs import JobsOperations
 from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
 from .operations import OperationsOperations
-from .pipeline import build_async_pipeline_client, build_pipeline_client
 from .protocols import (
     AssetVersionsGroup,
     AsyncAssetVersionsGroup,
@@ -56,6 +55,8 @@ class _ClientBase:
     """
 
     config: WorkspaceConfig
+    #: The executor class of the flavour (one per pipeline: ARM, batch data plane, scoring).
+    _executor: type[SyncExecutor] | type[AsyncExecutor]
     batch_endpoints: Any
     batch_deployments: Any
     online_endpoints: Any
@@ -72,6 +73,23 @@ class _ClientBase:
     invoke_batch_endpoint: Any
     get_batch_job: Any
     score_online: Any
+
+    def __init__(
+        self,
+        config: WorkspaceConfig,
+        credential: Any,
+        *,
+        on_secret: Callable[[str], object] | None = None,
+        **transport_kwargs: Any,
+    ) -> None:
+        self.config = config
+        self.credential = credential
+        executor = self._executor
+        arm = executor.connect(config, credential, config.management_scope, base_url=config.management_url, **transport_kwargs)
+        dp = executor.connect(config, credential, config.data_plane_scope, **transport_kwargs)
+        score = executor.connect(config, None, None, **transport_kwargs)
+        self._executors = (arm, dp, score)
+        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     def _compose(
         self,
@@ -157,33 +175,8 @@ class MLEndpointsClient(_ClientBase):
     invoke_batch_endpoint: InvokeBatchEndpoint
     get_batch_job: GetBatchJob
     score_online: ScoreOnline
-
-    def __init__(
-        self,
-        config: WorkspaceConfig,
-        credential: Any,
-        *,
-        on_secret: Callable[[str], object] | None = None,
-        **transport_kwargs: Any,
-    ) -> None:
-        self.config = config
-        self.credential = credential
-        arm = SyncExecutor(
-            build_pipeline_client(
-                config,
-                credential,
-                config.management_scope,
-                base_url=config.management_url,
-                **transport_kwargs,
-            ),
-            config,
-        )
-        dp = SyncExecutor(
-            build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
-        )
-        score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._executors = (arm, dp, score)
-        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
+    _executor = SyncExecutor
+    _executors: tuple[SyncExecutor, SyncExecutor, SyncExecutor]
 
     def close(self) -> None:
         """Close the HTTP sessions."""
@@ -225,34 +218,8 @@ class AsyncMLEndpointsClient(_ClientBase):
     invoke_batch_endpoint: AsyncInvokeBatchEndpoint
     get_batch_job: AsyncGetBatchJob
     score_online: AsyncScoreOnline
-
-    def __init__(
-        self,
-        config: WorkspaceConfig,
-        credential: Any,
-        *,
-        on_secret: Callable[[str], object] | None = None,
-        **transport_kwargs: Any,
-    ) -> None:
-        self.config = config
-        self.credential = credential
-        arm = AsyncExecutor(
-            build_async_pipeline_client(
-                config,
-                credential,
-                config.management_scope,
-                base_url=config.management_url,
-                **transport_kwargs,
-            ),
-            config,
-        )
-        dp = AsyncExecutor(
-            build_async_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs),
-            config,
-        )
-        score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._executors = (arm, dp, score)
-        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
+    _executor = AsyncExecutor
+    _executors: tuple[AsyncExecutor, AsyncExecutor, AsyncExecutor]
 
     async def close(self) -> None:
         """Close the HTTP sessions."""
