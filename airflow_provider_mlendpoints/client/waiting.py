@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ._steps import Call, Procedure, Sleep, drive
 from .config import WorkspaceConfig
@@ -65,6 +65,15 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
+D = TypeVar("D")
+
+
+def _from_fields(cls: type[D], data: dict[str, Any]) -> D:
+    """A ``cls`` dataclass from the keys of ``data`` that are its fields (a ``to_json`` of it)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass(frozen=True)
 class WaitSettings:
     """How to wait: the pace, the patience and the tolerance (seconds)."""
@@ -86,8 +95,7 @@ class WaitSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WaitSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return _from_fields(cls, data)
 
 
 @dataclass(frozen=True)
@@ -146,13 +154,28 @@ class WaitTarget:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WaitTarget:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return _from_fields(cls, data)
 
 
 # -- events ---------------------------------------------------------------------------------------
+class _Event:
+    """What both events do: ``succeeded`` and ``to_json`` (every field but ``last`` and
+    ``error``, plus ``event``: the event type)."""
+
+    event_type: ClassVar[str]
+    status: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("last", "error")}  # type: ignore[arg-type]
+        return {"event": self.event_type, **data}
+
+
 @dataclass
-class JobEvent:
+class JobEvent(_Event):
     """The end of waiting for a job."""
 
     event_type: ClassVar[str] = "job"
@@ -166,16 +189,9 @@ class JobEvent:
     last: Any = field(default=None, repr=False, compare=False)
     error: BaseException | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "success"
-
-    def to_json(self) -> dict[str, Any]:
-        return _json_of(self)
-
 
 @dataclass
-class ResourceEvent:
+class ResourceEvent(_Event):
     """The end of waiting for a resource (``details``: its JSON; ``deleted``: set when waiting for
     a deletion)."""
 
@@ -193,23 +209,14 @@ class ResourceEvent:
     last: Any = field(default=None, repr=False, compare=False)
     error: BaseException | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "success"
-
     def to_json(self) -> dict[str, Any]:
-        data = _json_of(self)
+        data = super().to_json()
         if self.deleted is None:
             data.pop("deleted")
         return data
 
 
 WaitEvent = JobEvent | ResourceEvent
-
-
-def _json_of(event: JobEvent | ResourceEvent) -> dict[str, Any]:
-    data = {f.name: getattr(event, f.name) for f in fields(event) if f.name not in ("last", "error")}
-    return {"event": event.event_type, **data}
 
 
 def event_from_json(data: dict[str, Any]) -> WaitEvent:
@@ -221,8 +228,7 @@ def event_from_json(data: dict[str, Any]) -> WaitEvent:
         cls = ResourceEvent
     else:
         raise ValueError(f"not a wait event: {sorted(data)}")
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    return _from_fields(cls, data)
 
 
 def failure_text(event: WaitEvent) -> str:
