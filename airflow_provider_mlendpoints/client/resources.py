@@ -8,7 +8,7 @@ Secrets (keys, tokens, datastore secrets) are kept out of ``repr()``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 # Non-resource response bodies (keys, tokens, secrets, logs, skus) live in payloads.py.
 from .payloads import (
@@ -20,6 +20,7 @@ from .payloads import (
 )
 
 R = TypeVar("R", bound="Resource")
+V = TypeVar("V")
 
 ENDPOINT_TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
@@ -27,6 +28,25 @@ JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+class Field(Generic[V]):
+    """A view's field read from the service's JSON: ``properties[key]`` (``raw[key]`` with
+    ``top``); None when absent. A class attribute of a :class:`Resource`."""
+
+    def __init__(self, key: str, *, top: bool = False) -> None:
+        self.key = key
+        self.top = top
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Field[V]: ...
+    @overload
+    def __get__(self, obj: Resource, owner: type[Any]) -> V | None: ...
+    def __get__(self, obj: Resource | None, owner: type[Any]) -> Field[V] | V | None:
+        if obj is None:
+            return self
+        value: V | None = (obj.raw if self.top else obj.properties).get(self.key)
+        return value
 
 
 @dataclass(frozen=True)
@@ -40,21 +60,10 @@ class Resource:
         """Build the view from an ARM response body."""
         return cls(raw=_dict(body))
 
-    @property
-    def id(self) -> str | None:
-        return self.raw.get("id")
-
-    @property
-    def name(self) -> str | None:
-        return self.raw.get("name")
-
-    @property
-    def type(self) -> str | None:
-        return self.raw.get("type")
-
-    @property
-    def location(self) -> str | None:
-        return self.raw.get("location")
+    id = Field[str]("id", top=True)
+    name = Field[str]("name", top=True)
+    type = Field[str]("type", top=True)
+    location = Field[str]("location", top=True)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -64,13 +73,8 @@ class Resource:
     def properties(self) -> dict[str, Any]:
         return _dict(self.raw.get("properties"))
 
-    @property
-    def provisioning_state(self) -> str | None:
-        return self.properties.get("provisioningState")
-
-    @property
-    def description(self) -> str | None:
-        return self.properties.get("description")
+    provisioning_state = Field[str]("provisioningState")
+    description = Field[str]("description")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, id={self.id!r})"
@@ -78,17 +82,9 @@ class Resource:
 
 @dataclass(frozen=True, repr=False)
 class _Endpoint(Resource):
-    @property
-    def scoring_uri(self) -> str | None:
-        return self.properties.get("scoringUri")
-
-    @property
-    def swagger_uri(self) -> str | None:
-        return self.properties.get("swaggerUri")
-
-    @property
-    def auth_mode(self) -> str | None:
-        return self.properties.get("authMode")
+    scoring_uri = Field[str]("scoringUri")
+    swagger_uri = Field[str]("swaggerUri")
+    auth_mode = Field[str]("authMode")
 
     @property
     def is_terminal(self) -> bool:
@@ -136,9 +132,7 @@ class _Deployment(Resource):
     def model(self) -> Any:
         return self.properties.get("model")
 
-    @property
-    def environment_id(self) -> str | None:
-        return self.properties.get("environmentId")
+    environment_id = Field[str]("environmentId")
 
     @property
     def code_configuration(self) -> dict[str, Any]:
@@ -153,13 +147,8 @@ class _Deployment(Resource):
 class BatchDeployment(_Deployment):
     """A batch deployment; ``model`` is ``{"referenceType": "Id", "assetId": ...}``."""
 
-    @property
-    def compute(self) -> str | None:
-        return self.properties.get("compute")
-
-    @property
-    def mini_batch_size(self) -> int | None:
-        return self.properties.get("miniBatchSize")
+    compute = Field[str]("compute")
+    mini_batch_size = Field[int]("miniBatchSize")
 
     @property
     def instance_count(self) -> int | None:
@@ -170,13 +159,8 @@ class BatchDeployment(_Deployment):
 class OnlineDeployment(_Deployment):
     """A managed or Kubernetes online deployment; ``model`` is an ARM id string."""
 
-    @property
-    def endpoint_compute_type(self) -> str | None:
-        return self.properties.get("endpointComputeType")
-
-    @property
-    def instance_type(self) -> str | None:
-        return self.properties.get("instanceType")
+    endpoint_compute_type = Field[str]("endpointComputeType")
+    instance_type = Field[str]("instanceType")
 
     @property
     def sku(self) -> dict[str, Any]:
@@ -187,26 +171,16 @@ class OnlineDeployment(_Deployment):
 class Job(Resource):
     """An Azure ML job (ARM ``jobs/{id}``) or a batch-invoke job (data plane)."""
 
-    @property
-    def status(self) -> str | None:
-        return self.properties.get("status")
+    status = Field[str]("status")
 
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached Completed, Failed or Canceled."""
         return self.status in JOB_TERMINAL_STATES
 
-    @property
-    def job_type(self) -> str | None:
-        return self.properties.get("jobType")
-
-    @property
-    def display_name(self) -> str | None:
-        return self.properties.get("displayName")
-
-    @property
-    def experiment_name(self) -> str | None:
-        return self.properties.get("experimentName")
+    job_type = Field[str]("jobType")
+    display_name = Field[str]("displayName")
+    experiment_name = Field[str]("experimentName")
 
     @property
     def services(self) -> dict[str, Any]:
@@ -234,9 +208,7 @@ class Job(Resource):
         """The 2021 body's ``outputDataset`` {datastoreId, path}, when present."""
         return _dict(self.properties.get("outputDataset"))
 
-    @property
-    def output_file_name(self) -> str | None:
-        return self.properties.get("outputFileName")
+    output_file_name = Field[str]("outputFileName")
 
     @property
     def error(self) -> dict[str, Any]:
@@ -260,17 +232,9 @@ class AssetVersion(Resource):
         parts = (self.id or "").split("/")
         return parts[-3] if len(parts) >= 3 and parts[-2] == "versions" else None
 
-    @property
-    def code_uri(self) -> str | None:
-        return self.properties.get("codeUri")
-
-    @property
-    def model_uri(self) -> str | None:
-        return self.properties.get("modelUri")
-
-    @property
-    def image(self) -> str | None:
-        return self.properties.get("image")
+    code_uri = Field[str]("codeUri")
+    model_uri = Field[str]("modelUri")
+    image = Field[str]("image")
 
     @property
     def is_anonymous(self) -> bool:
@@ -281,17 +245,13 @@ class AssetVersion(Resource):
 class Datastore(Resource):
     """A workspace datastore (blob, file, ADLS)."""
 
-    @property
-    def datastore_type(self) -> str | None:
-        return self.properties.get("datastoreType")
+    datastore_type = Field[str]("datastoreType")
 
     @property
     def is_default(self) -> bool:
         return bool(self.properties.get("isDefault"))
 
-    @property
-    def account_name(self) -> str | None:
-        return self.properties.get("accountName")
+    account_name = Field[str]("accountName")
 
     @property
     def container_name(self) -> str | None:
@@ -330,9 +290,7 @@ class Workspace(Resource):
 class Compute(Resource):
     """A workspace compute (AmlCompute cluster)."""
 
-    @property
-    def compute_type(self) -> str | None:
-        return self.properties.get("computeType")
+    compute_type = Field[str]("computeType")
 
     @property
     def compute_properties(self) -> dict[str, Any]:
