@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from azure.core.rest import HttpRequest
 
-from ._executor import AsyncExecutor, SyncExecutor
 from .config import WorkspaceConfig
+from .faces import Flavoured, X
 from .payloads import SecretBearing
 
 #: ARM LRO semantics per mfe.json: PUT finishes on the original URI, DELETE/POST via Location.
@@ -18,7 +18,7 @@ LOCATION_LRO = {"final-state-via": "location"}
 S = TypeVar("S", bound=SecretBearing)
 
 
-class OperationGroup:
+class OperationGroup(Flavoured[X]):
     """Base of every operation group: holds the executor and the workspace config.
 
     On :class:`~airflow_provider_mlendpoints.client.MLEndpointsClient` methods return
@@ -27,11 +27,11 @@ class OperationGroup:
 
     def __init__(
         self,
-        executor: SyncExecutor | AsyncExecutor,
+        executor: X,
         config: WorkspaceConfig,
         on_secret: Callable[[str], Any] | None = None,
     ) -> None:
-        self._x = executor
+        self._x: X = executor
         self._config = config
         self._on_secret = on_secret
 
