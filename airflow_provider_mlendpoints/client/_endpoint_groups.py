@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from azure.core.rest import AsyncHttpResponse, HttpResponse
 
-from ._base import LOCATION_LRO, PUT_LRO, OperationGroup
+from ._base import LOCATION_LRO, PUT_LRO, NamedGroup, OperationGroup
 from ._executor import MaybeAwaitable, Poller
 from .faces import X, long_running, response, value
 from .operation_status import OperationHandle
@@ -19,12 +19,10 @@ from .resources import Resource
 R = TypeVar("R", bound=Resource)
 
 
-class EndpointGroup(OperationGroup[X], Generic[X, R]):
+class EndpointGroup(NamedGroup[X, R]):
     """``{collection}/{name}``: PUT, PATCH, GET, DELETE, list; with a poller or a handle."""
 
     kind: ClassVar[str]  # its entry in .kinds.KINDS
-    collection: ClassVar[str]
-    resource: type[R]  # the resource view class (a ClassVar of each flavour)
 
     @long_running
     def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Poller[R]:
@@ -36,20 +34,6 @@ class EndpointGroup(OperationGroup[X], Generic[X, R]):
     def begin_update(self, name: str, body: dict[str, Any]) -> Poller[R]:
         """PATCH tags and identity only; returns a poller of the endpoint."""
         return self._x.begin(self._request("PATCH", self.collection, name, body=body), self.resource.from_rest)
-
-    @value
-    def get(self, name: str) -> MaybeAwaitable[R]:
-        """The endpoint, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(self._request("GET", self.collection, name), self.resource.from_rest)
-
-    @response
-    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
-        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
-        return self._x.raw(self._request("GET", self.collection, name))
-
-    def parse_answer(self, body: Any) -> R:
-        """The endpoint of a GET answer's JSON."""
-        return self.resource.from_rest(body)
 
     @value
     def list(self, *, limit: int | None = None) -> MaybeAwaitable[list[R]]:

@@ -5,26 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from azure.core.rest import AsyncHttpResponse, HttpResponse
-
-from ._base import LOCATION_LRO, OperationGroup
+from ._base import LOCATION_LRO, NamedGroup
 from ._executor import MaybeAwaitable, Poller
 from ._steps import Procedure, drive
 from .errors import ServiceError
-from .faces import X, long_running, response, value
+from .faces import X, long_running, value
 from .resources import Job
 
 if TYPE_CHECKING:
     from .waiting import WaitEvent
 
 
-class JobsOperations(OperationGroup[X]):
+class JobsOperations(NamedGroup[X, Job]):
     """Read and cancel workspace jobs (batch-invoke jobs appear here too)."""
 
-    @value
-    def get(self, name: str) -> MaybeAwaitable[Job]:
-        """The :class:`Job`, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(self._request("GET", "jobs", name), Job.from_rest)
+    collection = "jobs"
+    resource = Job
 
     @value
     def list(
@@ -39,15 +35,6 @@ class JobsOperations(OperationGroup[X]):
         """Jobs of the workspace, filtered as the service allows."""
         params = {"jobType": job_type, "tag": tag, "listViewType": list_view_type, "properties": properties}
         return self._x.paged(self._request("GET", "jobs", params=params), Job.from_rest, limit)
-
-    @response
-    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
-        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
-        return self._x.raw(self._request("GET", "jobs", name))
-
-    def parse_answer(self, body: Any) -> Job:
-        """The :class:`Job` of a GET answer's JSON."""
-        return Job.from_rest(body)
 
     @value
     def wait(

@@ -7,6 +7,7 @@ Secrets (keys, tokens, datastore secrets) are kept out of ``repr()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -32,20 +33,24 @@ def _dict(value: Any) -> dict[str, Any]:
 
 class Field(Generic[V]):
     """A view's field read from the service's JSON: ``properties[key]`` (``raw[key]`` with
-    ``top``); None when absent. A class attribute of a :class:`Resource`."""
+    ``top``), passed through ``read`` (e.g. ``bool``, or ``_dict`` for a section: ``{}`` when
+    absent); without ``read`` the value itself (None when absent). A class attribute of a
+    :class:`Resource`."""
 
-    def __init__(self, key: str, *, top: bool = False) -> None:
+    def __init__(self, key: str, *, top: bool = False, read: Callable[[Any], V] | None = None) -> None:
         self.key = key
         self.top = top
+        self.read = read
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> Field[V]: ...
     @overload
-    def __get__(self, obj: Resource, owner: type[Any]) -> V | None: ...
-    def __get__(self, obj: Resource | None, owner: type[Any]) -> Field[V] | V | None:
+    def __get__(self, obj: Resource, owner: type[Any]) -> V: ...
+    def __get__(self, obj: Resource | None, owner: type[Any]) -> Field[V] | V:
         if obj is None:
             return self
-        value: V | None = (obj.raw if self.top else obj.properties).get(self.key)
+        found: Any = (obj.raw if self.top else obj.properties).get(self.key)
+        value: V = found if self.read is None else self.read(found)
         return value
 
 
@@ -60,10 +65,10 @@ class Resource:
         """Build the view from an ARM response body."""
         return cls(raw=_dict(body))
 
-    id = Field[str]("id", top=True)
-    name = Field[str]("name", top=True)
-    type = Field[str]("type", top=True)
-    location = Field[str]("location", top=True)
+    id = Field[str | None]("id", top=True)
+    name = Field[str | None]("name", top=True)
+    type = Field[str | None]("type", top=True)
+    location = Field[str | None]("location", top=True)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -73,8 +78,8 @@ class Resource:
     def properties(self) -> dict[str, Any]:
         return _dict(self.raw.get("properties"))
 
-    provisioning_state = Field[str]("provisioningState")
-    description = Field[str]("description")
+    provisioning_state = Field[str | None]("provisioningState")
+    description = Field[str | None]("description")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, id={self.id!r})"
@@ -82,9 +87,9 @@ class Resource:
 
 @dataclass(frozen=True, repr=False)
 class _Endpoint(Resource):
-    scoring_uri = Field[str]("scoringUri")
-    swagger_uri = Field[str]("swaggerUri")
-    auth_mode = Field[str]("authMode")
+    scoring_uri = Field[str | None]("scoringUri")
+    swagger_uri = Field[str | None]("swaggerUri")
+    auth_mode = Field[str | None]("authMode")
 
     @property
     def is_terminal(self) -> bool:
@@ -96,9 +101,7 @@ class _Endpoint(Resource):
 class BatchEndpoint(_Endpoint):
     """A batch endpoint."""
 
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return _dict(self.properties.get("defaults"))
+    defaults = Field[dict[str, Any]]("defaults", read=_dict)
 
     @property
     def default_deployment(self) -> str | None:
@@ -109,13 +112,9 @@ class BatchEndpoint(_Endpoint):
 class OnlineEndpoint(_Endpoint):
     """A managed or Kubernetes online endpoint."""
 
-    @property
-    def traffic(self) -> dict[str, int]:
-        return _dict(self.properties.get("traffic"))
+    traffic = Field[dict[str, int]]("traffic", read=_dict)
 
-    @property
-    def mirror_traffic(self) -> dict[str, int]:
-        return _dict(self.properties.get("mirrorTraffic"))
+    mirror_traffic = Field[dict[str, int]]("mirrorTraffic", read=_dict)
 
 
 @dataclass(frozen=True, repr=False)
@@ -132,11 +131,9 @@ class _Deployment(Resource):
     def model(self) -> Any:
         return self.properties.get("model")
 
-    environment_id = Field[str]("environmentId")
+    environment_id = Field[str | None]("environmentId")
 
-    @property
-    def code_configuration(self) -> dict[str, Any]:
-        return _dict(self.properties.get("codeConfiguration"))
+    code_configuration = Field[dict[str, Any]]("codeConfiguration", read=_dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -147,8 +144,8 @@ class _Deployment(Resource):
 class BatchDeployment(_Deployment):
     """A batch deployment; ``model`` is ``{"referenceType": "Id", "assetId": ...}``."""
 
-    compute = Field[str]("compute")
-    mini_batch_size = Field[int]("miniBatchSize")
+    compute = Field[str | None]("compute")
+    mini_batch_size = Field[int | None]("miniBatchSize")
 
     @property
     def instance_count(self) -> int | None:
@@ -159,28 +156,26 @@ class BatchDeployment(_Deployment):
 class OnlineDeployment(_Deployment):
     """A managed or Kubernetes online deployment; ``model`` is an ARM id string."""
 
-    endpoint_compute_type = Field[str]("endpointComputeType")
-    instance_type = Field[str]("instanceType")
+    endpoint_compute_type = Field[str | None]("endpointComputeType")
+    instance_type = Field[str | None]("instanceType")
 
-    @property
-    def sku(self) -> dict[str, Any]:
-        return _dict(self.raw.get("sku"))
+    sku = Field[dict[str, Any]]("sku", top=True, read=_dict)
 
 
 @dataclass(frozen=True, repr=False)
 class Job(Resource):
     """An Azure ML job (ARM ``jobs/{id}``) or a batch-invoke job (data plane)."""
 
-    status = Field[str]("status")
+    status = Field[str | None]("status")
 
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached Completed, Failed or Canceled."""
         return self.status in JOB_TERMINAL_STATES
 
-    job_type = Field[str]("jobType")
-    display_name = Field[str]("displayName")
-    experiment_name = Field[str]("experimentName")
+    job_type = Field[str | None]("jobType")
+    display_name = Field[str | None]("displayName")
+    experiment_name = Field[str | None]("experimentName")
 
     @property
     def services(self) -> dict[str, Any]:
@@ -208,7 +203,7 @@ class Job(Resource):
         """The 2021 body's ``outputDataset`` {datastoreId, path}, when present."""
         return _dict(self.properties.get("outputDataset"))
 
-    output_file_name = Field[str]("outputFileName")
+    output_file_name = Field[str | None]("outputFileName")
 
     @property
     def error(self) -> dict[str, Any]:
@@ -232,26 +227,22 @@ class AssetVersion(Resource):
         parts = (self.id or "").split("/")
         return parts[-3] if len(parts) >= 3 and parts[-2] == "versions" else None
 
-    code_uri = Field[str]("codeUri")
-    model_uri = Field[str]("modelUri")
-    image = Field[str]("image")
+    code_uri = Field[str | None]("codeUri")
+    model_uri = Field[str | None]("modelUri")
+    image = Field[str | None]("image")
 
-    @property
-    def is_anonymous(self) -> bool:
-        return bool(self.properties.get("isAnonymous"))
+    is_anonymous = Field[bool]("isAnonymous", read=bool)
 
 
 @dataclass(frozen=True, repr=False)
 class Datastore(Resource):
     """A workspace datastore (blob, file, ADLS)."""
 
-    datastore_type = Field[str]("datastoreType")
+    datastore_type = Field[str | None]("datastoreType")
 
-    @property
-    def is_default(self) -> bool:
-        return bool(self.properties.get("isDefault"))
+    is_default = Field[bool]("isDefault", read=bool)
 
-    account_name = Field[str]("accountName")
+    account_name = Field[str | None]("accountName")
 
     @property
     def container_name(self) -> str | None:
@@ -290,11 +281,9 @@ class Workspace(Resource):
 class Compute(Resource):
     """A workspace compute (AmlCompute cluster)."""
 
-    compute_type = Field[str]("computeType")
+    compute_type = Field[str | None]("computeType")
 
-    @property
-    def compute_properties(self) -> dict[str, Any]:
-        return _dict(self.properties.get("properties"))
+    compute_properties = Field[dict[str, Any]]("properties", read=_dict)
 
     @property
     def vm_size(self) -> str | None:

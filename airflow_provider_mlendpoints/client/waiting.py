@@ -297,14 +297,20 @@ def job_event(config: WorkspaceConfig | None, job: Any, job_name: str) -> JobEve
     status = job.status
     if status not in JOB_TERMINAL_STATES:
         return None
-    outcome = {"Completed": "success", "Failed": "failed", "Canceled": "canceled"}[status]
-    message = f"batch job {job_name!r} {status}"
-    code, detail = service_error(job.properties)
-    if detail and outcome != "success":
-        message += f": {detail}"
+    outcome, message, retryable = _ending(status, "Completed", f"batch job {job_name!r}", job.properties)
     studio = job_studio_url(config, job) if config is not None else getattr(job, "studio_url", None)
-    retryable = outcome == "success" or (outcome == "failed" and retryable_code(code))
     return JobEvent(outcome, job_name, status, message, studio, retryable)
+
+
+def _ending(state: str, success: str, what: str, properties: dict[str, Any]) -> tuple[str, str, bool]:
+    """``(status, message, retryable)`` of a terminal ``state`` (``success``, ``Failed`` or
+    ``Canceled``): the message says what ended how, plus the service's error unless it succeeded."""
+    status = "success" if state == success else state.lower()
+    message = f"{what} {state}"
+    code, detail = service_error(properties)
+    if detail and status != "success":
+        message += f": {detail}"
+    return status, message, status == "success" or (status == "failed" and retryable_code(code))
 
 
 def _resource_event(
@@ -337,12 +343,7 @@ def provisioning_event(config: WorkspaceConfig | None, target: WaitTarget, obj: 
     state = obj.provisioning_state
     if state not in ENDPOINT_TERMINAL_STATES:
         return None
-    status = {"Succeeded": "success", "Failed": "failed", "Canceled": "canceled"}[state]
-    message = f"{target.label} provisioning {state}"
-    code, detail = service_error(obj.properties)
-    if detail and status != "success":
-        message += f": {detail}"
-    retryable = status == "success" or (status == "failed" and retryable_code(code))
+    status, message, retryable = _ending(state, "Succeeded", f"{target.label} provisioning", obj.properties)
     return _resource_event(
         config, target, status=status, state=state, message=message, details=obj.raw, retryable=retryable
     )
