@@ -36,7 +36,7 @@ T = TypeVar("T")
 #: Turns a JSON body (``Any``: whatever the service sent) into a result.
 Parse = Callable[[Any], T]
 #: What an operation-group method returns: a value on the sync client, an awaitable of it on the
-#: async one (``client.jobs.get`` is typed per client in :mod:`.protocols`).
+#: async one (``client.jobs.get`` is typed per client by :mod:`.faces`).
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
 #: What a ``begin_*`` method returns: a poller (sync), an awaitable of an async poller (async).

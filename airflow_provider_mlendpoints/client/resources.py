@@ -34,11 +34,12 @@ def _dict(value: Any) -> dict[str, Any]:
 class Field(Generic[V]):
     """A view's field read from the service's JSON: ``properties[key]`` (``raw[key]`` with
     ``top``), passed through ``read`` (e.g. ``bool``, or ``_dict`` for a section: ``{}`` when
-    absent); without ``read`` the value itself (None when absent). A class attribute of a
-    :class:`Resource`."""
+    absent); without ``read`` the value itself (None when absent). With several keys (a field
+    the service names differently by API version), the first that reads as non-empty. A class
+    attribute of a :class:`Resource`."""
 
-    def __init__(self, key: str, *, top: bool = False, read: Callable[[Any], V] | None = None) -> None:
-        self.key = key
+    def __init__(self, *keys: str, top: bool = False, read: Callable[[Any], V] | None = None) -> None:
+        self.keys = keys
         self.top = top
         self.read = read
 
@@ -49,9 +50,15 @@ class Field(Generic[V]):
     def __get__(self, obj: Resource | None, owner: type[Any]) -> Field[V] | V:
         if obj is None:
             return self
-        found: Any = (obj.raw if self.top else obj.properties).get(self.key)
-        value: V = found if self.read is None else self.read(found)
-        return value
+        source = obj.raw if self.top else obj.properties
+        value: Any = None
+        for key in self.keys:
+            found = source.get(key)
+            value = found if self.read is None else self.read(found)
+            if value:
+                break
+        result: V = value
+        return result
 
 
 @dataclass(frozen=True)
@@ -177,10 +184,8 @@ class Job(Resource):
     display_name = Field[str | None]("displayName")
     experiment_name = Field[str | None]("experimentName")
 
-    @property
-    def services(self) -> dict[str, Any]:
-        """ARM jobs: ``services``; data-plane batch jobs: ``interactionEndpoints``."""
-        return _dict(self.properties.get("services")) or _dict(self.properties.get("interactionEndpoints"))
+    #: ARM jobs: ``services``; data-plane batch jobs: ``interactionEndpoints``.
+    services = Field[dict[str, Any]]("services", "interactionEndpoints", read=_dict)
 
     @property
     def studio_url(self) -> str | None:
@@ -190,25 +195,15 @@ class Job(Resource):
                 return service.get("endpoint")
         return None
 
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return _dict(self.properties.get("inputs")) or _dict(self.properties.get("inputData"))
-
-    @property
-    def outputs(self) -> dict[str, Any]:
-        return _dict(self.properties.get("outputs")) or _dict(self.properties.get("outputData"))
-
-    @property
-    def output_dataset(self) -> dict[str, Any]:
-        """The 2021 body's ``outputDataset`` {datastoreId, path}, when present."""
-        return _dict(self.properties.get("outputDataset"))
+    inputs = Field[dict[str, Any]]("inputs", "inputData", read=_dict)
+    outputs = Field[dict[str, Any]]("outputs", "outputData", read=_dict)
+    #: The 2021 body's ``outputDataset`` {datastoreId, path}, when present.
+    output_dataset = Field[dict[str, Any]]("outputDataset", read=_dict)
 
     output_file_name = Field[str | None]("outputFileName")
 
-    @property
-    def error(self) -> dict[str, Any]:
-        """Error detail if the service reported one (``properties.error``)."""
-        return _dict(self.properties.get("error"))
+    #: Error detail if the service reported one (``properties.error``).
+    error = Field[dict[str, Any]]("error", read=_dict)
 
     def __repr__(self) -> str:
         return f"Job(name={self.name!r}, status={self.status!r})"
