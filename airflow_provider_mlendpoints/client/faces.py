@@ -7,9 +7,9 @@ clients: their methods return a value on :class:`~.MLEndpointsClient` and an awa
 ``JobsOperations[AsyncExecutor]`` on the async one), and each method that sends a request is
 decorated with the face of what it gives (:func:`value`, :func:`long_running`, :func:`response`).
 A face is a descriptor: a type checker reads the method's own signature once and sees
-``client.jobs.get(name)`` as a :class:`~.resources.Job` and ``aclient.jobs.get(name)`` as an
-awaitable of one; ``begin_*`` give an :class:`~.pipeline.MLPoller` (sync) or an awaitable of an
-:class:`~.pipeline.AsyncMLPoller` (async). At run time a face is the plain method.
+``client.jobs.get(name)`` as a :class:`~.resources.Job` and ``aclient.jobs.get(name)`` as a
+coroutine of one (what an ``async def`` gives); ``begin_*`` give an :class:`~.pipeline.MLPoller`
+(sync) or a coroutine of an :class:`~.pipeline.AsyncMLPoller` (async). At run time a face is the plain method.
 
 ``tests/unit/client/test_typed_facades.py`` checks that mypy reads the clients so.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from azure.core.rest import AsyncHttpResponse, HttpResponse
@@ -69,19 +69,21 @@ class Face(Generic[P, S, A]):
         return Face(self.fn, via)
 
 
-def value(fn: Callable[Concatenate[Any, P], MaybeAwaitable[T]]) -> Face[P, T, Awaitable[T]]:
-    """A method giving ``T`` (sync) or an awaitable of it (async)."""
+def value(fn: Callable[Concatenate[Any, P], MaybeAwaitable[T]]) -> Face[P, T, Coroutine[Any, Any, T]]:
+    """A method giving ``T`` (sync) or a coroutine of it (async)."""
     return Face(fn)
 
 
-def long_running(fn: Callable[Concatenate[Any, P], Poller[T]]) -> Face[P, MLPoller[T], Awaitable[AsyncMLPoller[T]]]:
-    """A method giving a poller: an :class:`MLPoller` (sync), an awaitable :class:`AsyncMLPoller` (async)."""
+def long_running(
+    fn: Callable[Concatenate[Any, P], Poller[T]],
+) -> Face[P, MLPoller[T], Coroutine[Any, Any, AsyncMLPoller[T]]]:
+    """A method giving a poller: an :class:`MLPoller` (sync), a coroutine of an :class:`AsyncMLPoller` (async)."""
     return Face(fn)
 
 
 def response(
     fn: Callable[Concatenate[Any, P], MaybeAwaitable[HttpResponse | AsyncHttpResponse]],
-) -> Face[P, HttpResponse, Awaitable[AsyncHttpResponse]]:
+) -> Face[P, HttpResponse, Coroutine[Any, Any, AsyncHttpResponse]]:
     """A method giving the raw azure-core response of its flavour."""
     return Face(fn)
 

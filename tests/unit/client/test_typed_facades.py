@@ -32,6 +32,7 @@ from airflow_provider_mlendpoints.client.jobs import JobsOperations
 from tests.fixtures.paths import REPO_ROOT
 
 GOOD = '''
+import asyncio
 from typing import assert_type
 
 from azure.core.rest import AsyncHttpResponse, HttpResponse
@@ -84,6 +85,7 @@ async def async_client(aclient: AsyncMLEndpointsClient) -> None:
     assert_type(await aclient.datastores.get_default(), Datastore)
     assert_type(await aclient.workspace.get_location(), str)
     assert_type(await aclient.invoke_batch_endpoint("e", {}), Job)
+    assert_type(await asyncio.create_task(aclient.jobs.get("j")), Job)  # a coroutine, as async def gives
 '''
 
 # Each line is wrong in one way mypy must notice; the marker names the line in mypy's output.
