@@ -11,73 +11,66 @@ from .batch_endpoints import BatchDeploymentsOperations, BatchEndpointsOperation
 from .computes import ComputesOperations
 from .config import WorkspaceConfig
 from .datastores import DatastoresOperations
+from .faces import Flavoured, X
 from .invoke import InvokeOperations
 from .jobs import JobsOperations
 from .online_endpoints import OnlineDeploymentsOperations, OnlineEndpointsOperations
 from .operations import OperationsOperations
-from .pipeline import build_async_pipeline_client, build_pipeline_client
-from .protocols import (
-    AssetVersionsGroup,
-    AsyncAssetVersionsGroup,
-    AsyncBatchDeploymentsGroup,
-    AsyncBatchEndpointsGroup,
-    AsyncComputesGroup,
-    AsyncDatastoresGroup,
-    AsyncGetBatchJob,
-    AsyncInvokeBatchEndpoint,
-    AsyncJobsGroup,
-    AsyncOnlineDeploymentsGroup,
-    AsyncOnlineEndpointsGroup,
-    AsyncOperationsGroup,
-    AsyncScoreOnline,
-    AsyncWorkspaceGroup,
-    BatchDeploymentsGroup,
-    BatchEndpointsGroup,
-    ComputesGroup,
-    DatastoresGroup,
-    GetBatchJob,
-    InvokeBatchEndpoint,
-    JobsGroup,
-    OnlineDeploymentsGroup,
-    OnlineEndpointsGroup,
-    OperationsGroup,
-    ScoreOnline,
-    WorkspaceGroup,
-)
 from .reconcile import DEFAULT_READ_TIMEOUT
 from .workspace import WorkspaceOperations
 
 
-class _ClientBase:
+class _ClientBase(Flavoured[X]):
     """What both clients share: the groups over three executors (ARM, batch data plane, scoring).
 
-    The groups are written once for both flavours; each client declares them with the
-    :mod:`.protocols` face of its flavour (values or awaitables), so here they are untyped.
+    The groups are written once for both flavours and typed by the executor ``X`` of the client
+    (see :mod:`.faces`): values on the sync client, awaitables on the async one.
     """
 
     config: WorkspaceConfig
-    batch_endpoints: Any
-    batch_deployments: Any
-    online_endpoints: Any
-    online_deployments: Any
-    jobs: Any
-    code_versions: Any
-    model_versions: Any
-    environment_versions: Any
-    data_versions: Any
-    datastores: Any
-    computes: Any
-    workspace: Any
-    operations: Any
-    invoke_batch_endpoint: Any
-    get_batch_job: Any
-    score_online: Any
+    #: The executor class of the flavour (one executor per pipeline: ARM, batch data plane, scoring).
+    _executor: type[X]
+    _executors: tuple[X, X, X]
+    batch_endpoints: BatchEndpointsOperations[X]
+    batch_deployments: BatchDeploymentsOperations[X]
+    online_endpoints: OnlineEndpointsOperations[X]
+    online_deployments: OnlineDeploymentsOperations[X]
+    jobs: JobsOperations[X]
+    code_versions: AssetVersionsOperations[X]
+    model_versions: AssetVersionsOperations[X]
+    environment_versions: AssetVersionsOperations[X]
+    data_versions: AssetVersionsOperations[X]
+    datastores: DatastoresOperations[X]
+    computes: ComputesOperations[X]
+    workspace: WorkspaceOperations[X]
+    operations: OperationsOperations[X]
+    _invoke: InvokeOperations[X]
+    invoke_batch_endpoint = InvokeOperations.invoke_batch_endpoint.on("_invoke")
+    get_batch_job = InvokeOperations.get_batch_job.on("_invoke")
+    score_online = InvokeOperations.score_online.on("_invoke")
+
+    def __init__(
+        self,
+        config: WorkspaceConfig,
+        credential: Any,
+        *,
+        on_secret: Callable[[str], object] | None = None,
+        **transport_kwargs: Any,
+    ) -> None:
+        self.config = config
+        self.credential = credential
+        executor = self._executor
+        arm = executor.connect(config, credential, config.management_scope, base_url=config.management_url, **transport_kwargs)
+        dp = executor.connect(config, credential, config.data_plane_scope, **transport_kwargs)
+        score = executor.connect(config, None, None, **transport_kwargs)
+        self._executors = (arm, dp, score)
+        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
 
     def _compose(
         self,
-        arm: SyncExecutor | AsyncExecutor,
-        dp: SyncExecutor | AsyncExecutor,
-        score: SyncExecutor | AsyncExecutor,
+        arm: X,
+        dp: X,
+        score: X,
         credential: Any,
         on_secret: Callable[[str], object] | None,
         read_timeout: float | None = None,
@@ -107,9 +100,6 @@ class _ClientBase:
             jobs=self.jobs,
             read_timeout=DEFAULT_READ_TIMEOUT if read_timeout is None else float(read_timeout),
         )
-        self.invoke_batch_endpoint = self._invoke.invoke_batch_endpoint
-        self.get_batch_job = self._invoke.get_batch_job
-        self.score_online = self._invoke.score_online
 
     def __repr__(self) -> str:
         c = self.config
@@ -119,7 +109,7 @@ class _ClientBase:
         )
 
 
-class MLEndpointsClient(_ClientBase):
+class MLEndpointsClient(_ClientBase[SyncExecutor]):
     """Synchronous Azure ML endpoints client.
 
     :param config: workspace coordinates and settings.
@@ -134,56 +124,14 @@ class MLEndpointsClient(_ClientBase):
     ``jobs``, ``code_versions``, ``model_versions``, ``environment_versions``, ``data_versions``, ``datastores``,
     ``computes``, ``workspace`` (the workspace itself, e.g. its location) and ``operations``
     (status of a long-running operation); plus ``invoke_batch_endpoint``, ``get_batch_job`` and
-    ``score_online``. Their types are the sync faces of :mod:`.protocols` (``jobs.get()`` is a
+    ``score_online``. Their types are the sync faces of :mod:`.faces` (``jobs.get()`` is a
     :class:`~.resources.Job`). ``begin_*`` methods return an :class:`~.pipeline.MLPoller` (``.result()``
     waits; ``.continuation_token()`` resumes later through the group's ``resume``).
     ``start_create_or_update`` / ``start_delete`` send the request and return an
     :class:`~.operation_status.OperationHandle` at once, with no poller (no background thread).
     """
 
-    batch_endpoints: BatchEndpointsGroup
-    batch_deployments: BatchDeploymentsGroup
-    online_endpoints: OnlineEndpointsGroup
-    online_deployments: OnlineDeploymentsGroup
-    jobs: JobsGroup
-    code_versions: AssetVersionsGroup
-    model_versions: AssetVersionsGroup
-    environment_versions: AssetVersionsGroup
-    data_versions: AssetVersionsGroup
-    datastores: DatastoresGroup
-    computes: ComputesGroup
-    workspace: WorkspaceGroup
-    operations: OperationsGroup
-    invoke_batch_endpoint: InvokeBatchEndpoint
-    get_batch_job: GetBatchJob
-    score_online: ScoreOnline
-
-    def __init__(
-        self,
-        config: WorkspaceConfig,
-        credential: Any,
-        *,
-        on_secret: Callable[[str], object] | None = None,
-        **transport_kwargs: Any,
-    ) -> None:
-        self.config = config
-        self.credential = credential
-        arm = SyncExecutor(
-            build_pipeline_client(
-                config,
-                credential,
-                config.management_scope,
-                base_url=config.management_url,
-                **transport_kwargs,
-            ),
-            config,
-        )
-        dp = SyncExecutor(
-            build_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs), config
-        )
-        score = SyncExecutor(build_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._executors = (arm, dp, score)
-        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
+    _executor = SyncExecutor
 
     def close(self) -> None:
         """Close the HTTP sessions."""
@@ -197,7 +145,7 @@ class MLEndpointsClient(_ClientBase):
         self.close()
 
 
-class AsyncMLEndpointsClient(_ClientBase):
+class AsyncMLEndpointsClient(_ClientBase[AsyncExecutor]):
     """Asynchronous Azure ML endpoints client (aiohttp); same groups and methods as
     :class:`MLEndpointsClient`, each returning an awaitable. ``await group.begin_*()`` gives an
     :class:`~.pipeline.AsyncMLPoller`.
@@ -205,54 +153,11 @@ class AsyncMLEndpointsClient(_ClientBase):
     :param credential: an *async* ``TokenCredential`` (``azure.identity.aio`` or
         :class:`~.credentials.AsyncStaticTokenCredential`).
 
-    Its groups are typed by the async faces of :mod:`.protocols` (``await jobs.get()`` is a
+    Its groups are typed by the async faces of :mod:`.faces` (``await jobs.get()`` is a
     :class:`~.resources.Job`).
     """
 
-    batch_endpoints: AsyncBatchEndpointsGroup
-    batch_deployments: AsyncBatchDeploymentsGroup
-    online_endpoints: AsyncOnlineEndpointsGroup
-    online_deployments: AsyncOnlineDeploymentsGroup
-    jobs: AsyncJobsGroup
-    code_versions: AsyncAssetVersionsGroup
-    model_versions: AsyncAssetVersionsGroup
-    environment_versions: AsyncAssetVersionsGroup
-    data_versions: AsyncAssetVersionsGroup
-    datastores: AsyncDatastoresGroup
-    computes: AsyncComputesGroup
-    workspace: AsyncWorkspaceGroup
-    operations: AsyncOperationsGroup
-    invoke_batch_endpoint: AsyncInvokeBatchEndpoint
-    get_batch_job: AsyncGetBatchJob
-    score_online: AsyncScoreOnline
-
-    def __init__(
-        self,
-        config: WorkspaceConfig,
-        credential: Any,
-        *,
-        on_secret: Callable[[str], object] | None = None,
-        **transport_kwargs: Any,
-    ) -> None:
-        self.config = config
-        self.credential = credential
-        arm = AsyncExecutor(
-            build_async_pipeline_client(
-                config,
-                credential,
-                config.management_scope,
-                base_url=config.management_url,
-                **transport_kwargs,
-            ),
-            config,
-        )
-        dp = AsyncExecutor(
-            build_async_pipeline_client(config, credential, config.data_plane_scope, **transport_kwargs),
-            config,
-        )
-        score = AsyncExecutor(build_async_pipeline_client(config, None, None, **transport_kwargs), config)
-        self._executors = (arm, dp, score)
-        self._compose(arm, dp, score, credential, on_secret, transport_kwargs.get("read_timeout"))
+    _executor = AsyncExecutor
 
     async def close(self) -> None:
         """Close the HTTP sessions."""

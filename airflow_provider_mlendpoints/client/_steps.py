@@ -46,44 +46,62 @@ class Sleep:
 Procedure: TypeAlias = Generator[Call | Sleep, Any, R]
 
 
-def _run_sync(gen: Procedure[R]) -> R:
-    value: Any = None
-    error: BaseException | None = None
-    while True:
+class _Cursor:
+    """Where a running procedure stands: what to send in next (a value or an error), then its
+    result. The drivers below differ only in how they perform a step."""
+
+    def __init__(self, gen: Procedure[Any]) -> None:
+        self.gen = gen
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.result: Any = None
+
+    def next_step(self) -> Call | Sleep | None:
+        """Resume the procedure; its next step, or None once it returned (``result`` is set)."""
         try:
-            step = gen.throw(error) if error is not None else gen.send(value)
+            step = self.gen.throw(self.error) if self.error is not None else self.gen.send(self.value)
         except StopIteration as stop:
-            result: R = stop.value
-            return result
-        value, error = None, None
-        try:
-            if isinstance(step, Sleep):
-                time.sleep(max(0.0, step.seconds))
-            else:
-                value = step.fn()
-        except Exception as exc:
-            error = exc
+            self.result = stop.value
+            return None
+        self.value, self.error = None, None
+        return step
 
 
-async def _run_async(gen: Procedure[R]) -> R:
-    value: Any = None
-    error: BaseException | None = None
-    while True:
+def run_sync(gen: Procedure[R]) -> R:
+    cursor = _Cursor(gen)
+    while (step := cursor.next_step()) is not None:
         try:
-            step = gen.throw(error) if error is not None else gen.send(value)
-        except StopIteration as stop:
-            result: R = stop.value
-            return result
-        value, error = None, None
-        try:
-            if isinstance(step, Sleep):
-                await asyncio.sleep(max(0.0, step.seconds))
-            else:
-                value = step.fn()
-                if inspect.isawaitable(value):
-                    value = await value
+            cursor.value = _performed_sync(step)
         except Exception as exc:
-            error = exc
+            cursor.error = exc
+    result: R = cursor.result
+    return result
+
+
+async def run_async(gen: Procedure[R]) -> R:
+    cursor = _Cursor(gen)
+    while (step := cursor.next_step()) is not None:
+        try:
+            cursor.value = await _performed(step)
+        except Exception as exc:
+            cursor.error = exc
+    result: R = cursor.result
+    return result
+
+
+def _performed_sync(step: Call | Sleep) -> Any:
+    if isinstance(step, Sleep):
+        time.sleep(max(0.0, step.seconds))
+        return None
+    return step.fn()
+
+
+async def _performed(step: Call | Sleep) -> Any:
+    if isinstance(step, Sleep):
+        await asyncio.sleep(max(0.0, step.seconds))
+        return None
+    value = step.fn()
+    return await value if inspect.isawaitable(value) else value
 
 
 @overload
@@ -93,5 +111,5 @@ def drive(executor: AsyncExecutor, gen: Procedure[R]) -> Coroutine[Any, Any, R]:
 def drive(executor: SyncExecutor | AsyncExecutor, gen: Procedure[R]) -> R | Coroutine[Any, Any, R]:
     """Run ``gen`` now (sync executor) or return a coroutine running it (async executor)."""
     if getattr(executor, "is_async", False):
-        return _run_async(gen)
-    return _run_sync(gen)
+        return run_async(gen)
+    return run_sync(gen)

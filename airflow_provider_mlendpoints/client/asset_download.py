@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from .datastore_blob import blob_url_to_datastore, container_client, parse_datastore_uri
-from .errors import NotFoundError, ValidationError
+from .datastore_blob import container_client, datastore_location
+from .errors import NotFoundError
 
 if TYPE_CHECKING:
     from ._facade import MLEndpointsClient
@@ -37,13 +37,7 @@ def download_location(client: MLEndpointsClient, uri: str, target: str | os.Path
     dest.mkdir(parents=True, exist_ok=True)
     if uri.startswith("file://") or "://" not in uri:
         return _copy_local(unquote(urlparse(uri).path) if uri.startswith("file://") else uri, dest)
-    if uri.startswith("azureml://"):
-        name, path = parse_datastore_uri(uri)
-        store = client.datastores.get(name)
-    elif uri.startswith(("https://", "http://")):
-        store, path = blob_url_to_datastore(client, uri)
-    else:
-        raise ValidationError(f"unsupported asset location {uri!r}")
+    store, path = datastore_location(client, uri, "asset location")
     return download_prefix(client, store, path, dest)
 
 

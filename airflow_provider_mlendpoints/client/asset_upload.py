@@ -25,8 +25,9 @@ from .resources import AssetVersion, Datastore
 
 if TYPE_CHECKING:
     from ..specs.model import AzureMLRef
+    from ._executor import SyncExecutor
     from ._facade import MLEndpointsClient
-    from .protocols import AssetVersionsGroup
+    from .assets import AssetVersionsOperations
 
 HASH_PROPERTY = "contentHash"
 UPLOAD_PREFIX = "LocalUpload"
@@ -67,7 +68,7 @@ class Upload(NamedTuple):
     url: str
 
 
-def _id_of(ops: AssetVersionsGroup, name: str, found: AssetVersion) -> str:
+def _id_of(ops: AssetVersionsOperations[SyncExecutor], name: str, found: AssetVersion) -> str:
     """The ARM id of a version the service listed (built from its name when the answer has no id)."""
     return found.id or ops.version_id(name, found.version or "")
 
@@ -104,7 +105,7 @@ class AssetUploader:
             digest, datastore_uri(self.client.config, self.datastore.name or "workspaceblobstore", base), url
         )
 
-    def _existing(self, ops: AssetVersionsGroup, name: str, digest: str) -> AssetVersion | None:
+    def _existing(self, ops: AssetVersionsOperations[SyncExecutor], name: str, digest: str) -> AssetVersion | None:
         try:
             versions = ops.list(name)
         except NotFoundError:
@@ -115,7 +116,7 @@ class AssetUploader:
         return None
 
     def _register(
-        self, ops: AssetVersionsGroup, name: str, version: str | None, digest: str, properties: dict[str, Any]
+        self, ops: AssetVersionsOperations[SyncExecutor], name: str, version: str | None, digest: str, properties: dict[str, Any]
     ) -> str:
         found = self._existing(ops, name, digest)
         if found is not None:
@@ -209,7 +210,7 @@ class AssetResolver:
             return raw
         if kind == "computes":
             return f"{self.client.config.workspace_id}/computes/{ref.name}"
-        ops: AssetVersionsGroup = {
+        ops: AssetVersionsOperations[SyncExecutor] = {
             "models": self.client.model_versions,
             "codes": self.client.code_versions,
             "environments": self.client.environment_versions,
@@ -219,7 +220,7 @@ class AssetResolver:
         return _id_of(ops, ref.name, ops.get_latest(ref.name))  # @latest, or a bare name
 
     @staticmethod
-    def _named(ops: AssetVersionsGroup, name: str, version: str | None) -> str:
+    def _named(ops: AssetVersionsOperations[SyncExecutor], name: str, version: str | None) -> str:
         if version:
             return ops.version_id(name, version)
         return _id_of(ops, name, ops.get_latest(name))

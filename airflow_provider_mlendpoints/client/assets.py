@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ._base import OperationGroup
-from ._executor import AsyncExecutor, MaybeAwaitable, SyncExecutor
+from ._executor import MaybeAwaitable
 from .config import WorkspaceConfig
 from .errors import NotFoundError
+from .faces import X, value
 from .resources import AssetVersion
 
 AssetKind = Literal["codes", "models", "environments", "data"]
@@ -23,27 +24,30 @@ def latest_of(versions: list[AssetVersion]) -> AssetVersion | None:
     return max(versions, key=_version_key) if versions else None
 
 
-class AssetVersionsOperations(OperationGroup):
+class AssetVersionsOperations(OperationGroup[X]):
     """Versions of one asset kind (``codes``, ``models``, ``environments`` or ``data``)."""
 
     kind: AssetKind = "codes"
 
-    def __init__(self, executor: SyncExecutor | AsyncExecutor, config: WorkspaceConfig, kind: AssetKind) -> None:
-        super().__init__(executor, config)
+    def __init__(self, executor: X, config: WorkspaceConfig, kind: AssetKind) -> None:
+        OperationGroup.__init__(self, executor, config)
         self.kind = kind
 
+    @value
     def create_or_update(self, name: str, version: str, body: dict[str, Any]) -> MaybeAwaitable[AssetVersion]:
         """PUT a version body (``{"properties": {...}}``); returns the :class:`AssetVersion`."""
         return self._x.call(
             self._request("PUT", self.kind, name, "versions", version, body=body), AssetVersion.from_rest
         )
 
+    @value
     def get(self, name: str, version: str) -> MaybeAwaitable[AssetVersion]:
         """The version, or :class:`~.errors.NotFoundError`."""
         return self._x.call(
             self._request("GET", self.kind, name, "versions", version), AssetVersion.from_rest
         )
 
+    @value
     def list(
         self,
         name: str,
@@ -59,6 +63,7 @@ class AssetVersionsOperations(OperationGroup):
             self._request("GET", self.kind, name, "versions", params=query), AssetVersion.from_rest, limit
         )
 
+    @value
     def get_latest(self, name: str) -> MaybeAwaitable[AssetVersion]:
         """The latest version of ``name`` (``azureml:name@latest``)."""
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ._endpoint_groups import DeploymentGroup, EndpointGroup
 from ._executor import MaybeAwaitable
+from .faces import X, value
 from .resources import BatchDeployment, BatchEndpoint, EndpointKeys
 
 
-class BatchEndpointsOperations(EndpointGroup[BatchEndpoint]):
+class BatchEndpointsOperations(EndpointGroup[X, BatchEndpoint]):
     """``batchEndpoints/{name}``: PUT, PATCH, GET, DELETE, list, POST listkeys.
 
     Changing the default deployment is a full-body PUT.
@@ -17,6 +18,7 @@ class BatchEndpointsOperations(EndpointGroup[BatchEndpoint]):
     collection = "batchEndpoints"
     resource = BatchEndpoint
 
+    @value
     def list_keys(self, name: str) -> MaybeAwaitable[EndpointKeys]:
         """POST ``listkeys`` (lower-case k, as in mfe.json): :class:`EndpointKeys`."""
         return self._x.call(
@@ -24,7 +26,7 @@ class BatchEndpointsOperations(EndpointGroup[BatchEndpoint]):
         )
 
 
-class BatchDeploymentsOperations(DeploymentGroup[BatchDeployment]):
+class BatchDeploymentsOperations(DeploymentGroup[X, BatchDeployment]):
     """``batchEndpoints/{e}/deployments/{d}``: PUT, PATCH (tags, description), GET, DELETE, list."""
 
     kind = "batch_deployment"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.core.rest import AsyncHttpResponse, HttpResponse
-
-from ._base import OperationGroup
+from ._base import NamedGroup
 from ._executor import MaybeAwaitable, Poller
+from .faces import X, long_running, value
 from .operation_status import OperationHandle
 from .resources import Compute
 
@@ -40,27 +39,19 @@ def aml_compute_body(
     return {"location": location, "properties": props}
 
 
-class ComputesOperations(OperationGroup):
+class ComputesOperations(NamedGroup[X, Compute]):
     """AmlCompute clusters of the workspace."""
 
     kind = "compute"
+    collection = "computes"
+    resource = Compute
 
+    @long_running
     def begin_create_or_update(self, name: str, body: dict[str, Any]) -> Poller[Compute]:
         """PUT (see :func:`aml_compute_body`); poller of the :class:`Compute`."""
         return self._x.begin(self._request("PUT", "computes", name, body=body), Compute.from_rest)
 
-    def get(self, name: str) -> MaybeAwaitable[Compute]:
-        """The :class:`Compute`, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(self._request("GET", "computes", name), Compute.from_rest)
-
-    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
-        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
-        return self._x.raw(self._request("GET", "computes", name))
-
-    def parse_answer(self, body: Any) -> Compute:
-        """The :class:`Compute` of a GET answer's JSON."""
-        return Compute.from_rest(body)
-
+    @long_running
     def begin_delete(
         self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
     ) -> Poller[None]:
@@ -70,10 +61,12 @@ class ComputesOperations(OperationGroup):
         )
         return self._x.begin(req, None)
 
+    @value
     def start_create_or_update(self, name: str, body: dict[str, Any]) -> MaybeAwaitable[OperationHandle[Compute]]:
         """PUT and return at once with an :class:`~.operation_status.OperationHandle`; nothing polls."""
         return self._x.start(self._request("PUT", "computes", name, body=body), Compute.from_rest)
 
+    @value
     def start_delete(
         self, name: str, *, underlying_resource_action: Literal["Delete", "Detach"] = "Delete"
     ) -> MaybeAwaitable[OperationHandle[None]]:
@@ -84,6 +77,7 @@ class ComputesOperations(OperationGroup):
         )
         return self._x.start(req)
 
+    @long_running
     def resume(self, continuation_token: str, *, delete: bool = False) -> Poller[Compute | None]:
         """A poller for a create/update (or, with ``delete=True``, a delete) started earlier."""
         return self._x.resume(continuation_token, None if delete else Compute.from_rest)

@@ -91,3 +91,15 @@ def blob_url_to_datastore(client: MLEndpointsClient, url: str) -> tuple[Datastor
     raise NotFoundError(
         f"no workspace datastore holds {parsed.scheme}://{parsed.netloc}{parsed.path}", status=404
     )
+
+
+def datastore_location(client: MLEndpointsClient, location: str, what: str) -> tuple[Datastore, str]:
+    """(datastore, path) of ``location``: an ``azureml://...datastores/<ds>/paths/<p>`` URI or an
+    https blob URL of a datastore's container; :class:`~.errors.ValidationError` naming ``what``
+    (e.g. ``asset location``) for anything else."""
+    if location.startswith("azureml://"):
+        name, path = parse_datastore_uri(location)
+        return client.datastores.get(name), path
+    if location.startswith(("https://", "http://")):
+        return blob_url_to_datastore(client, location)
+    raise ValidationError(f"unsupported {what} {location!r}")

@@ -19,11 +19,12 @@ from typing import Any
 
 from azure.core.rest import HttpRequest
 
-from ._executor import AsyncExecutor, MaybeAwaitable, Poller, SyncExecutor
+from ._executor import MaybeAwaitable, Poller
 from ._steps import drive
 from .batch_endpoints import BatchEndpointsOperations
 from .config import WorkspaceConfig
 from .errors import ValidationError
+from .faces import Flavoured, X, value
 from .jobs import JobsOperations
 from .online_endpoints import OnlineEndpointsOperations
 from .pipeline import NON_IDEMPOTENT
@@ -44,32 +45,33 @@ def _decode(response: Any) -> Any:
     return text
 
 
-class InvokeOperations:
+class InvokeOperations(Flavoured[X]):
     """Batch invoke and online scoring; built by the client facades."""
 
     def __init__(
         self,
-        arm: SyncExecutor | AsyncExecutor,
-        data_plane: SyncExecutor | AsyncExecutor,
-        scoring: SyncExecutor | AsyncExecutor,
+        arm: X,
+        data_plane: X,
+        scoring: X,
         config: WorkspaceConfig,
         data_plane_credential: Any,  # a TokenCredential (sync or async, as the executors)
-        batch_endpoints: BatchEndpointsOperations,
-        online_endpoints: OnlineEndpointsOperations,
-        jobs: JobsOperations | None = None,
+        batch_endpoints: BatchEndpointsOperations[X],
+        online_endpoints: OnlineEndpointsOperations[X],
+        jobs: JobsOperations[X] | None = None,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
-        self._jobs = jobs
+        self._jobs: JobsOperations[X] | None = jobs
         self._read_timeout = read_timeout
-        self._batch_endpoints = batch_endpoints
-        self._online_endpoints = online_endpoints
-        self._arm = arm
-        self._dp = data_plane
-        self._score = scoring
+        self._batch_endpoints: BatchEndpointsOperations[X] = batch_endpoints
+        self._online_endpoints: OnlineEndpointsOperations[X] = online_endpoints
+        self._arm: X = arm
+        self._dp: X = data_plane
+        self._score: X = scoring
         self._config = config
         self._credential = data_plane_credential
 
     # -- batch ----------------------------------------------------------------------------------------
+    @value
     def invoke_batch_endpoint(
         self,
         endpoint_name: str,
@@ -140,12 +142,14 @@ class InvokeOperations:
             raise ValidationError("this InvokeOperations was built without a jobs group; cannot cancel")
         return self._jobs.begin_cancel(name)
 
+    @value
     def get_batch_job(self, scoring_uri: str, job_name: str) -> MaybeAwaitable[Job]:
         """``GET {scoringUri}/{name}``: the batch job as the data plane sees it."""
         url = self._config.rebase_data_plane(scoring_uri.rstrip("/") + "/" + job_name)
         return self._dp.call(HttpRequest("GET", url), Job.from_rest)
 
     # -- online ---------------------------------------------------------------------------------------
+    @value
     def score_online(
         self,
         endpoint_name: str,

@@ -5,25 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from azure.core.rest import AsyncHttpResponse, HttpResponse
-
-from ._base import LOCATION_LRO, OperationGroup
+from ._base import LOCATION_LRO, NamedGroup
 from ._executor import MaybeAwaitable, Poller
 from ._steps import Procedure, drive
 from .errors import ServiceError
+from .faces import X, long_running, value
 from .resources import Job
 
 if TYPE_CHECKING:
     from .waiting import WaitEvent
 
 
-class JobsOperations(OperationGroup):
+class JobsOperations(NamedGroup[X, Job]):
     """Read and cancel workspace jobs (batch-invoke jobs appear here too)."""
 
-    def get(self, name: str) -> MaybeAwaitable[Job]:
-        """The :class:`Job`, or :class:`~.errors.NotFoundError`."""
-        return self._x.call(self._request("GET", "jobs", name), Job.from_rest)
+    collection = "jobs"
+    resource = Job
 
+    @value
     def list(
         self,
         *,
@@ -37,14 +36,7 @@ class JobsOperations(OperationGroup):
         params = {"jobType": job_type, "tag": tag, "listViewType": list_view_type, "properties": properties}
         return self._x.paged(self._request("GET", "jobs", params=params), Job.from_rest, limit)
 
-    def get_response(self, name: str) -> MaybeAwaitable[HttpResponse | AsyncHttpResponse]:
-        """The raw answer of GET (for waiting: its Retry-After); parse it with :meth:`parse_answer`."""
-        return self._x.raw(self._request("GET", "jobs", name))
-
-    def parse_answer(self, body: Any) -> Job:
-        """The :class:`Job` of a GET answer's JSON."""
-        return Job.from_rest(body)
-
+    @value
     def wait(
         self,
         name: str,
@@ -82,10 +74,12 @@ class JobsOperations(OperationGroup):
             raise ServiceError(f"waiting for a job ended without one: {event.message}", code="WaitFailed")
         return event.last
 
+    @long_running
     def begin_cancel(self, name: str) -> Poller[None]:
         """POST ``cancel`` (202 + Location); the poller's result is None."""
         return self._x.begin(self._request("POST", "jobs", name, "cancel"), None, LOCATION_LRO)
 
+    @long_running
     def cancel(self, name: str) -> Poller[None]:
         """Request cancellation without waiting for it to finish (returns the poller)."""
         return self.begin_cancel(name)
@@ -94,6 +88,6 @@ class JobsOperations(OperationGroup):
 class _Client:
     """The view of a client :func:`~.waiting.wait` needs to wait for a job: its jobs and config."""
 
-    def __init__(self, jobs: JobsOperations) -> None:
+    def __init__(self, jobs: JobsOperations[Any]) -> None:
         self.jobs = jobs
         self.config = jobs._config

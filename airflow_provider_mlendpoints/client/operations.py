@@ -11,12 +11,14 @@ from ._base import OperationGroup
 from ._executor import MaybeAwaitable
 from ._steps import Call, Procedure, drive
 from .errors import ConflictError, ValidationError
+from .faces import X, value
 from .operation_status import OperationStatus
 
 
-class OperationsOperations(OperationGroup):
+class OperationsOperations(OperationGroup[X]):
     """Status of operations started with ``start_create_or_update`` / ``start_delete``."""
 
+    @value
     def get_status(self, polling_url: str) -> MaybeAwaitable[OperationStatus]:
         """One reading of ``polling_url`` (an :attr:`OperationHandle.polling_url`) as an
         :class:`~.operation_status.OperationStatus`.

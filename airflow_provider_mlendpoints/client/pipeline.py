@@ -14,6 +14,8 @@ server-sent delay is capped).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from azure.core import AsyncPipelineClient, PipelineClient
@@ -158,7 +160,23 @@ def _scope_of(scope: str | None) -> str:
     return scope
 
 
+@dataclass(frozen=True)
+class PipelineFlavour:
+    """The azure-core classes of one flavour of pipeline: the client, its bearer-token policy and
+    its retry policy (:data:`SYNC_PIPELINE`, :data:`ASYNC_PIPELINE`)."""
+
+    client: Callable[..., Any]
+    auth: Callable[..., Any]
+    retry: Callable[..., Any]
+
+
+SYNC_PIPELINE = PipelineFlavour(PipelineClient, BearerTokenCredentialPolicy, BoundedRetryPolicy)
+#: aiohttp transport; its credential must be an async credential.
+ASYNC_PIPELINE = PipelineFlavour(AsyncPipelineClient, AsyncBearerTokenCredentialPolicy, AsyncBoundedRetryPolicy)
+
+
 def build_pipeline_client(
+    flavour: PipelineFlavour,
     config: WorkspaceConfig | None,
     credential: Any | None,
     scope: str | None,
@@ -166,38 +184,25 @@ def build_pipeline_client(
     base_url: str = "",
     retry: RetrySettings | None = None,
     **transport_kwargs: Any,
-) -> PipelineClient[HttpRequest, HttpResponse]:
-    """A sync PipelineClient; ``credential`` None means no Authorization header is added."""
+) -> Any:
+    """A PipelineClient of ``flavour`` (a ``PipelineClient`` or an ``AsyncPipelineClient``: the
+    executor that takes it types it); ``credential`` None means no Authorization header is added."""
     retry = retry or (config.retry if config else RetrySettings())
-    auth = BearerTokenCredentialPolicy(credential, _scope_of(scope)) if credential is not None else None
-    return PipelineClient(
+    auth = flavour.auth(credential, _scope_of(scope)) if credential is not None else None
+    return flavour.client(
         base_url=base_url,
-        policies=_policies(config, auth, BoundedRetryPolicy(**_retry_kwargs(retry))),
-        **transport_kwargs,
-    )
-
-
-def build_async_pipeline_client(
-    config: WorkspaceConfig | None,
-    credential: Any | None,
-    scope: str | None,
-    *,
-    base_url: str = "",
-    retry: RetrySettings | None = None,
-    **transport_kwargs: Any,
-) -> AsyncPipelineClient[HttpRequest, AsyncHttpResponse]:
-    """An async PipelineClient (aiohttp transport); ``credential`` must be an async credential."""
-    retry = retry or (config.retry if config else RetrySettings())
-    auth = AsyncBearerTokenCredentialPolicy(credential, _scope_of(scope)) if credential is not None else None
-    return AsyncPipelineClient(
-        base_url=base_url,
-        policies=_policies(config, auth, AsyncBoundedRetryPolicy(**_retry_kwargs(retry))),
+        policies=_policies(config, auth, flavour.retry(**_retry_kwargs(retry))),
         **transport_kwargs,
     )
 
 
 class _CappedDelayMixin:
-    _max_delay: float
+    """Caps the delay the server asks for (Retry-After) at ``max_delay`` seconds."""
+
+    def __init__(self, timeout: float = 10, *, max_delay: float = 60, **kwargs: Any) -> None:
+        self._max_delay = max_delay
+        # super() of a mixin: the ARM polling it is mixed into (mypy cannot see it).
+        super().__init__(timeout, **kwargs)  # type: ignore[call-arg]
 
     def _extract_delay(self) -> float:
         # super() of a mixin: the ARM polling it is mixed into (mypy cannot see it).
@@ -208,17 +213,9 @@ class _CappedDelayMixin:
 class CappedARMPolling(_CappedDelayMixin, ARMPolling):
     """ARMPolling (Azure-AsyncOperation, Location, provisioningState) with a capped Retry-After."""
 
-    def __init__(self, timeout: float = 10, *, max_delay: float = 60, **kwargs: Any) -> None:
-        self._max_delay = max_delay
-        super().__init__(timeout, **kwargs)
-
 
 class AsyncCappedARMPolling(_CappedDelayMixin, AsyncARMPolling):
     """Async flavor of :class:`CappedARMPolling`."""
-
-    def __init__(self, timeout: float = 10, *, max_delay: float = 60, **kwargs: Any) -> None:
-        self._max_delay = max_delay
-        super().__init__(timeout, **kwargs)
 
 
 def _lro_error(poller: Any, exc: Exception) -> MLEndpointsError:

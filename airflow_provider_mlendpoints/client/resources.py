@@ -7,8 +7,9 @@ Secrets (keys, tokens, datastore secrets) are kept out of ``repr()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 # Non-resource response bodies (keys, tokens, secrets, logs, skus) live in payloads.py.
 from .payloads import (
@@ -20,6 +21,7 @@ from .payloads import (
 )
 
 R = TypeVar("R", bound="Resource")
+V = TypeVar("V")
 
 ENDPOINT_TERMINAL_STATES = frozenset({"Succeeded", "Failed", "Canceled"})
 JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
@@ -27,6 +29,36 @@ JOB_TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled"})
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+class Field(Generic[V]):
+    """A view's field read from the service's JSON: ``properties[key]`` (``raw[key]`` with
+    ``top``), passed through ``read`` (e.g. ``bool``, or ``_dict`` for a section: ``{}`` when
+    absent); without ``read`` the value itself (None when absent). With several keys (a field
+    the service names differently by API version), the first that reads as non-empty. A class
+    attribute of a :class:`Resource`."""
+
+    def __init__(self, *keys: str, top: bool = False, read: Callable[[Any], V] | None = None) -> None:
+        self.keys = keys
+        self.top = top
+        self.read = read
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Field[V]: ...
+    @overload
+    def __get__(self, obj: Resource, owner: type[Any]) -> V: ...
+    def __get__(self, obj: Resource | None, owner: type[Any]) -> Field[V] | V:
+        if obj is None:
+            return self
+        source = obj.raw if self.top else obj.properties
+        value: Any = None
+        for key in self.keys:
+            found = source.get(key)
+            value = found if self.read is None else self.read(found)
+            if value:
+                break
+        result: V = value
+        return result
 
 
 @dataclass(frozen=True)
@@ -40,21 +72,10 @@ class Resource:
         """Build the view from an ARM response body."""
         return cls(raw=_dict(body))
 
-    @property
-    def id(self) -> str | None:
-        return self.raw.get("id")
-
-    @property
-    def name(self) -> str | None:
-        return self.raw.get("name")
-
-    @property
-    def type(self) -> str | None:
-        return self.raw.get("type")
-
-    @property
-    def location(self) -> str | None:
-        return self.raw.get("location")
+    id = Field[str | None]("id", top=True)
+    name = Field[str | None]("name", top=True)
+    type = Field[str | None]("type", top=True)
+    location = Field[str | None]("location", top=True)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -64,13 +85,8 @@ class Resource:
     def properties(self) -> dict[str, Any]:
         return _dict(self.raw.get("properties"))
 
-    @property
-    def provisioning_state(self) -> str | None:
-        return self.properties.get("provisioningState")
-
-    @property
-    def description(self) -> str | None:
-        return self.properties.get("description")
+    provisioning_state = Field[str | None]("provisioningState")
+    description = Field[str | None]("description")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, id={self.id!r})"
@@ -78,17 +94,9 @@ class Resource:
 
 @dataclass(frozen=True, repr=False)
 class _Endpoint(Resource):
-    @property
-    def scoring_uri(self) -> str | None:
-        return self.properties.get("scoringUri")
-
-    @property
-    def swagger_uri(self) -> str | None:
-        return self.properties.get("swaggerUri")
-
-    @property
-    def auth_mode(self) -> str | None:
-        return self.properties.get("authMode")
+    scoring_uri = Field[str | None]("scoringUri")
+    swagger_uri = Field[str | None]("swaggerUri")
+    auth_mode = Field[str | None]("authMode")
 
     @property
     def is_terminal(self) -> bool:
@@ -100,9 +108,7 @@ class _Endpoint(Resource):
 class BatchEndpoint(_Endpoint):
     """A batch endpoint."""
 
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return _dict(self.properties.get("defaults"))
+    defaults = Field[dict[str, Any]]("defaults", read=_dict)
 
     @property
     def default_deployment(self) -> str | None:
@@ -113,13 +119,9 @@ class BatchEndpoint(_Endpoint):
 class OnlineEndpoint(_Endpoint):
     """A managed or Kubernetes online endpoint."""
 
-    @property
-    def traffic(self) -> dict[str, int]:
-        return _dict(self.properties.get("traffic"))
+    traffic = Field[dict[str, int]]("traffic", read=_dict)
 
-    @property
-    def mirror_traffic(self) -> dict[str, int]:
-        return _dict(self.properties.get("mirrorTraffic"))
+    mirror_traffic = Field[dict[str, int]]("mirrorTraffic", read=_dict)
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,13 +138,9 @@ class _Deployment(Resource):
     def model(self) -> Any:
         return self.properties.get("model")
 
-    @property
-    def environment_id(self) -> str | None:
-        return self.properties.get("environmentId")
+    environment_id = Field[str | None]("environmentId")
 
-    @property
-    def code_configuration(self) -> dict[str, Any]:
-        return _dict(self.properties.get("codeConfiguration"))
+    code_configuration = Field[dict[str, Any]]("codeConfiguration", read=_dict)
 
     @property
     def is_terminal(self) -> bool:
@@ -153,13 +151,8 @@ class _Deployment(Resource):
 class BatchDeployment(_Deployment):
     """A batch deployment; ``model`` is ``{"referenceType": "Id", "assetId": ...}``."""
 
-    @property
-    def compute(self) -> str | None:
-        return self.properties.get("compute")
-
-    @property
-    def mini_batch_size(self) -> int | None:
-        return self.properties.get("miniBatchSize")
+    compute = Field[str | None]("compute")
+    mini_batch_size = Field[int | None]("miniBatchSize")
 
     @property
     def instance_count(self) -> int | None:
@@ -170,48 +163,29 @@ class BatchDeployment(_Deployment):
 class OnlineDeployment(_Deployment):
     """A managed or Kubernetes online deployment; ``model`` is an ARM id string."""
 
-    @property
-    def endpoint_compute_type(self) -> str | None:
-        return self.properties.get("endpointComputeType")
+    endpoint_compute_type = Field[str | None]("endpointComputeType")
+    instance_type = Field[str | None]("instanceType")
 
-    @property
-    def instance_type(self) -> str | None:
-        return self.properties.get("instanceType")
-
-    @property
-    def sku(self) -> dict[str, Any]:
-        return _dict(self.raw.get("sku"))
+    sku = Field[dict[str, Any]]("sku", top=True, read=_dict)
 
 
 @dataclass(frozen=True, repr=False)
 class Job(Resource):
     """An Azure ML job (ARM ``jobs/{id}``) or a batch-invoke job (data plane)."""
 
-    @property
-    def status(self) -> str | None:
-        return self.properties.get("status")
+    status = Field[str | None]("status")
 
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached Completed, Failed or Canceled."""
         return self.status in JOB_TERMINAL_STATES
 
-    @property
-    def job_type(self) -> str | None:
-        return self.properties.get("jobType")
+    job_type = Field[str | None]("jobType")
+    display_name = Field[str | None]("displayName")
+    experiment_name = Field[str | None]("experimentName")
 
-    @property
-    def display_name(self) -> str | None:
-        return self.properties.get("displayName")
-
-    @property
-    def experiment_name(self) -> str | None:
-        return self.properties.get("experimentName")
-
-    @property
-    def services(self) -> dict[str, Any]:
-        """ARM jobs: ``services``; data-plane batch jobs: ``interactionEndpoints``."""
-        return _dict(self.properties.get("services")) or _dict(self.properties.get("interactionEndpoints"))
+    #: ARM jobs: ``services``; data-plane batch jobs: ``interactionEndpoints``.
+    services = Field[dict[str, Any]]("services", "interactionEndpoints", read=_dict)
 
     @property
     def studio_url(self) -> str | None:
@@ -221,27 +195,15 @@ class Job(Resource):
                 return service.get("endpoint")
         return None
 
-    @property
-    def inputs(self) -> dict[str, Any]:
-        return _dict(self.properties.get("inputs")) or _dict(self.properties.get("inputData"))
+    inputs = Field[dict[str, Any]]("inputs", "inputData", read=_dict)
+    outputs = Field[dict[str, Any]]("outputs", "outputData", read=_dict)
+    #: The 2021 body's ``outputDataset`` {datastoreId, path}, when present.
+    output_dataset = Field[dict[str, Any]]("outputDataset", read=_dict)
 
-    @property
-    def outputs(self) -> dict[str, Any]:
-        return _dict(self.properties.get("outputs")) or _dict(self.properties.get("outputData"))
+    output_file_name = Field[str | None]("outputFileName")
 
-    @property
-    def output_dataset(self) -> dict[str, Any]:
-        """The 2021 body's ``outputDataset`` {datastoreId, path}, when present."""
-        return _dict(self.properties.get("outputDataset"))
-
-    @property
-    def output_file_name(self) -> str | None:
-        return self.properties.get("outputFileName")
-
-    @property
-    def error(self) -> dict[str, Any]:
-        """Error detail if the service reported one (``properties.error``)."""
-        return _dict(self.properties.get("error"))
+    #: Error detail if the service reported one (``properties.error``).
+    error = Field[dict[str, Any]]("error", read=_dict)
 
     def __repr__(self) -> str:
         return f"Job(name={self.name!r}, status={self.status!r})"
@@ -260,38 +222,22 @@ class AssetVersion(Resource):
         parts = (self.id or "").split("/")
         return parts[-3] if len(parts) >= 3 and parts[-2] == "versions" else None
 
-    @property
-    def code_uri(self) -> str | None:
-        return self.properties.get("codeUri")
+    code_uri = Field[str | None]("codeUri")
+    model_uri = Field[str | None]("modelUri")
+    image = Field[str | None]("image")
 
-    @property
-    def model_uri(self) -> str | None:
-        return self.properties.get("modelUri")
-
-    @property
-    def image(self) -> str | None:
-        return self.properties.get("image")
-
-    @property
-    def is_anonymous(self) -> bool:
-        return bool(self.properties.get("isAnonymous"))
+    is_anonymous = Field[bool]("isAnonymous", read=bool)
 
 
 @dataclass(frozen=True, repr=False)
 class Datastore(Resource):
     """A workspace datastore (blob, file, ADLS)."""
 
-    @property
-    def datastore_type(self) -> str | None:
-        return self.properties.get("datastoreType")
+    datastore_type = Field[str | None]("datastoreType")
 
-    @property
-    def is_default(self) -> bool:
-        return bool(self.properties.get("isDefault"))
+    is_default = Field[bool]("isDefault", read=bool)
 
-    @property
-    def account_name(self) -> str | None:
-        return self.properties.get("accountName")
+    account_name = Field[str | None]("accountName")
 
     @property
     def container_name(self) -> str | None:
@@ -330,13 +276,9 @@ class Workspace(Resource):
 class Compute(Resource):
     """A workspace compute (AmlCompute cluster)."""
 
-    @property
-    def compute_type(self) -> str | None:
-        return self.properties.get("computeType")
+    compute_type = Field[str | None]("computeType")
 
-    @property
-    def compute_properties(self) -> dict[str, Any]:
-        return _dict(self.properties.get("properties"))
+    compute_properties = Field[dict[str, Any]]("properties", read=_dict)
 
     @property
     def vm_size(self) -> str | None:

@@ -7,11 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .asset_download import download_prefix
-from .datastore_blob import (
-    blob_url_to_datastore,
-    datastore_name_from_id,
-    parse_datastore_uri,
-)
+from .datastore_blob import datastore_location, datastore_name_from_id
 from .errors import NotFoundError, ValidationError
 from .resources import Job
 
@@ -56,13 +52,8 @@ def download_job_output(
     where, path = output_location(job, output_name)
     if where.startswith("datastore:"):
         store = client.datastores.get(where.removeprefix("datastore:"))
-    elif where.startswith("azureml://"):
-        name, path = parse_datastore_uri(where)
-        store = client.datastores.get(name)
-    elif where.startswith(("https://", "http://")):
-        store, path = blob_url_to_datastore(client, where)
     else:
-        raise ValidationError(f"unsupported output location {where!r}")
+        store, path = datastore_location(client, where, "output location")
     target = Path(local_dir)
     target.mkdir(parents=True, exist_ok=True)
     try:

@@ -35,7 +35,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ._steps import Call, Procedure, Sleep, drive
 from .config import WorkspaceConfig
@@ -65,6 +65,15 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
+D = TypeVar("D")
+
+
+def _from_fields(cls: type[D], data: dict[str, Any]) -> D:
+    """A ``cls`` dataclass from the keys of ``data`` that are its fields (a ``to_json`` of it)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass(frozen=True)
 class WaitSettings:
     """How to wait: the pace, the patience and the tolerance (seconds)."""
@@ -86,8 +95,7 @@ class WaitSettings:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WaitSettings:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return _from_fields(cls, data)
 
 
 @dataclass(frozen=True)
@@ -146,13 +154,28 @@ class WaitTarget:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WaitTarget:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return _from_fields(cls, data)
 
 
 # -- events ---------------------------------------------------------------------------------------
+class _Event:
+    """What both events do: ``succeeded`` and ``to_json`` (every field but ``last`` and
+    ``error``, plus ``event``: the event type)."""
+
+    event_type: ClassVar[str]
+    status: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("last", "error")}  # type: ignore[arg-type]
+        return {"event": self.event_type, **data}
+
+
 @dataclass
-class JobEvent:
+class JobEvent(_Event):
     """The end of waiting for a job."""
 
     event_type: ClassVar[str] = "job"
@@ -166,16 +189,9 @@ class JobEvent:
     last: Any = field(default=None, repr=False, compare=False)
     error: BaseException | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "success"
-
-    def to_json(self) -> dict[str, Any]:
-        return _json_of(self)
-
 
 @dataclass
-class ResourceEvent:
+class ResourceEvent(_Event):
     """The end of waiting for a resource (``details``: its JSON; ``deleted``: set when waiting for
     a deletion)."""
 
@@ -193,23 +209,14 @@ class ResourceEvent:
     last: Any = field(default=None, repr=False, compare=False)
     error: BaseException | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status == "success"
-
     def to_json(self) -> dict[str, Any]:
-        data = _json_of(self)
+        data = super().to_json()
         if self.deleted is None:
             data.pop("deleted")
         return data
 
 
 WaitEvent = JobEvent | ResourceEvent
-
-
-def _json_of(event: JobEvent | ResourceEvent) -> dict[str, Any]:
-    data = {f.name: getattr(event, f.name) for f in fields(event) if f.name not in ("last", "error")}
-    return {"event": event.event_type, **data}
 
 
 def event_from_json(data: dict[str, Any]) -> WaitEvent:
@@ -221,8 +228,7 @@ def event_from_json(data: dict[str, Any]) -> WaitEvent:
         cls = ResourceEvent
     else:
         raise ValueError(f"not a wait event: {sorted(data)}")
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    return _from_fields(cls, data)
 
 
 def failure_text(event: WaitEvent) -> str:
@@ -291,14 +297,20 @@ def job_event(config: WorkspaceConfig | None, job: Any, job_name: str) -> JobEve
     status = job.status
     if status not in JOB_TERMINAL_STATES:
         return None
-    outcome = {"Completed": "success", "Failed": "failed", "Canceled": "canceled"}[status]
-    message = f"batch job {job_name!r} {status}"
-    code, detail = service_error(job.properties)
-    if detail and outcome != "success":
-        message += f": {detail}"
+    outcome, message, retryable = _ending(status, "Completed", f"batch job {job_name!r}", job.properties)
     studio = job_studio_url(config, job) if config is not None else getattr(job, "studio_url", None)
-    retryable = outcome == "success" or (outcome == "failed" and retryable_code(code))
     return JobEvent(outcome, job_name, status, message, studio, retryable)
+
+
+def _ending(state: str, success: str, what: str, properties: dict[str, Any]) -> tuple[str, str, bool]:
+    """``(status, message, retryable)`` of a terminal ``state`` (``success``, ``Failed`` or
+    ``Canceled``): the message says what ended how, plus the service's error unless it succeeded."""
+    status = "success" if state == success else state.lower()
+    message = f"{what} {state}"
+    code, detail = service_error(properties)
+    if detail and status != "success":
+        message += f": {detail}"
+    return status, message, status == "success" or (status == "failed" and retryable_code(code))
 
 
 def _resource_event(
@@ -331,12 +343,7 @@ def provisioning_event(config: WorkspaceConfig | None, target: WaitTarget, obj: 
     state = obj.provisioning_state
     if state not in ENDPOINT_TERMINAL_STATES:
         return None
-    status = {"Succeeded": "success", "Failed": "failed", "Canceled": "canceled"}[state]
-    message = f"{target.label} provisioning {state}"
-    code, detail = service_error(obj.properties)
-    if detail and status != "success":
-        message += f": {detail}"
-    retryable = status == "success" or (status == "failed" and retryable_code(code))
+    status, message, retryable = _ending(state, "Succeeded", f"{target.label} provisioning", obj.properties)
     return _resource_event(
         config, target, status=status, state=state, message=message, details=obj.raw, retryable=retryable
     )

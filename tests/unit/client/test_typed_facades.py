@@ -1,9 +1,10 @@
 """The client facades are typed per flavour: mypy sees ``client.jobs.get()`` as a ``Job`` and
-``aclient.jobs.get()`` as an awaitable of one (see ``client/protocols.py``).
+``aclient.jobs.get()`` as an awaitable of one (see ``client/faces.py``).
 
 Two checks: mypy itself reads small programs using ``typing.assert_type`` (one correct, one with
-wrong expectations it must reject), and every group's methods match the signatures its sync and
-async protocols declare (the groups are written once; the protocols are their typed faces).
+wrong expectations it must reject), and every group method that sends a request carries a face
+(the descriptor that types it per flavour from its one signature), bound on both clients to the
+one implementation.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from airflow_provider_mlendpoints.client import (
     WorkspaceConfig,
 )
 from airflow_provider_mlendpoints.client._facade import _ClientBase
+from airflow_provider_mlendpoints.client.faces import Face
+from airflow_provider_mlendpoints.client.invoke import InvokeOperations
+from airflow_provider_mlendpoints.client.jobs import JobsOperations
 from tests.fixtures.paths import REPO_ROOT
 
 GOOD = '''
+import asyncio
 from typing import assert_type
 
 from azure.core.rest import AsyncHttpResponse, HttpResponse
@@ -80,6 +85,7 @@ async def async_client(aclient: AsyncMLEndpointsClient) -> None:
     assert_type(await aclient.datastores.get_default(), Datastore)
     assert_type(await aclient.workspace.get_location(), str)
     assert_type(await aclient.invoke_batch_endpoint("e", {}), Job)
+    assert_type(await asyncio.create_task(aclient.jobs.get("j")), Job)  # a coroutine, as async def gives
 '''
 
 # Each line is wrong in one way mypy must notice; the marker names the line in mypy's output.
@@ -133,16 +139,20 @@ def test_mypy_reads_the_facades_per_flavour(tmp_path: Path) -> None:
     assert flagged == {"BAD-1", "BAD-2", "BAD-3", "BAD-4", "BAD-5"}, output
 
 
-# -- the protocols match the groups written once ---------------------------------------------------
-SYNC_ONLY = {"parse_answer", "version_id"}  # no request: plain methods on both clients
+# -- every method that sends a request has a face; both clients run the one implementation --------
+PLAIN = {"parse_answer", "version_id"}  # no request: the same value on both clients
 
 
-def _public_methods(cls: type) -> dict[str, typing.Any]:
-    return {
-        name: member
-        for name, member in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_") and name != "__call__"
-    }
+def _public(cls: type) -> dict[str, typing.Any]:
+    return {name: member for name, member in vars_of(cls).items() if not name.startswith("_")}
+
+
+def vars_of(cls: type) -> dict[str, typing.Any]:
+    """The class attributes as defined (no descriptor called), base classes first."""
+    found: dict[str, typing.Any] = {}
+    for klass in reversed(cls.__mro__):
+        found.update(vars(klass))
+    return found
 
 
 def _parameters(fn: typing.Any) -> list[tuple[str, object, object]]:
@@ -159,43 +169,51 @@ def clients() -> typing.Iterator[tuple[MLEndpointsClient, AsyncMLEndpointsClient
     sync.close()
 
 
-GROUPS = sorted(_ClientBase.__annotations__.keys() - {"config"})
+GROUPS = sorted(name for name in _ClientBase.__annotations__ if not name.startswith("_") and name != "config")
+CLIENT_METHODS = ("invoke_batch_endpoint", "get_batch_job", "score_online")
 
 
-def test_every_group_has_a_face_on_both_clients() -> None:
-    sync_hints = typing.get_type_hints(MLEndpointsClient)
-    async_hints = typing.get_type_hints(AsyncMLEndpointsClient)
+def test_every_group_is_typed_by_the_client_flavour() -> None:
+    assert "jobs" in GROUPS and "operations" in GROUPS
     for name in GROUPS:
-        assert sync_hints[name] is not typing.Any, f"MLEndpointsClient.{name} is untyped"
-        assert async_hints[name] is not typing.Any, f"AsyncMLEndpointsClient.{name} is untyped"
-        assert sync_hints[name] is not async_hints[name], name
-    assert "jobs" in GROUPS and "invoke_batch_endpoint" in GROUPS
+        annotation = _ClientBase.__annotations__[name]
+        assert annotation.endswith("[X]"), f"_ClientBase.{name}: {annotation}"  # typed by the executor
 
 
 @pytest.mark.parametrize("name", GROUPS)
-def test_group_signatures_match_their_protocols(
-    name: str, clients: tuple[MLEndpointsClient, AsyncMLEndpointsClient]
-) -> None:
+def test_every_request_method_has_a_face(name: str, clients: tuple[MLEndpointsClient, AsyncMLEndpointsClient]) -> None:
     sync_client, async_client = clients
-    sync_face = typing.get_type_hints(MLEndpointsClient)[name]
-    async_face = typing.get_type_hints(AsyncMLEndpointsClient)[name]
-    implementation = getattr(sync_client, name)
-    assert type(implementation) is type(getattr(async_client, name))  # one implementation
+    group = type(getattr(sync_client, name))
+    assert group is type(getattr(async_client, name))  # one implementation
+    methods = _public(group)
+    assert methods, group
+    for method, member in methods.items():
+        if not callable(member) or isinstance(member, type):
+            continue
+        if method in PLAIN:
+            assert inspect.isfunction(member), f"{group.__name__}.{method}"
+            continue
+        assert isinstance(member, Face), f"{group.__name__}.{method} has no face: it would be untyped per flavour"
+        bound = (getattr(getattr(sync_client, name), method), getattr(getattr(async_client, name), method))
+        for each in bound:
+            assert inspect.ismethod(each) and each.__func__ is member.fn, f"{group.__name__}.{method}"
+            assert _parameters(each) == _parameters(member.fn), f"{group.__name__}.{method}"
 
-    if inspect.ismethod(implementation):  # invoke_batch_endpoint, get_batch_job, score_online
-        assert _parameters(implementation) == _parameters(sync_face.__call__)
-        assert _parameters(implementation) == _parameters(async_face.__call__)
-        assert not inspect.iscoroutinefunction(sync_face.__call__)
-        assert inspect.iscoroutinefunction(async_face.__call__)
-        return
 
-    methods = _public_methods(type(implementation))
-    for face in (sync_face, async_face):
-        declared = _public_methods(face)
-        assert declared.keys() == methods.keys(), f"{face.__name__} vs {type(implementation).__name__}"
-        for method, fn in methods.items():
-            assert _parameters(declared[method]) == _parameters(fn), f"{face.__name__}.{method}"
-    for method in methods:
-        assert not inspect.iscoroutinefunction(getattr(sync_face, method)), f"{sync_face.__name__}.{method}"
-        awaited = inspect.iscoroutinefunction(getattr(async_face, method))
-        assert awaited is (method not in SYNC_ONLY), f"{async_face.__name__}.{method}"
+@pytest.mark.parametrize("method", CLIENT_METHODS)
+def test_client_methods_are_their_invocation_groups(
+    method: str, clients: tuple[MLEndpointsClient, AsyncMLEndpointsClient]
+) -> None:
+    face = vars(_ClientBase)[method]
+    assert isinstance(face, Face) and face.fn is getattr(InvokeOperations, method).fn
+    for client in clients:
+        bound = getattr(client, method)
+        assert bound.__self__ is client._invoke and bound.__func__ is face.fn
+        assert _parameters(bound) == _parameters(face.fn)
+
+
+def test_a_face_called_on_the_class_is_the_plain_method(clients: tuple[MLEndpointsClient, AsyncMLEndpointsClient]) -> None:
+    sync_client, _ = clients
+    assert JobsOperations.parse_answer(sync_client.jobs, {"name": "j"}).name == "j"
+    assert isinstance(JobsOperations.get, Face) and JobsOperations.get.__name__ == "get"
+    assert JobsOperations.get.__doc__ == JobsOperations.get.fn.__doc__
