@@ -26,8 +26,9 @@ settings:
 """
 
 
-def _register(tracking_uri: str) -> object:
-    """Fit a small classifier and register it as version 1 of ``clf`` in the MLflow registry."""
+def _register(tracking_uri: str, artifacts: Path) -> object:
+    """Fit a small classifier and register it as version 1 of ``clf`` in the MLflow registry (its
+    artifacts in ``artifacts``, not in ./mlruns of the current folder)."""
     mlflow = pytest.importorskip("mlflow")
     mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
     from sklearn.linear_model import LogisticRegression
@@ -35,16 +36,17 @@ def _register(tracking_uri: str) -> object:
     frame = training_frame()
     model = LogisticRegression().fit(frame, [0, 0, 0, 1, 1, 1])
     mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.create_experiment("mlendpoints-test", artifact_location=artifacts.as_uri())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with mlflow.start_run():
+        with mlflow.start_run(experiment_id=experiment):
             mlflow_sklearn.log_model(model, name="model", registered_model_name="clf")
     return model
 
 
 def test_score_with_a_model_from_an_mlflow_registry(tmp_path):
     tracking_uri = f"sqlite:///{tmp_path / 'registry.db'}"
-    model = _register(tracking_uri)
+    model = _register(tracking_uri, tmp_path / "artifacts")
     (tmp_path / "deployment.yml").write_text(DEPLOYMENT)
     (tmp_path / "in").mkdir()
     frames = []
@@ -78,7 +80,7 @@ def test_score_with_a_model_from_an_mlflow_registry(tmp_path):
 
 def test_an_unknown_registry_version_fails_naming_the_uri(tmp_path):
     tracking_uri = f"sqlite:///{tmp_path / 'registry.db'}"
-    _register(tracking_uri)
+    _register(tracking_uri, tmp_path / "artifacts")
     (tmp_path / "deployment.yml").write_text(DEPLOYMENT)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.csv").write_text("x1,x2\n1.0,0.0\n")
