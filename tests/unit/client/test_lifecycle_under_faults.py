@@ -6,7 +6,8 @@ state change stands, the answer is lost). On top of the random faults a short
 script makes sure the dangerous cases happen on the routes that matter: the
 first invoke POST loses its answer after the job was created, the first
 endpoint PUT answers 500 after applying, the first deployment PUT is dropped
-after applying. Admin routes and Azurite are never faulted.
+after applying; and each kind of fault before processing (drop, 500, 429) hits
+one read at least. Admin routes and Azurite are never faulted.
 
 Lifecycle: create batch endpoint, create a deployment from LOCAL assets (model
 folder, code folder with a scoring script, conda file: uploaded to the default
@@ -53,6 +54,11 @@ SCRIPT = [
     {"fault": "after_drop", "match": "^/batch/", "method": "POST"},
     {"fault": "after_500", "match": "/batchEndpoints/[^/]+$", "method": "PUT"},
     {"fault": "after_drop", "match": "/deployments/[^/]+$", "method": "PUT"},
+    # and one of each kind before processing, on reads every lifecycle makes: the random faults
+    # alone leave a kind out when a loaded machine makes fewer polls
+    {"fault": "drop", "match": "/batchEndpoints/[^/]+$", "method": "GET"},
+    {"fault": "500", "match": "/deployments/[^/]+$", "method": "GET"},
+    {"fault": "429", "match": "/jobs/[^/]+$", "method": "GET"},
 ]
 FAULTS = {
     "throttle_rate": 0.10,
