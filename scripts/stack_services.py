@@ -255,6 +255,14 @@ def _http_ok(url: str, any_status: bool = False) -> bool:
         return False
 
 
+#: how often the infrastructure services are started before ``up`` gives up
+START_ATTEMPTS = 3
+
+
+class ServiceExited(RuntimeError):
+    """A service process quit before it became healthy."""
+
+
 @dataclass
 class Service:
     """One long-running process of the stack."""
@@ -572,8 +580,8 @@ class Stack:
             if service.health():
                 return
             if not self._running(service):
-                raise RuntimeError(f"{service.name} exited; see {self.run_dir / (service.name + '.log')}:\n"
-                                   f"{_tail(self.run_dir / (service.name + '.log'))}")
+                log_path = self.run_dir / (service.name + ".log")
+                raise ServiceExited(f"{service.name} exited; see {log_path}:\n{_tail(log_path) or '(no output)'}")
             time.sleep(0.3)
         raise TimeoutError(f"{service.name} not healthy after {timeout:.0f}s; see {self.run_dir}/{service.name}.log")
 
@@ -688,15 +696,45 @@ class Stack:
     def _start_infrastructure(self, executor: str) -> None:
         """PostgreSQL, Azurite, the emulator (and Redis): started, healthy, with their database, container, data."""
         self._init_postgres()
-        for service in self._infra_services(executor):
-            if not self._running(service):
-                log(f"starting {service.name} on port {service.port}")
-                self._start(service)
-        for service in self._infra_services(executor):
-            self._wait(service)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            services = self._infra_services(executor)
+            for service in services:
+                if not self._running(service):
+                    log(f"starting {service.name} on port {service.port}")
+                    self._start(service)
+            exited: list[tuple[Service, ServiceExited]] = []
+            for service in services:
+                try:
+                    self._wait(service)
+                except ServiceExited as exc:
+                    exited.append((service, exc))
+            if not exited:
+                break
+            if attempt == START_ATTEMPTS:
+                raise exited[0][1]
+            self._retry_on_new_ports(exited)
         self._create_database()
         self._create_datastore_container()
         self._prepare_example_data()
+
+    def _retry_on_new_ports(self, exited: list[tuple[Service, ServiceExited]]) -> None:
+        """Services that quit at start get another try, on a fresh port unless Airflow already uses the old one.
+
+        A port chosen free can be taken by another process before the service binds it; the service then
+        quits at once, sometimes before it has written a line.
+        """
+        airflow = self.airflow()
+        airflow_up = any(airflow.running(name) for name in airflow.services)
+        for service, exc in exited:
+            pid = self.pid(service.name)
+            if pid:
+                stop_group(pid, grace=2.0)
+            if service.port is not None and not airflow_up:
+                ports = self.state["ports"]
+                while ports[service.name] == service.port or list(ports.values()).count(ports[service.name]) > 1:
+                    ports[service.name] = free_port()
+            log(f"{exc}\nstarting {service.name} again, on port {self.ports[service.name]}")
+        self._save_state()
 
     def _start_airflow(self, airflow: AirflowStack, timeout: float) -> None:
         """Start the Airflow services that are not running (those of another executor stop); wait until healthy."""
