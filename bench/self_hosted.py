@@ -8,12 +8,15 @@ one run, on this machine:
     the same mini-batches: the ceiling;
 (b) ``mlendpoints score --workers 2``;
 (c) the self-hosted TaskGroup on a real Airflow (LocalExecutor, SQLite,
-    2 parallel task slots, instance_count 2);
+    2 parallel task slots, instance_count 2), after one untimed run of a
+    no-op DAG (a running deployment has long paid its first task's start-up);
+    its timeline shows where the run's time went;
 (d) planning time and peak RSS for 200,000 input files;
 (e) peak RSS of collect for 2,000,000 output rows;
 (f) the workload of (c) on the ``scripts/stack`` deployment (PostgreSQL,
     LocalExecutor, api-server + scheduler + dag-processor + triggerer) with 2
-    and then 4 parallel task slots (instance_count = slots): throughput ratios
+    and then 4 parallel task slots (instance_count = slots), each after an
+    untimed warm-up run as in (c): throughput ratios
     to (a) (``f2_over_a``, ``f4_over_a``) and to a Pool of as many processes
     run just before (``f2_over_pool2``, ``f4_over_pool4``), and the scheduling overhead per task
     instance, measured with a DAG of 32 mapped no-op tasks on the same stack:
@@ -195,9 +198,11 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
     dags = work / "dags"
     dags.mkdir()
     (dags / "bench_self_hosted.py").write_text(DAG_PY.format(deployment=str(deployment), input=str(input_dir)))
+    (dags / "bench_warm_up.py").write_text(NOOP_DAG_PY.format(dag_id="bench_warm_up", count=slots))
     stack = AirflowStack(home=work / "airflow-home", dags_folder=dags, parallelism=slots,
                          services=("api-server", "scheduler", "dag-processor"))
     with stack:
+        warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
         run_id = stack.trigger("bench_self_hosted", conf={"output": str(work / "airflow-output")})
         run = stack.wait_for_run("bench_self_hosted", run_id)
@@ -206,7 +211,41 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
         raise RuntimeError(f"Airflow benchmark run ended {run['state']}; logs under {stack.home}")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
-    return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy}
+    return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy,
+            "timeline": timeline(run, tis)}
+
+
+def timeline(run: dict, tis: list[dict]) -> str:
+    """Where a run's time went: each task instance's queued, start and end, in seconds after the run started."""
+    start = _iso_seconds(run["start_date"])
+
+    def at(value: str | None) -> str:
+        return "-" if not value else f"{_iso_seconds(value) - start:.1f}"
+
+    def name(ti: dict) -> str:
+        index = ti.get("map_index", -1)
+        return ti["task_id"].rsplit(".", 1)[-1] + ("" if index is None or index < 0 else f"[{index}]")
+
+    rows = sorted(tis, key=lambda ti: (ti.get("start_date") or "", ti.get("map_index", -1)))
+    parts = [
+        f"{name(ti)} q{at(ti.get('queued_when'))} s{at(ti.get('start_date'))} e{at(ti.get('end_date'))}"
+        for ti in rows
+    ]
+    return "; ".join(parts) + f"; run end {at(run.get('end_date'))}"
+
+
+def warm_up(airflow) -> float:
+    """Run the ``bench_warm_up`` DAG (no-op tasks) once, untimed; returns its seconds.
+
+    The first task instances after an Airflow start pay for what a running
+    deployment has long done (the api-server's first execution-API calls, the
+    executor's first worker processes): seconds that no later run sees.
+    """
+    airflow.wait_for_dag("bench_warm_up", timeout=300)
+    run = airflow.wait_for_run("bench_warm_up", airflow.trigger("bench_warm_up"), timeout=600)
+    if run["state"] != "success":
+        raise RuntimeError(f"warm-up run ended {run['state']}")
+    return _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
 
 
 # ---------------------------------------------------------------------- (f) the scripts/stack deployment
@@ -215,8 +254,8 @@ import pendulum
 from airflow.sdk import dag, task
 
 
-@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
-def bench_noop():
+@dag(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def noop_dag():
     @task
     def items():
         return list(range({count}))
@@ -228,7 +267,7 @@ def bench_noop():
     noop.expand(item=items())
 
 
-bench_noop()
+noop_dag()
 '''
 
 FSTACK_DAG_PY = DAG_PY.replace("bench_self_hosted", "bench_stack_{slots}")
@@ -262,12 +301,14 @@ def bench_stack(
         (dags / f"bench_stack_{slots}.py").write_text(
             FSTACK_DAG_PY.format(slots=slots, deployment=str(deployment), input=str(input_dir))
         )
-    (dags / "bench_noop.py").write_text(NOOP_DAG_PY.format(count=noop_tasks))
+    (dags / "bench_noop.py").write_text(NOOP_DAG_PY.format(dag_id="bench_noop", count=noop_tasks))
+    (dags / "bench_warm_up.py").write_text(NOOP_DAG_PY.format(dag_id="bench_warm_up", count=max(slot_counts)))
     stack = Stack(work / "stack")
     results: dict = {}
     try:
         for slots in slot_counts:
             stack.up(executor="local", parallelism=slots, dags_folder=str(dags))
+            warm_up(stack.airflow())
             pool_seconds = bench_pool(work / f"deploy-stack-{slots}", files, work / f"pool-{slots}.csv", workers=slots)
             run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}")})
             seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
@@ -283,6 +324,7 @@ def bench_stack(
                 "noop_task_instances": len(noop_tis),
                 "overhead_per_ti_s": slots * noop_seconds / len(noop_tis),
                 "noop_runtime_s": sum(runtimes) / len(runtimes),
+                "timeline": timeline(run, tis),
             }
     finally:
         stack.down()
@@ -383,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["c_over_a"] = round(a / c["seconds"], 3)
         figures["c_task_instances"] = c["task_instances"]
         print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
+        print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
 
     if not args.skip_stack:
         for slots, f in bench_stack(work, inputs, files).items():
@@ -400,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"task instance, of which {f['noop_runtime_s']:.2f} s inside the task process",
                 flush=True,
             )
+            print(f"    timeline (s after the run started): {f['timeline']}", flush=True)
     if args.only_stack:
         print(json.dumps(figures))
         return 0

@@ -26,3 +26,23 @@ def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path)
     assert figures["b_over_a"] > 0 and figures["d_plan_peak_rss_mb"] > 0
     predictions = (tmp_path / "cli-output" / "predictions.csv").read_text().splitlines()
     assert len(predictions) == figures["files"]
+
+
+def test_timeline_names_each_task_instance_in_start_order(repo_root: Path) -> None:
+    sys.path.insert(0, str(repo_root / "bench"))
+    try:
+        from self_hosted import timeline
+    finally:
+        sys.path.remove(str(repo_root / "bench"))
+    run = {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-01-01T00:01:00.5Z"}
+    tis = [
+        {"task_id": "g.collect", "map_index": -1, "queued_when": "2026-01-01T00:00:58Z",
+         "start_date": "2026-01-01T00:00:59Z", "end_date": "2026-01-01T00:01:00Z"},
+        {"task_id": "g.score", "map_index": 1, "queued_when": "2026-01-01T00:00:02Z",
+         "start_date": "2026-01-01T00:00:02.5Z", "end_date": None},
+        {"task_id": "g.plan", "map_index": -1, "queued_when": None,
+         "start_date": "2026-01-01T00:00:00.2Z", "end_date": "2026-01-01T00:00:01Z"},
+    ]
+    assert timeline(run, tis) == (
+        "plan q- s0.2 e1.0; score[1] q2.0 s2.5 e-; collect q58.0 s59.0 e60.0; run end 60.5"
+    )
