@@ -53,7 +53,7 @@ from .specs.model import BatchDeploymentSpec
 if TYPE_CHECKING:
     from airflow.sdk import Asset, AssetAlias
 
-    from .engine.job import Environment, ExistingOutput, InputType, OutputFormat
+    from .engine.job import ExistingOutput
 
 __all__ = ["self_hosted_batch_scoring"]
 
@@ -78,21 +78,8 @@ def self_hosted_batch_scoring(
     overrides: dict[str, Any] | None = None,
     wasb_conn_id: str | None = None,
     *,
-    input_glob: str | None = None,
     existing_output: ExistingOutput = "resume",
-    output_format: OutputFormat | dict[str, Any] | str | None = None,
     max_shards: int | None = None,
-    input_type: InputType = "auto",
-    recursive: bool = False,
-    model_path: str | None = None,
-    ml_endpoints_conn_id: str | None = None,
-    asset_cache: str | None = None,
-    anonymous: bool = False,
-    environment: Environment = "worker",
-    python: str | None = None,
-    env_cache: str | None = None,
-    rescore_failed: bool = True,
-    init_timeout: float | None = None,
     outlets: list[Asset | AssetAlias] | None = None,
     **task_kwargs: Any,
 ) -> TaskGroup:
@@ -114,45 +101,25 @@ def self_hosted_batch_scoring(
         "retry_settings.timeout": 60}`` (templated; an entry that renders
         empty keeps the deployment's value).
     :param wasb_conn_id: Airflow Azure Blob Storage (wasb) connection for blob URLs.
-    :param input_glob: only score input files matching this pattern (templated).
     :param existing_output: what the plan of a run does when the output
         already holds a job: "resume" (default: keep finished mini-batches),
         "overwrite" or "error". Score and collect tasks always resume, so
         retries and cleared tasks never duplicate rows.
-    :param output_format: ``OutputFormat``, a dict of its fields, or "csv" /
-        "parquet"; ``None`` writes Azure's format.
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
-    :param input_type: "auto" (Azure's rule: run() gets file paths and mini_batch_size counts
-        files; only a folder holding an MLTable file gives DataFrames of rows), "file" or "tabular".
-    :param recursive: also score files in nested folders (Azure scores the top level only).
-    :param model_path: a local copy of a registered model (``model: azureml:NAME@latest``), or
-        ``models:/NAME/VERSION`` with the mlflow extra (templated).
-    :param ml_endpoints_conn_id: an Azure ML connection (workspace or emulator) that registered
-        models, code and data assets (``input_path="azureml:NAME:VERSION"``) are downloaded from,
-        once per version, into ``asset_cache``.
-    :param asset_cache: the download cache folder (default ``$MLENDPOINTS_CACHE_DIR`` or
-        ``~/.cache/mlendpoints/assets``).
-    :param anonymous: read a public blob input without credentials.
-    :param environment: "worker" (default: the worker's Python) or "build": a virtualenv built
-        from the deployment's conda file (or the MLflow model's requirements) with uv or pip,
-        once per machine (a file lock), cached under ``env_cache``.
-    :param python: an interpreter for the scoring processes (templated), on Python 3.8+.
-    :param env_cache: the built-environment cache folder.
-    :param rescore_failed: a resumed run, and score tasks that are cleared or retried, score the
-        mini-batches that failed earlier again (default; succeeded ones are kept, and the summary lists
-        the re-scored ones under ``rescored_mini_batches``). False keeps the failures.
-    :param init_timeout: seconds the scoring script's init() may take in a scoring process (default
-        600, ten minutes); past it the process is replaced, counted against ``retry_settings.max_retries``.
     :param outlets: Assets the collect task produces. By default the output's
         Asset (local paths as ``file://`` URIs, never with a SAS query), or for
         a templated output path the AssetAlias ``<dag_id>.<group_id>.output``
         that each successful run resolves to the rendered location.
-    :param task_kwargs: further BaseOperator arguments for all three tasks
-        (``retries``, ``pool``, ``queue``, ...). ``max_active_tis_per_dagrun``
-        applies to the score task only and replaces the instance_count bound.
+    :param task_kwargs: given to all three tasks: the scoring arguments of
+        :class:`~airflow_provider_mlendpoints.operators.self_hosted.ScoringJobOperator`
+        (``input_glob``, ``input_type``, ``recursive``, ``output_format``, ``model_path``,
+        ``ml_endpoints_conn_id``, ``asset_cache``, ``anonymous``, ``environment``, ``python``,
+        ``env_cache``, ``rescore_failed``, ``init_timeout``: see there) and BaseOperator
+        arguments (``retries``, ``pool``, ``queue``, ...); an unknown name fails when the DAG
+        is parsed. ``max_active_tis_per_dagrun`` applies to the score task only and
+        replaces the instance_count bound.
     """
-    normalized_format = normalize_output_format(output_format)
     explicit_bound = task_kwargs.pop("max_active_tis_per_dagrun", None)
     common: dict[str, Any] = {
         "deployment": deployment,
@@ -160,21 +127,10 @@ def self_hosted_batch_scoring(
         "output_path": output_path,
         "overrides": dict(overrides) if overrides else None,
         "wasb_conn_id": wasb_conn_id,
-        "input_glob": input_glob,
-        "input_type": input_type,
-        "recursive": recursive,
-        "model_path": model_path,
-        "ml_endpoints_conn_id": ml_endpoints_conn_id,
-        "asset_cache": asset_cache,
-        "anonymous": anonymous,
-        "environment": environment,
-        "python": python,
-        "env_cache": env_cache,
-        "output_format": normalized_format,
-        "rescore_failed": rescore_failed,
-        "init_timeout": init_timeout,
         **task_kwargs,
     }
+    if "output_format" in common:  # validated once, when the DAG is parsed
+        common["output_format"] = normalize_output_format(common["output_format"])
 
     with TaskGroup(group_id=group_id, tooltip="Self-hosted Azure ML batch scoring") as group:
         dag_file = getattr(group.dag, "fileloc", None) if group.dag is not None else None

@@ -131,7 +131,7 @@ def _fail_on_input_error(func):
     """
 
     @functools.wraps(func)
-    def wrapper(self: _ScoringJobOperator, context: Context) -> Any:
+    def wrapper(self: ScoringJobOperator, context: Context) -> Any:
         from ..engine import InputError, OutputBusyError
         from ..specs import SpecError
 
@@ -145,8 +145,11 @@ def _fail_on_input_error(func):
     return wrapper
 
 
-class _ScoringJobOperator(BaseOperator):
-    """Shared arguments of the plan, score and collect operators.
+class ScoringJobOperator(BaseOperator):
+    """The base of the plan, score and collect operators: the arguments they share.
+
+    :func:`~airflow_provider_mlendpoints.self_hosted.self_hosted_batch_scoring`
+    passes these to all three tasks.
 
     :param deployment: a batch deployment YAML path (templated; a relative path
         is looked up beside the DAG file first) or a ``BatchDeploymentSpec``.
@@ -312,7 +315,7 @@ def _workspace_factory(conn_id: str) -> Any:
     return connect
 
 
-class PlanScoringOperator(_ScoringJobOperator):
+class PlanScoringOperator(ScoringJobOperator):
     """List the inputs, cut them into mini-batches and shards; return the shard references.
 
     Writes the manifest to ``{output}/_mlendpoints/``. The returned list (one
@@ -416,7 +419,7 @@ class PlanScoringOperator(_ScoringJobOperator):
         return shards
 
 
-class ScoreShardOperator(_ScoringJobOperator):
+class ScoreShardOperator(ScoringJobOperator):
     """Score one shard: ``init()`` once per scoring process, ``run(mini_batch)`` per mini-batch.
 
     Mapped over the plan's shard references with
@@ -444,7 +447,7 @@ class ScoreShardOperator(_ScoringJobOperator):
         return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}
 
 
-class CollectScoringOperator(_ScoringJobOperator):
+class CollectScoringOperator(ScoringJobOperator):
     """Enforce the error threshold, merge the parts in input order and write the report.
 
     Always resumes (it only reads the parts written by the score tasks, and

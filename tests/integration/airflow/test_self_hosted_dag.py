@@ -226,6 +226,26 @@ def test_instance_count_bounds_concurrent_shard_tasks_at_parse_time(airflow_db, 
     assert dag.task_dict["static.collect"].outlets == [AssetAlias("mlendpoints_bounds.static.output")]
 
 
+def test_scoring_arguments_reach_every_task_and_a_misspelt_one_fails_at_parse_time(airflow_db, sample_model):
+    from airflow.sdk import DAG
+
+    from airflow_provider_mlendpoints.self_hosted import self_hosted_batch_scoring
+
+    with DAG("mlendpoints_arguments", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        self_hosted_batch_scoring(
+            "scoring", DEPLOYMENT, "/in", "/out", recursive=True, input_glob="*.png", output_format="csv",
+            init_timeout=30, rescore_failed=False,
+        )
+        with pytest.raises(TypeError, match="recursivee"):
+            self_hosted_batch_scoring("typo", DEPLOYMENT, "/in", "/out2", recursivee=True)
+    for task_id in ("scoring.plan", "scoring.score", "scoring.collect"):
+        task = dag.task_dict[task_id]
+        kwargs = getattr(task, "partial_kwargs", None) or vars(task)
+        assert kwargs["recursive"] is True and kwargs["input_glob"] == "*.png", task_id
+        assert kwargs["output_format"]["format"] == "csv" and kwargs["init_timeout"] == 30, task_id
+        assert kwargs["rescore_failed"] is False, task_id
+
+
 def test_provider_info_is_exposed_through_the_entry_point(airflow_db):
     from importlib.metadata import entry_points
 
