@@ -242,10 +242,29 @@ def warm_up(airflow) -> float:
     executor's first worker processes): seconds that no later run sees.
     """
     airflow.wait_for_dag("bench_warm_up", timeout=300)
-    run = airflow.wait_for_run("bench_warm_up", airflow.trigger("bench_warm_up"), timeout=600)
+    run_id = airflow.trigger("bench_warm_up")
+    run = airflow.wait_for_run("bench_warm_up", run_id, timeout=600)
     if run["state"] != "success":
         raise RuntimeError(f"warm-up run ended {run['state']}")
+    _wait_for_free_slots(airflow, {ti["id"] for ti in airflow.task_instances("bench_warm_up", run_id)})
     return _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
+
+
+def _wait_for_free_slots(airflow, ti_ids: set[str], timeout: float = 60.0) -> None:
+    """Wait until the executor has let go of these task instances (the scheduler log's "Workload finished").
+
+    A task instance is done when it reports success, but its supervisor may hold the
+    executor slot up to ``[workers] min_heartbeat_interval`` (5 s) longer before it
+    notices the process has exited; a timed run must not start in slots still held so.
+    """
+    log = airflow._log_file("scheduler")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if all(f"workload_id={ti_id}" in text for ti_id in ti_ids):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the executor still holds warm-up task instances after {timeout:.0f}s; see {log}")
 
 
 # ---------------------------------------------------------------------- (f) the scripts/stack deployment

@@ -30,7 +30,7 @@ from .worker import ScoringPool, child_setup
 REVERSE_BLOCK = 512
 #: Seconds between checks for the parts of mini-batches left to helpers: from the first to the
 #: last, growing by half each time; and seconds between log lines while waiting.
-POLL_FIRST, POLL_LAST = 0.2, 5.0
+POLL_FIRST, POLL_LAST = 0.05, 5.0
 WAIT_LOG_SECONDS = 30.0
 #: Up to this many mini-batches waited for are checked one by one, more by listing the parts.
 CHECK_EACH_UP_TO = 50
