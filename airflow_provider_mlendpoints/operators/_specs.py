@@ -1,12 +1,11 @@
 """What the batch and online flavours share beyond :mod:`._base`: loading a resource spec with the
 operator's names and overrides, putting one deployment from its spec, the deploy-from-spec and delete
 operators and the steps of a 2021-05 endpoint file with inline deployments (each flavour names its
-kind), and the JSON-safe summaries they return to XCom.
+kind). The JSON-safe summaries they return to XCom are in :mod:`._summaries`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -15,7 +14,6 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.kinds import kind_of
 from ..client.resource_bodies import up_to_date
-from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import SpecError
 from ..specs.configured import configured_spec
@@ -65,47 +63,6 @@ def with_inline_deployments_named(spec: Any) -> Any:
     return replace(spec, deployments=tuple(replace(d, endpoint_name=spec.name) for d in spec.deployments))
 
 
-# -- summaries ------------------------------------------------------------------------------------
-def safe_details(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A JSON-safe copy of a resource for XCom: no keys, sensitive environment variables hidden."""
-    if not raw:
-        return {}
-    out: dict[str, Any] = json.loads(json.dumps(raw, default=str))
-    props = out.get("properties")
-    if isinstance(props, dict):
-        props.pop("keys", None)
-        env = props.get("environmentVariables")
-        if isinstance(env, dict):
-            props["environmentVariables"] = {
-                k: ("***" if should_hide_value_for_key(k) else v) for k, v in env.items()
-            }
-        out["provisioning_state"] = props.get("provisioningState")
-    return out
-
-
-def endpoint_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """JSON-safe endpoint details plus handy top-level fields."""
-    out = safe_details(raw)
-    props = out.get("properties") or {}
-    out["scoring_uri"] = props.get("scoringUri")
-    if "defaults" in props or (out.get("type") or "").endswith("batchEndpoints"):
-        out["default_deployment"] = (props.get("defaults") or {}).get("deploymentName")
-    if "traffic" in props:
-        out["traffic"] = props.get("traffic") or {}
-        out["mirror_traffic"] = props.get("mirrorTraffic") or {}
-    return out
-
-
-def deployment_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """JSON-safe deployment details plus handy top-level fields."""
-    out = safe_details(raw)
-    parts = (out.get("id") or "").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() in ("batchendpoints", "onlineendpoints"):
-            out["endpoint_name"] = parts[i + 1]
-    return out
-
-
 # -- deployments ----------------------------------------------------------------------------------
 def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: Any, location: str | None) -> Any:
     """PUT one deployment of ``kind`` (``batch_deployment``/``online_deployment``) from its spec, its
@@ -139,7 +96,8 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
     deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
     endpoint's default deployment), since routing may only name deployments that exist. A flavour
     names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
-    :meth:`apply_routing`; :meth:`spec_without_file` says what a name alone gives.
+    :meth:`endpoint_body` and :meth:`apply_routing`; :meth:`spec_without_file` says what a name
+    alone gives.
     """
 
     spec_class: ClassVar[type]
@@ -182,6 +140,21 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
             return load_resource_spec(self.spec_without_file(), self.spec_class)
         spec: Any = load_resource_spec(self.spec, self.spec_class, name=self.endpoint_name, base_dir=self.base_dir)
         return with_inline_deployments_named(spec)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Step 0: once no other operation runs on the endpoint, its PUT body from the spec
+        (:meth:`endpoint_body`), in the spec's location, else the existing endpoint's, else the
+        workspace's; then :meth:`put_endpoint`."""
+        spec = self.load()
+        self.persist_links(context, str(kind_of(self.endpoint_kind).flavour), spec.name)
+        existing = self.settle(self.endpoint_kind, spec.name)
+        location = self.location or (existing.location if existing else None) or workspace_location(self.client)
+        return self.put_endpoint(context, spec.name, self.endpoint_body(spec, existing, location), existing)
+
+    def endpoint_body(self, spec: Any, existing: Any, location: str) -> dict[str, Any]:
+        """The endpoint's PUT body: the spec's, keeping the existing endpoint's routing (``existing``
+        is None when there is none) until :meth:`apply_routing` sets the file's."""
+        raise NotImplementedError
 
     def put_endpoint(self, context: Context, name: str, body: dict[str, Any], existing: Any) -> dict[str, Any]:
         """Step 1: PUT the endpoint unless it already is ``body``, wait for it, then go on."""

@@ -55,17 +55,16 @@ from ..client.resource_bodies import put_body_from
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
 from ..specs.batch import inline_default
-from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
 from ._names import BATCH_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
     DeploymentSpecOperator,
     InlineDeploymentsEndpointOperator,
-    deployment_summary,
-    endpoint_summary,
     put_deployment,
 )
+from ._summaries import deployment_summary, endpoint_summary
 from .batch_invoke import InvokeBatchEndpointOperator as InvokeBatchEndpointOperator  # re-exported
 from .compute import CreateAmlComputeOperator as CreateAmlComputeOperator  # re-exported
 
@@ -104,13 +103,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
     endpoint_kind = "batch_endpoint"
     deployment_kind = "batch_deployment"
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        spec = self.load()
-        name = spec.name
-        self.persist_links(context, "batch", name)
-        existing = self.settle("batch_endpoint", name)
-        client = self.client
-        location = self.location or (existing.location if existing else None) or workspace_location(client)
+    def endpoint_body(self, spec: Any, existing: Any, location: str) -> dict[str, Any]:
         body = spec.to_rest(location)
         props = body["properties"]
         if spec.deployments or not spec.default_deployment:
@@ -118,7 +111,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
             props.pop("defaults", None)
             if existing is not None and existing.default_deployment:
                 props["defaults"] = {"deploymentName": existing.default_deployment}
-        return self.put_endpoint(context, name, body, existing)
+        return body
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: a 2021-05 file's default deployment, when it names one."""
