@@ -90,40 +90,53 @@ def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: 
     return None
 
 
-class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
-    """An endpoint from its spec (or from its name alone), then for a 2021-05 file with inline
-    ``deployments:`` the steps after the endpoint provisioned, in the order Azure needs: every
-    deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
-    endpoint's default deployment), since routing may only name deployments that exist. A flavour
-    names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
-    :meth:`endpoint_body` and :meth:`apply_routing`; :meth:`spec_without_file` says what a name
-    alone gives.
-    """
+class SpecOperator(MLEndpointsBaseOperator):
+    """The arguments every operator that applies an endpoint or deployment spec takes.
 
-    spec_class: ClassVar[type]
-    endpoint_kind: ClassVar[str]
-    deployment_kind: ClassVar[str]
+    :param spec: the YAML (path), a dict of it, or a spec object (the subclass says whether it may
+        be None).
+    :param endpoint_name: the endpoint's name (overrides the spec's).
+    :param location: Azure region (the subclass says the default).
+    :param base_dir: folder that relative paths of a dict spec resolve against.
+    """
 
     def __init__(
         self,
         *,
         spec: str | Mapping[str, Any] | Spec | None = None,
         endpoint_name: str | None = None,
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
         location: str | None = None,
         base_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if spec is None and not endpoint_name:
-            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
         self.spec = spec
         self.endpoint_name = endpoint_name
-        self.description = description
-        self.tags = tags
         self.location = location
         self.base_dir = base_dir
+
+
+class InlineDeploymentsEndpointOperator(SpecOperator):
+    """An endpoint from its spec (or from its name alone), then for a 2021-05 file with inline
+    ``deployments:`` the steps after the endpoint provisioned, in the order Azure needs: every
+    deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
+    endpoint's default deployment), since routing may only name deployments that exist. A flavour
+    names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
+    :meth:`endpoint_body` and :meth:`apply_routing`; :meth:`spec_without_file` says what a name
+    alone gives. Its own arguments are ``description`` and ``tags`` (for an endpoint from its name
+    alone); the spec's are :class:`SpecOperator`'s.
+    """
+
+    spec_class: ClassVar[type]
+    endpoint_kind: ClassVar[str]
+    deployment_kind: ClassVar[str]
+
+    def __init__(self, *, description: str | None = None, tags: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.spec is None and not self.endpoint_name:
+            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
+        self.description = description
+        self.tags = tags
 
     def spec_without_file(self) -> dict[str, Any]:
         """The endpoint document when no spec is given: its name, description and tags."""
@@ -199,7 +212,7 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
 
 
 # -- operators each flavour specialises ----------------------------------------------------------
-class DeploymentSpecOperator(MLEndpointsBaseOperator):
+class DeploymentSpecOperator(SpecOperator):
     """The arguments of a create-or-update deployment operator, and loading its spec.
 
     :param spec: the deployment YAML (path; any generation), a dict of it, or a spec object.
@@ -208,6 +221,8 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
     :param overrides: settings to change, YAML names.
     :param location: Azure region; default: the endpoint's.
     :param base_dir: folder that relative paths of a dict spec resolve against (default: cwd).
+
+    ``spec``, ``endpoint_name``, ``location`` and ``base_dir`` are taken by :class:`SpecOperator`.
     """
 
     spec_class: ClassVar[type]
@@ -220,20 +235,13 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
         self,
         *,
         spec: str | Mapping[str, Any] | Any,
-        endpoint_name: str | None = None,
         deployment_name: str | None = None,
         overrides: dict[str, Any] | None = None,
-        location: str | None = None,
-        base_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.spec = spec
-        self.endpoint_name = endpoint_name
+        super().__init__(spec=spec, **kwargs)
         self.deployment_name = deployment_name
         self.overrides = overrides
-        self.location = location
-        self.base_dir = base_dir
 
     def load(self) -> Any:
         """The deployment spec with the operator's names and overrides applied; it must name its endpoint."""
