@@ -162,7 +162,7 @@ def build_document(
     comment_schema: str | None = None,
 ) -> tuple[Spec | None, list[Problem]]:
     """Build one parsed document; returns the spec (None if hopeless) and all problems found."""
-    reader = Reader(file, base_dir)
+    reader = Reader(file, base_dir, source)
     if not isinstance(doc, dict):
         reader.add("", "a mapping of fields", doc)
         return None, reader.problems
@@ -172,13 +172,13 @@ def build_document(
     kind_name, compute_hint = resolved
     spec: Spec | None
     if kind_name == kinds.BATCH_ENDPOINT:
-        spec = build_batch_endpoint(reader, doc, source)
+        spec = build_batch_endpoint(reader, doc)
     elif kind_name == kinds.BATCH_DEPLOYMENT:
-        spec = build_batch_deployment(reader, doc, source)
+        spec = build_batch_deployment(reader, doc)
     elif kind_name == kinds.ONLINE_ENDPOINT:
-        spec = build_online_endpoint(reader, doc, source, compute_type=compute_hint)
+        spec = build_online_endpoint(reader, doc, compute_type=compute_hint)
     else:
-        spec = build_online_deployment(reader, doc, source, compute_type=compute_hint)
+        spec = build_online_deployment(reader, doc, compute_type=compute_hint)
     from .schema_check import schema_problems
 
     problems = merge_problems(reader.problems, schema_problems(kind_name, doc, file))
