@@ -19,6 +19,7 @@ from ..specs import SpecError
 from ..specs.configured import configured_spec
 from ..specs.model import Spec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._named import DeploymentOperatorBase, EndpointOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -260,21 +261,16 @@ class DeploymentSpecOperator(SpecOperator):
         return spec
 
 
-class DeleteEndpointOperatorBase(MLEndpointsBaseOperator):
+class DeleteEndpointOperatorBase(EndpointOperatorBase):
     """Delete an endpoint of ``kind`` (and its deployments) and wait until it is gone; missing is success."""
 
     kind: ClassVar[str]
-    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         return self.delete_resource(self.kind, self.endpoint_name)
 
 
-class DeleteDeploymentOperatorBase(MLEndpointsBaseOperator):
+class DeleteDeploymentOperatorBase(DeploymentOperatorBase):
     """Delete a deployment of ``kind`` and wait until it is gone; a missing one is success.
 
     Refuses (without retries) what the registry says makes the deletion unsafe (the batch
@@ -282,12 +278,6 @@ class DeleteDeploymentOperatorBase(MLEndpointsBaseOperator):
     """
 
     kind: ClassVar[str]
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         entry = kind_of(self.kind, self.deployment_name)

@@ -56,6 +56,7 @@ from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
 from ..specs.batch import inline_default
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
+from ._named import DeploymentOperatorBase, EndpointOperatorBase
 from ._names import BATCH_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
@@ -129,7 +130,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
         return endpoint_summary(self.handle_provisioning_event(event))
 
 
-class SetBatchDefaultDeploymentOperator(MLEndpointsBaseOperator):
+class SetBatchDefaultDeploymentOperator(DeploymentOperatorBase):
     """Make ``deployment_name`` the default deployment of a batch endpoint.
 
     A full-body PUT of the endpoint with ``defaults.deploymentName`` (the documented way; PATCH
@@ -137,13 +138,7 @@ class SetBatchDefaultDeploymentOperator(MLEndpointsBaseOperator):
     Returns the endpoint's details.
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name)
@@ -252,16 +247,11 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
 # ------------------------------------------------------------------------------------------------
 # Reading
 # ------------------------------------------------------------------------------------------------
-class GetBatchEndpointOperator(MLEndpointsBaseOperator):
+class GetBatchEndpointOperator(EndpointOperatorBase):
     """Push a batch endpoint's details to XCom (JSON-safe, no keys): ``scoring_uri``,
     ``default_deployment``, ``provisioning_state``, ``properties``..."""
 
-    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name)
@@ -276,16 +266,10 @@ class GetBatchEndpointOperator(MLEndpointsBaseOperator):
         return endpoint_summary(endpoint.raw)
 
 
-class GetBatchDeploymentOperator(MLEndpointsBaseOperator):
+class GetBatchDeploymentOperator(DeploymentOperatorBase):
     """Push a batch deployment's details to XCom (JSON-safe; sensitive environment variables hidden)."""
 
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name, self.deployment_name)

@@ -37,6 +37,7 @@ from ..client.resource_bodies import put_body_from
 from ..links import AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
+from ._named import EndpointOperatorBase
 from ._names import ONLINE_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
@@ -249,7 +250,7 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         return deployment_summary(self.handle_provisioning_event(event))
 
 
-class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
+class SetOnlineTrafficOperator(EndpointOperatorBase):
     """Set an online endpoint's traffic split (and/or mirror traffic): a full-body PUT.
 
     :param endpoint_name: the endpoint.
@@ -269,7 +270,6 @@ class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
     def __init__(
         self,
         *,
-        endpoint_name: str,
         traffic: dict[str, int] | str | None = None,
         mirror_traffic: dict[str, int] | str | None = None,
         **kwargs: Any,
@@ -279,7 +279,6 @@ class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
             raise ValueError("give traffic, mirror_traffic or both")
         if isinstance(traffic, Mapping) and not any("{" in str(v) for v in traffic.values()):
             _percentages(traffic, "traffic", total=100, cap=100)  # fail at parse time when literal
-        self.endpoint_name = endpoint_name
         self.traffic = traffic
         self.mirror_traffic = mirror_traffic
 
