@@ -15,12 +15,9 @@ from .errors import ValidationError
 
 InputType = Literal["uri_folder", "uri_file"]
 
-_TYPE_NAMES = {
-    "uri_folder": "UriFolder",
-    "uri_file": "UriFile",
-    "urifolder": "UriFolder",
-    "urifile": "UriFile",
-}
+_REST_TYPES = {"uri_folder": "UriFolder", "uri_file": "UriFile"}
+#: lower-cased type names accepted: the YAML ones and the REST ones (``UriFolder``, ``urifolder``...)
+_TYPE_NAMES = {**_REST_TYPES, **{rest.lower(): rest for rest in _REST_TYPES.values()}}
 
 
 def iso_seconds(seconds: int | float | str) -> str:

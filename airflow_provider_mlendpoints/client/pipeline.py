@@ -128,11 +128,9 @@ class _HttpForLoopbackPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse | AsyncH
 
 
 def _retry_kwargs(retry: RetrySettings) -> dict[str, Any]:
+    """The retry policy's settings: one budget for all retries and for each cause alike."""
     return {
-        "retry_total": retry.retry_total,
-        "retry_status": retry.retry_total,
-        "retry_connect": retry.retry_total,
-        "retry_read": retry.retry_total,
+        **{f"retry_{cause}": retry.retry_total for cause in ("total", "status", "connect", "read")},
         "retry_backoff_factor": retry.backoff_factor,
         "retry_backoff_max": retry.backoff_max,
         "max_retry_after": retry.max_retry_after,

@@ -24,11 +24,11 @@ STATE_DIR = "_mlendpoints"
 PLAN_KEY = f"{STATE_DIR}/plan.json"
 MANIFEST_KEY = f"{STATE_DIR}/manifest.jsonl"
 INPUTS_KEY = f"{STATE_DIR}/inputs.jsonl"
-PARTS_PREFIX = f"{STATE_DIR}/parts/"
-CLAIMS_PREFIX = f"{STATE_DIR}/claims/"
 LEASE_KEY = f"{STATE_DIR}/lease.json"
-FAILED_PREFIX = f"{STATE_DIR}/failed/"
-RESCORED_PREFIX = f"{STATE_DIR}/rescored/"
+#: the folders with one entry per mini-batch, named by its id
+PARTS_PREFIX, CLAIMS_PREFIX, FAILED_PREFIX, RESCORED_PREFIX = (
+    f"{STATE_DIR}/{folder}/" for folder in ("parts", "claims", "failed", "rescored")
+)
 REPORT_PREFIX = f"{STATE_DIR}/report/"
 REPORT_CSV_KEY = f"{REPORT_PREFIX}mini_batches.csv"
 SUMMARY_KEY = f"{REPORT_PREFIX}summary.json"

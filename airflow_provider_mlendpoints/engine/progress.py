@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 
 def _duration(seconds: float) -> str:
@@ -13,33 +14,30 @@ def _duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
+@dataclass(eq=False)
 class Progress:
     """Counts finished mini-batches and logs a line every ``interval`` seconds or 10% of the work."""
 
-    def __init__(
-        self,
-        total_mini_batches: int,
-        total_items: int,
-        sink: Callable[[str], None],
-        *,
-        label: str = "progress",
-        interval: float = 5.0,
-    ) -> None:
-        self.total_mini_batches = total_mini_batches
-        self.total_items = total_items
-        self.sink = sink
-        self.label = label
-        self.interval = interval
-        self.started = time.monotonic()
+    total_mini_batches: int
+    total_items: int
+    sink: Callable[[str], None]
+    _: KW_ONLY
+    label: str = "progress"
+    interval: float = 5.0
+    # the counts so far and when the last line was logged
+    started: float = field(init=False, default_factory=time.monotonic)
+    last_logged: float = field(init=False)
+    last_decile: int = field(init=False, default=0)
+    mini_batches: int = field(init=False, default=0)
+    logged_at: int = field(init=False, default=-1)
+    items: int = field(init=False, default=0)
+    succeeded: int = field(init=False, default=0)
+    failed: int = field(init=False, default=0)
+    elsewhere: int = field(init=False, default=0)
+    elsewhere_items: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
         self.last_logged = self.started
-        self.last_decile = 0
-        self.mini_batches = 0
-        self.logged_at = -1
-        self.items = 0
-        self.succeeded = 0
-        self.failed = 0
-        self.elsewhere = 0
-        self.elsewhere_items = 0
 
     def add(self, items: int, succeeded: int, failed: int) -> None:
         """Record one finished mini-batch and log if it is time to."""

@@ -1,12 +1,11 @@
 """What the batch and online flavours share beyond :mod:`._base`: loading a resource spec with the
 operator's names and overrides, putting one deployment from its spec, the deploy-from-spec and delete
 operators and the steps of a 2021-05 endpoint file with inline deployments (each flavour names its
-kind), and the JSON-safe summaries they return to XCom.
+kind). The JSON-safe summaries they return to XCom are in :mod:`._summaries`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -15,12 +14,12 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from ..client.kinds import kind_of
 from ..client.resource_bodies import up_to_date
-from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import SpecError
 from ..specs.configured import configured_spec
 from ..specs.model import Spec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._named import DeploymentOperatorBase, EndpointOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -65,47 +64,6 @@ def with_inline_deployments_named(spec: Any) -> Any:
     return replace(spec, deployments=tuple(replace(d, endpoint_name=spec.name) for d in spec.deployments))
 
 
-# -- summaries ------------------------------------------------------------------------------------
-def safe_details(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A JSON-safe copy of a resource for XCom: no keys, sensitive environment variables hidden."""
-    if not raw:
-        return {}
-    out: dict[str, Any] = json.loads(json.dumps(raw, default=str))
-    props = out.get("properties")
-    if isinstance(props, dict):
-        props.pop("keys", None)
-        env = props.get("environmentVariables")
-        if isinstance(env, dict):
-            props["environmentVariables"] = {
-                k: ("***" if should_hide_value_for_key(k) else v) for k, v in env.items()
-            }
-        out["provisioning_state"] = props.get("provisioningState")
-    return out
-
-
-def endpoint_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """JSON-safe endpoint details plus handy top-level fields."""
-    out = safe_details(raw)
-    props = out.get("properties") or {}
-    out["scoring_uri"] = props.get("scoringUri")
-    if "defaults" in props or (out.get("type") or "").endswith("batchEndpoints"):
-        out["default_deployment"] = (props.get("defaults") or {}).get("deploymentName")
-    if "traffic" in props:
-        out["traffic"] = props.get("traffic") or {}
-        out["mirror_traffic"] = props.get("mirrorTraffic") or {}
-    return out
-
-
-def deployment_summary(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """JSON-safe deployment details plus handy top-level fields."""
-    out = safe_details(raw)
-    parts = (out.get("id") or "").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() in ("batchendpoints", "onlineendpoints"):
-            out["endpoint_name"] = parts[i + 1]
-    return out
-
-
 # -- deployments ----------------------------------------------------------------------------------
 def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: Any, location: str | None) -> Any:
     """PUT one deployment of ``kind`` (``batch_deployment``/``online_deployment``) from its spec, its
@@ -133,39 +91,53 @@ def put_deployment(op: MLEndpointsBaseOperator, kind: str, spec: Any, endpoint: 
     return None
 
 
-class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
-    """An endpoint from its spec (or from its name alone), then for a 2021-05 file with inline
-    ``deployments:`` the steps after the endpoint provisioned, in the order Azure needs: every
-    deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
-    endpoint's default deployment), since routing may only name deployments that exist. A flavour
-    names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
-    :meth:`apply_routing`; :meth:`spec_without_file` says what a name alone gives.
-    """
+class SpecOperator(MLEndpointsBaseOperator):
+    """The arguments every operator that applies an endpoint or deployment spec takes.
 
-    spec_class: ClassVar[type]
-    endpoint_kind: ClassVar[str]
-    deployment_kind: ClassVar[str]
+    :param spec: the YAML (path), a dict of it, or a spec object (the subclass says whether it may
+        be None).
+    :param endpoint_name: the endpoint's name (overrides the spec's).
+    :param location: Azure region (the subclass says the default).
+    :param base_dir: folder that relative paths of a dict spec resolve against.
+    """
 
     def __init__(
         self,
         *,
         spec: str | Mapping[str, Any] | Spec | None = None,
         endpoint_name: str | None = None,
-        description: str | None = None,
-        tags: dict[str, str] | None = None,
         location: str | None = None,
         base_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if spec is None and not endpoint_name:
-            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
         self.spec = spec
         self.endpoint_name = endpoint_name
-        self.description = description
-        self.tags = tags
         self.location = location
         self.base_dir = base_dir
+
+
+class InlineDeploymentsEndpointOperator(SpecOperator):
+    """An endpoint from its spec (or from its name alone), then for a 2021-05 file with inline
+    ``deployments:`` the steps after the endpoint provisioned, in the order Azure needs: every
+    deployment, each awaited, then the file's routing (an online endpoint's traffic split, a batch
+    endpoint's default deployment), since routing may only name deployments that exist. A flavour
+    names its ``spec_class``, ``endpoint_kind`` and ``deployment_kind`` and implements
+    :meth:`endpoint_body` and :meth:`apply_routing`; :meth:`spec_without_file` says what a name
+    alone gives. Its own arguments are ``description`` and ``tags`` (for an endpoint from its name
+    alone); the spec's are :class:`SpecOperator`'s.
+    """
+
+    spec_class: ClassVar[type]
+    endpoint_kind: ClassVar[str]
+    deployment_kind: ClassVar[str]
+
+    def __init__(self, *, description: str | None = None, tags: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.spec is None and not self.endpoint_name:
+            raise ValueError("give spec (a YAML path or dict) or endpoint_name")
+        self.description = description
+        self.tags = tags
 
     def spec_without_file(self) -> dict[str, Any]:
         """The endpoint document when no spec is given: its name, description and tags."""
@@ -182,6 +154,21 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
             return load_resource_spec(self.spec_without_file(), self.spec_class)
         spec: Any = load_resource_spec(self.spec, self.spec_class, name=self.endpoint_name, base_dir=self.base_dir)
         return with_inline_deployments_named(spec)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Step 0: once no other operation runs on the endpoint, its PUT body from the spec
+        (:meth:`endpoint_body`), in the spec's location, else the existing endpoint's, else the
+        workspace's; then :meth:`put_endpoint`."""
+        spec = self.load()
+        self.persist_links(context, str(kind_of(self.endpoint_kind).flavour), spec.name)
+        existing = self.settle(self.endpoint_kind, spec.name)
+        location = self.location or (existing.location if existing else None) or workspace_location(self.client)
+        return self.put_endpoint(context, spec.name, self.endpoint_body(spec, existing, location), existing)
+
+    def endpoint_body(self, spec: Any, existing: Any, location: str) -> dict[str, Any]:
+        """The endpoint's PUT body: the spec's, keeping the existing endpoint's routing (``existing``
+        is None when there is none) until :meth:`apply_routing` sets the file's."""
+        raise NotImplementedError
 
     def put_endpoint(self, context: Context, name: str, body: dict[str, Any], existing: Any) -> dict[str, Any]:
         """Step 1: PUT the endpoint unless it already is ``body``, wait for it, then go on."""
@@ -226,7 +213,7 @@ class InlineDeploymentsEndpointOperator(MLEndpointsBaseOperator):
 
 
 # -- operators each flavour specialises ----------------------------------------------------------
-class DeploymentSpecOperator(MLEndpointsBaseOperator):
+class DeploymentSpecOperator(SpecOperator):
     """The arguments of a create-or-update deployment operator, and loading its spec.
 
     :param spec: the deployment YAML (path; any generation), a dict of it, or a spec object.
@@ -235,6 +222,8 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
     :param overrides: settings to change, YAML names.
     :param location: Azure region; default: the endpoint's.
     :param base_dir: folder that relative paths of a dict spec resolve against (default: cwd).
+
+    ``spec``, ``endpoint_name``, ``location`` and ``base_dir`` are taken by :class:`SpecOperator`.
     """
 
     spec_class: ClassVar[type]
@@ -247,20 +236,13 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
         self,
         *,
         spec: str | Mapping[str, Any] | Any,
-        endpoint_name: str | None = None,
         deployment_name: str | None = None,
         overrides: dict[str, Any] | None = None,
-        location: str | None = None,
-        base_dir: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.spec = spec
-        self.endpoint_name = endpoint_name
+        super().__init__(spec=spec, **kwargs)
         self.deployment_name = deployment_name
         self.overrides = overrides
-        self.location = location
-        self.base_dir = base_dir
 
     def load(self) -> Any:
         """The deployment spec with the operator's names and overrides applied; it must name its endpoint."""
@@ -279,21 +261,16 @@ class DeploymentSpecOperator(MLEndpointsBaseOperator):
         return spec
 
 
-class DeleteEndpointOperatorBase(MLEndpointsBaseOperator):
+class DeleteEndpointOperatorBase(EndpointOperatorBase):
     """Delete an endpoint of ``kind`` (and its deployments) and wait until it is gone; missing is success."""
 
     kind: ClassVar[str]
-    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         return self.delete_resource(self.kind, self.endpoint_name)
 
 
-class DeleteDeploymentOperatorBase(MLEndpointsBaseOperator):
+class DeleteDeploymentOperatorBase(DeploymentOperatorBase):
     """Delete a deployment of ``kind`` and wait until it is gone; a missing one is success.
 
     Refuses (without retries) what the registry says makes the deletion unsafe (the batch
@@ -301,12 +278,6 @@ class DeleteDeploymentOperatorBase(MLEndpointsBaseOperator):
     """
 
     kind: ClassVar[str]
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         entry = kind_of(self.kind, self.deployment_name)

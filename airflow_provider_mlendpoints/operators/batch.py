@@ -55,17 +55,17 @@ from ..client.resource_bodies import put_body_from
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
 from ..specs.batch import inline_default
-from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
+from ._named import DeploymentOperatorBase, EndpointOperatorBase
 from ._names import BATCH_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
     DeploymentSpecOperator,
     InlineDeploymentsEndpointOperator,
-    deployment_summary,
-    endpoint_summary,
     put_deployment,
 )
+from ._summaries import deployment_summary, endpoint_summary
 from .batch_invoke import InvokeBatchEndpointOperator as InvokeBatchEndpointOperator  # re-exported
 from .compute import CreateAmlComputeOperator as CreateAmlComputeOperator  # re-exported
 
@@ -104,13 +104,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
     endpoint_kind = "batch_endpoint"
     deployment_kind = "batch_deployment"
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        spec = self.load()
-        name = spec.name
-        self.persist_links(context, "batch", name)
-        existing = self.settle("batch_endpoint", name)
-        client = self.client
-        location = self.location or (existing.location if existing else None) or workspace_location(client)
+    def endpoint_body(self, spec: Any, existing: Any, location: str) -> dict[str, Any]:
         body = spec.to_rest(location)
         props = body["properties"]
         if spec.deployments or not spec.default_deployment:
@@ -118,7 +112,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
             props.pop("defaults", None)
             if existing is not None and existing.default_deployment:
                 props["defaults"] = {"deploymentName": existing.default_deployment}
-        return self.put_endpoint(context, name, body, existing)
+        return body
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: a 2021-05 file's default deployment, when it names one."""
@@ -136,7 +130,7 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
         return endpoint_summary(self.handle_provisioning_event(event))
 
 
-class SetBatchDefaultDeploymentOperator(MLEndpointsBaseOperator):
+class SetBatchDefaultDeploymentOperator(DeploymentOperatorBase):
     """Make ``deployment_name`` the default deployment of a batch endpoint.
 
     A full-body PUT of the endpoint with ``defaults.deploymentName`` (the documented way; PATCH
@@ -144,13 +138,7 @@ class SetBatchDefaultDeploymentOperator(MLEndpointsBaseOperator):
     Returns the endpoint's details.
     """
 
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name)
@@ -259,16 +247,11 @@ class CreateOrUpdateBatchDeploymentOperator(DeploymentSpecOperator):
 # ------------------------------------------------------------------------------------------------
 # Reading
 # ------------------------------------------------------------------------------------------------
-class GetBatchEndpointOperator(MLEndpointsBaseOperator):
+class GetBatchEndpointOperator(EndpointOperatorBase):
     """Push a batch endpoint's details to XCom (JSON-safe, no keys): ``scoring_uri``,
     ``default_deployment``, ``provisioning_state``, ``properties``..."""
 
-    template_fields = ("endpoint_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(),)
-
-    def __init__(self, *, endpoint_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name)
@@ -283,16 +266,10 @@ class GetBatchEndpointOperator(MLEndpointsBaseOperator):
         return endpoint_summary(endpoint.raw)
 
 
-class GetBatchDeploymentOperator(MLEndpointsBaseOperator):
+class GetBatchDeploymentOperator(DeploymentOperatorBase):
     """Push a batch deployment's details to XCom (JSON-safe; sensitive environment variables hidden)."""
 
-    template_fields = ("endpoint_name", "deployment_name", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLEndpointLink(), AzureMLDeploymentLink())
-
-    def __init__(self, *, endpoint_name: str, deployment_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.persist_links(context, "batch", self.endpoint_name, self.deployment_name)

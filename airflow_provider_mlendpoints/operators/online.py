@@ -36,17 +36,17 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..client.resource_bodies import put_body_from
 from ..links import AzureMLEndpointLink
 from ..specs import OnlineDeploymentSpec, OnlineEndpointSpec
-from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
+from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
+from ._named import EndpointOperatorBase
 from ._names import ONLINE_OPERATORS
 from ._specs import (
     DeleteDeploymentOperatorBase,
     DeleteEndpointOperatorBase,
     DeploymentSpecOperator,
     InlineDeploymentsEndpointOperator,
-    deployment_summary,
-    endpoint_summary,
     put_deployment,
 )
+from ._summaries import deployment_summary, endpoint_summary
 from .online_use import (  # re-exported: the online operators are importable from here
     GetOnlineDeploymentLogsOperator as GetOnlineDeploymentLogsOperator,
 )
@@ -189,21 +189,16 @@ class CreateOrUpdateOnlineEndpointOperator(InlineDeploymentsEndpointOperator):
     def spec_without_file(self) -> dict[str, Any]:
         return {**super().spec_without_file(), "auth_mode": self.auth_mode}
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        spec = self.load()
-        name = spec.name
-        self.persist_links(context, "online", name)
-        existing = self.settle("online_endpoint", name)
-        client = self.client
-        location = self.location or (existing.location if existing else None) or workspace_location(client)
+    def endpoint_body(self, spec: Any, existing: Any, location: str) -> dict[str, Any]:
         from ..client.asset_upload import AssetResolver
 
-        body = spec.to_rest(location, resolve=AssetResolver(client))  # a Kubernetes compute becomes its ARM id
+        # the resolver turns a Kubernetes compute into its ARM id
+        body = spec.to_rest(location, resolve=AssetResolver(self.client))
         props = body["properties"]
         # Traffic is applied last (deployments must exist first); until then keep the current split.
         props["traffic"] = dict(existing.traffic) if existing else {}
         props["mirrorTraffic"] = dict(existing.mirror_traffic) if existing else {}
-        return self.put_endpoint(context, name, body, existing)
+        return body
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: the spec's traffic and mirror split, when it has one."""
@@ -255,7 +250,7 @@ class CreateOrUpdateOnlineDeploymentOperator(DeploymentSpecOperator):
         return deployment_summary(self.handle_provisioning_event(event))
 
 
-class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
+class SetOnlineTrafficOperator(EndpointOperatorBase):
     """Set an online endpoint's traffic split (and/or mirror traffic): a full-body PUT.
 
     :param endpoint_name: the endpoint.
@@ -275,7 +270,6 @@ class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
     def __init__(
         self,
         *,
-        endpoint_name: str,
         traffic: dict[str, int] | str | None = None,
         mirror_traffic: dict[str, int] | str | None = None,
         **kwargs: Any,
@@ -285,7 +279,6 @@ class SetOnlineTrafficOperator(MLEndpointsBaseOperator):
             raise ValueError("give traffic, mirror_traffic or both")
         if isinstance(traffic, Mapping) and not any("{" in str(v) for v in traffic.values()):
             _percentages(traffic, "traffic", total=100, cap=100)  # fail at parse time when literal
-        self.endpoint_name = endpoint_name
         self.traffic = traffic
         self.mirror_traffic = mirror_traffic
 

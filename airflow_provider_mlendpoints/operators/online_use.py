@@ -19,7 +19,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..client.errors import NotFoundError
 from ..compat import should_hide_value_for_key
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
-from ._base import MLEndpointsBaseOperator, service_errors
+from ._base import service_errors
+from ._named import DeploymentOperatorBase, EndpointOperatorBase
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 CONTAINER_TYPES = ("InferenceServer", "StorageInitializer")
 
 
-class InvokeOnlineEndpointOperator(MLEndpointsBaseOperator):
+class InvokeOnlineEndpointOperator(EndpointOperatorBase):
     """Score a request with an online endpoint and return the response (JSON) to XCom.
 
     :param endpoint_name: the endpoint.
@@ -47,7 +48,6 @@ class InvokeOnlineEndpointOperator(MLEndpointsBaseOperator):
     def __init__(
         self,
         *,
-        endpoint_name: str,
         request_file: str | None = None,
         data: Any = None,
         deployment_name: str | None = None,
@@ -57,7 +57,6 @@ class InvokeOnlineEndpointOperator(MLEndpointsBaseOperator):
         super().__init__(**kwargs)
         if (request_file is None) == (data is None):
             raise ValueError("give exactly one of request_file and data")
-        self.endpoint_name = endpoint_name
         self.request_file = request_file
         self.data = data
         self.deployment_name = deployment_name
@@ -89,7 +88,7 @@ class InvokeOnlineEndpointOperator(MLEndpointsBaseOperator):
         return result
 
 
-class GetOnlineDeploymentLogsOperator(MLEndpointsBaseOperator):
+class GetOnlineDeploymentLogsOperator(DeploymentOperatorBase):
     """Fetch an online deployment's container logs; log them and return the lines.
 
     :param endpoint_name: / :param deployment_name: the deployment.
@@ -101,18 +100,8 @@ class GetOnlineDeploymentLogsOperator(MLEndpointsBaseOperator):
     template_fields = ("endpoint_name", "deployment_name", "container_type", "tail", "ml_endpoints_conn_id")
     operator_extra_links = (AzureMLDeploymentLink(),)
 
-    def __init__(
-        self,
-        *,
-        endpoint_name: str,
-        deployment_name: str,
-        container_type: str = "InferenceServer",
-        tail: int | str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, container_type: str = "InferenceServer", tail: int | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.endpoint_name = endpoint_name
-        self.deployment_name = deployment_name
         self.container_type = container_type
         self.tail = tail
 
@@ -147,7 +136,7 @@ class GetOnlineDeploymentLogsOperator(MLEndpointsBaseOperator):
         return lines
 
 
-class GetOnlineEndpointCredentialsOperator(MLEndpointsBaseOperator):
+class GetOnlineEndpointCredentialsOperator(EndpointOperatorBase):
     """Fetch an online endpoint's key or token for a downstream task, never exposing it.
 
     The secret is registered with Airflow's secrets masker at once (every log line shows
@@ -177,7 +166,6 @@ class GetOnlineEndpointCredentialsOperator(MLEndpointsBaseOperator):
     def __init__(
         self,
         *,
-        endpoint_name: str,
         credential_type: str = "auto",
         key_name: str = "primary",
         variable_key: str | None = None,
@@ -188,7 +176,6 @@ class GetOnlineEndpointCredentialsOperator(MLEndpointsBaseOperator):
             raise ValueError(f"credential_type must be auto, key or token, not {credential_type!r}")
         if key_name not in ("primary", "secondary"):
             raise ValueError(f"key_name must be primary or secondary, not {key_name!r}")
-        self.endpoint_name = endpoint_name
         self.credential_type = credential_type
         self.key_name = key_name
         self.variable_key = variable_key

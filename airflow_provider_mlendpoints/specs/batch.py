@@ -21,7 +21,7 @@ SETTING_KEYS = (
 )  # fmt: skip
 
 
-def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None) -> BatchEndpointSpec | None:
+def build_batch_endpoint(reader: Reader, doc: dict[str, Any]) -> BatchEndpointSpec | None:
     """A :class:`BatchEndpointSpec` from a raw document (problems go to ``reader``).
 
     2021-05 endpoints inline their ``deployments`` and route by ``traffic`` (the deployment
@@ -39,7 +39,7 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
     deployments: list[BatchDeploymentSpec] = []
     for index, item in enumerate(doc.get("deployments") or [] if isinstance(doc.get("deployments"), list) else []):
         if isinstance(item, dict):
-            built = build_batch_deployment(reader, item, source, parent=f"deployments[{index}]", endpoint_name=name)
+            built = build_batch_deployment(reader, item, parent=f"deployments[{index}]", endpoint_name=name)
             if built is not None:
                 deployments.append(built)
     known = {d.name for d in deployments}
@@ -54,7 +54,7 @@ def build_batch_endpoint(reader: Reader, doc: dict[str, Any], source: str | None
         auth_mode="aad_token",
         tags=parts.string_map(reader, doc, "tags", ""),
         default_deployment=default_deployment,
-        source=source,
+        source=reader.source,
         traffic=traffic,
         deployments=tuple(deployments),
     )
@@ -112,7 +112,6 @@ def _compute(reader: Reader, doc: dict[str, Any], parent: str) -> tuple[Any, int
 def build_batch_deployment(
     reader: Reader,
     doc: dict[str, Any],
-    source: str | None,
     *,
     parent: str = "",
     endpoint_name: str | None = None,
@@ -162,7 +161,7 @@ def build_batch_deployment(
         error_threshold=setting("error_threshold", coerce.error_threshold, -1),
         logging_level=setting("logging_level", coerce.logging_level, "info"),
         environment_variables=parts.string_map(reader, values, "environment_variables", env_parent),
-        source=source,
+        source=reader.source,
     )
     # Every field is read (and its problems recorded) even when the name is missing.
     return spec if name is not None else None

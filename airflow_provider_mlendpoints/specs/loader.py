@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import kinds
 from .batch import build_batch_deployment, build_batch_endpoint
@@ -21,6 +21,9 @@ from .online import build_online_deployment, build_online_endpoint
 from .reader import Reader
 from .yamlio import parse_yaml, read_text, schema_comment
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 _CLASS_KINDS: dict[type, str] = {
     BatchEndpointSpec: kinds.BATCH_ENDPOINT,
     BatchDeploymentSpec: kinds.BATCH_DEPLOYMENT,
@@ -30,14 +33,17 @@ _CLASS_KINDS: dict[type, str] = {
 KindArg = str | type | None
 
 
-def load_spec(
-    path_or_dict: str | os.PathLike[str] | Mapping[str, Any],
-    *,
-    kind: KindArg = None,
-    base_dir: str | os.PathLike[str] | None = None,
-    require_local_paths: bool = False,
-    file: str | None = None,
-) -> Spec:
+class LoadOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`load_spec`, each as :func:`load_specs` takes it (there with
+    its default)."""
+
+    kind: KindArg
+    base_dir: str | os.PathLike[str] | None
+    require_local_paths: bool
+    file: str | None
+
+
+def load_spec(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], **options: Unpack[LoadOptions]) -> Spec:
     """Load, validate and normalize one endpoint or deployment spec.
 
     ``path_or_dict`` is a YAML file (any of the three Azure generations) or an
@@ -45,16 +51,15 @@ def load_spec(
     ``"online_endpoint"``..., Azure's schema names (``"modelBatchDeployment"``)
     or a spec class; otherwise it comes from ``$schema`` or from the content.
     Relative paths resolve against the file's folder (or ``base_dir``, default
-    the current folder for a dict). With ``require_local_paths`` a local model,
-    code folder or conda file that does not exist is a problem too.
+    the current folder for a dict). With ``require_local_paths`` (default False) a
+    local model, code folder or conda file that does not exist is a problem too.
+    ``file`` is the name problems give (default: the path, or ``<dict>``).
 
     Raises :class:`SpecError` listing every problem found in the file.
     """
-    specs = load_specs(
-        path_or_dict, kind=kind, base_dir=base_dir, require_local_paths=require_local_paths, file=file
-    )
+    specs = load_specs(path_or_dict, **options)
     if len(specs) != 1:
-        name = file or (str(path_or_dict) if not isinstance(path_or_dict, Mapping) else "<dict>")
+        name = options.get("file") or (str(path_or_dict) if not isinstance(path_or_dict, Mapping) else "<dict>")
         raise SpecError([Problem(name, "", message=f"expected one YAML document, found {len(specs)}")])
     return specs[0]
 
@@ -157,7 +162,7 @@ def build_document(
     comment_schema: str | None = None,
 ) -> tuple[Spec | None, list[Problem]]:
     """Build one parsed document; returns the spec (None if hopeless) and all problems found."""
-    reader = Reader(file, base_dir)
+    reader = Reader(file, base_dir, source)
     if not isinstance(doc, dict):
         reader.add("", "a mapping of fields", doc)
         return None, reader.problems
@@ -167,13 +172,13 @@ def build_document(
     kind_name, compute_hint = resolved
     spec: Spec | None
     if kind_name == kinds.BATCH_ENDPOINT:
-        spec = build_batch_endpoint(reader, doc, source)
+        spec = build_batch_endpoint(reader, doc)
     elif kind_name == kinds.BATCH_DEPLOYMENT:
-        spec = build_batch_deployment(reader, doc, source)
+        spec = build_batch_deployment(reader, doc)
     elif kind_name == kinds.ONLINE_ENDPOINT:
-        spec = build_online_endpoint(reader, doc, source, compute_type=compute_hint)
+        spec = build_online_endpoint(reader, doc, compute_type=compute_hint)
     else:
-        spec = build_online_deployment(reader, doc, source, compute_type=compute_hint)
+        spec = build_online_deployment(reader, doc, compute_type=compute_hint)
     from .schema_check import schema_problems
 
     problems = merge_problems(reader.problems, schema_problems(kind_name, doc, file))

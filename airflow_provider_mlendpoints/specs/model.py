@@ -14,12 +14,22 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 OutputAction = Literal["append_row", "summary_only"]
 LoggingLevel = Literal["warning", "info", "debug"]
 AuthMode = Literal["key", "aml_token", "aad_token"]
 EndpointComputeType = Literal["managed", "kubernetes"]
+
+
+class _RestBodyMixin:
+    """``to_rest``, which every spec class has: the spec as its ARM PUT body (:mod:`.rest`)."""
+
+    def to_rest(self, location: str | None = None, resolve: Any = None) -> dict[str, Any]:
+        """The PUT body in ``location``, assets named by ``resolve`` (see :mod:`.resolver`)."""
+        from .rest import body_of
+
+        return body_of(cast("Spec", self), location, resolve=resolve)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ class RetrySettings:
 
 
 @dataclass(frozen=True)
-class BatchEndpointSpec:
+class BatchEndpointSpec(_RestBodyMixin):
     """A batch endpoint (2021-05 files may inline ``deployments`` and give ``traffic``)."""
 
     name: str
@@ -95,22 +105,21 @@ class BatchEndpointSpec:
     traffic: dict[str, int] = field(default_factory=dict)  # 2021-05
     deployments: tuple[BatchDeploymentSpec, ...] = ()  # 2021-05 inline deployments
 
-    def to_rest(
-        self, location: str | None = None, resolve: Any = None
-    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
-        from .rest import batch_endpoint_body
-
-        return batch_endpoint_body(self, location, resolve=resolve)
-
 
 @dataclass(frozen=True)
-class BatchDeploymentSpec:
-    """A batch (model) deployment with Azure's batch settings and defaults."""
+class _DeploymentSpecBase(_RestBodyMixin):
+    """What every deployment spec starts with: its name, its endpoint's, a description and tags."""
 
     name: str
     endpoint_name: str | None = None
     description: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchDeploymentSpec(_DeploymentSpecBase):
+    """A batch (model) deployment with Azure's batch settings and defaults."""
+
     model: ModelSpec | None = None
     code: CodeSpec | None = None  # None: an MLflow model scored by the built-in driver
     environment: EnvironmentSpec | None = None
@@ -126,22 +135,11 @@ class BatchDeploymentSpec:
     environment_variables: dict[str, str] = field(default_factory=dict)
     source: str | None = None
 
-    def to_rest(
-        self, location: str | None = None, resolve: Any = None
-    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
-        from .rest import batch_deployment_body
-
-        return batch_deployment_body(self, location, resolve=resolve)
-
 
 @dataclass(frozen=True)
-class OnlineDeploymentSpec:
+class OnlineDeploymentSpec(_DeploymentSpecBase):
     """A managed or Kubernetes online deployment."""
 
-    name: str
-    endpoint_name: str | None = None
-    description: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
     endpoint_compute_type: EndpointComputeType = "managed"
     model: ModelSpec | None = None
     code: CodeSpec | None = None
@@ -159,16 +157,9 @@ class OnlineDeploymentSpec:
     model_mount_path: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)  # Kubernetes requests/limits
 
-    def to_rest(
-        self, location: str | None = None, resolve: Any = None
-    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
-        from .rest import online_deployment_body
-
-        return online_deployment_body(self, location, resolve=resolve)
-
 
 @dataclass(frozen=True)
-class OnlineEndpointSpec:
+class OnlineEndpointSpec(_RestBodyMixin):
     """A managed or Kubernetes online endpoint (2021-05 files may inline deployments)."""
 
     name: str
@@ -186,13 +177,6 @@ class OnlineEndpointSpec:
     @property
     def endpoint_compute_type(self) -> EndpointComputeType:
         return "kubernetes" if self.compute is not None else "managed"
-
-    def to_rest(
-        self, location: str | None = None, resolve: Any = None
-    ) -> dict[str, Any]:  # pragma: no cover - filled in by specs.rest
-        from .rest import online_endpoint_body
-
-        return online_endpoint_body(self, location, resolve=resolve)
 
 
 Spec = BatchEndpointSpec | BatchDeploymentSpec | OnlineEndpointSpec | OnlineDeploymentSpec

@@ -62,7 +62,6 @@ def _scale_settings(reader: Reader, doc: dict[str, Any], parent: str) -> tuple[d
 def build_online_deployment(
     reader: Reader,
     doc: dict[str, Any],
-    source: str | None,
     *,
     parent: str = "",
     compute_type: str | None = None,
@@ -113,7 +112,7 @@ def build_online_deployment(
         environment_variables=parts.string_map(reader, doc, "environment_variables", parent),
         app_insights_enabled=reader.field(doc, "app_insights_enabled", parent, coerce.boolean, False),
         egress_public_network_access=egress,
-        source=source,
+        source=reader.source,
         model_mount_path=reader.field(doc, "model_mount_path", parent, coerce.text),
         resources=dict(reader.mapping(doc, "resources", parent) or {}),
     )
@@ -154,7 +153,7 @@ def _check_identity(reader: Reader, doc: dict[str, Any]) -> dict[str, Any] | Non
 
 
 def _inline_deployments(
-    reader: Reader, doc: dict[str, Any], source: str | None, compute_type: str | None, endpoint_name: str | None
+    reader: Reader, doc: dict[str, Any], compute_type: str | None, endpoint_name: str | None
 ) -> tuple[OnlineDeploymentSpec, ...]:
     """The 2021-05 ``deployments:`` list of an endpoint file, each item built as a deployment."""
     raw_deployments = doc.get("deployments")
@@ -168,7 +167,7 @@ def _inline_deployments(
             reader.add(path, "a deployment mapping", item)
             continue
         built = build_online_deployment(
-            reader, item, source, parent=path, compute_type=compute_type, endpoint_name=endpoint_name
+            reader, item, parent=path, compute_type=compute_type, endpoint_name=endpoint_name
         )
         if built is not None:
             deployments.append(built)
@@ -188,7 +187,7 @@ def _check_traffic_targets(
 
 
 def build_online_endpoint(
-    reader: Reader, doc: dict[str, Any], source: str | None, *, compute_type: str | None = None
+    reader: Reader, doc: dict[str, Any], *, compute_type: str | None = None
 ) -> OnlineEndpointSpec | None:
     """An :class:`OnlineEndpointSpec`; 2021-05 inline deployments become ``deployments``."""
     name = reader.field(doc, "name", "", coerce.endpoint_name, required=True)
@@ -201,7 +200,7 @@ def build_online_endpoint(
     traffic = _traffic(reader, doc, "traffic", 100, exact=True)
     mirror = _traffic(reader, doc, "mirror_traffic", 50, exact=False)
     identity = _check_identity(reader, doc)
-    deployments = _inline_deployments(reader, doc, source, compute_type, name)
+    deployments = _inline_deployments(reader, doc, compute_type, name)
     _check_traffic_targets(reader, traffic, deployments)
     spec = OnlineEndpointSpec(
         name=name or "",
@@ -214,7 +213,7 @@ def build_online_endpoint(
         public_network_access=reader.field(doc, "public_network_access", "", _enabled_disabled),
         tags=parts.string_map(reader, doc, "tags", ""),
         deployments=deployments,
-        source=source,
+        source=reader.source,
     )
     # Every field is read (and its problems recorded) even when the name is missing.
     return spec if name is not None else None

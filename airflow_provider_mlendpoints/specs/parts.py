@@ -31,6 +31,11 @@ def string_map(reader: Reader, data: dict[str, Any], key: str, parent: str) -> d
     return out
 
 
+def _entry(data: dict[str, Any], key: str, parent: str) -> tuple[Any, str]:
+    """The raw value of ``key`` (None when absent) and its field path."""
+    return data.get(key), join_path(parent, key)
+
+
 def ref_or_none(reader: Reader, text: str, path: str) -> AzureMLRef | None:
     """Parse a reference, recording a problem when it is malformed."""
     return reader.coerce(text, path, parse_ref)
@@ -38,10 +43,9 @@ def ref_or_none(reader: Reader, text: str, path: str) -> AzureMLRef | None:
 
 def compute(reader: Reader, data: dict[str, Any], parent: str = "") -> AzureMLRef | None:
     """The ``compute`` field: ``azureml:name``, a bare name, or an ARM id."""
-    value = data.get("compute")
+    value, path = _entry(data, "compute", parent)
     if value is None:
         return None
-    path = join_path(parent, "compute")
     if not isinstance(value, str):
         reader.add(path, 'a compute name like "azureml:cpu-cluster"', value)
         return None
@@ -50,8 +54,7 @@ def compute(reader: Reader, data: dict[str, Any], parent: str = "") -> AzureMLRe
 
 def model(reader: Reader, data: dict[str, Any], parent: str = "") -> ModelSpec | None:
     """``model``: a reference string, a local path string, or a mapping (path/local_path, name, version, type)."""
-    value = data.get("model")
-    path = join_path(parent, "model")
+    value, path = _entry(data, "model", parent)
     if value is None:
         return None
     if isinstance(value, str):
@@ -169,8 +172,7 @@ def _escapes(script: str, folder: str | None) -> str | None:
 
 def environment(reader: Reader, data: dict[str, Any], parent: str = "") -> EnvironmentSpec | None:
     """``environment``: a reference string or an inline mapping (image or docker.image, conda_file)."""
-    value = data.get("environment")
-    path = join_path(parent, "environment")
+    value, path = _entry(data, "environment", parent)
     if value is None:
         return None
     if isinstance(value, str):

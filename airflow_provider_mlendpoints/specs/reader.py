@@ -15,12 +15,14 @@ MISSING: Any = object()
 class Reader:
     """Reads one file's fields; every problem is recorded, nothing is raised.
 
-    ``base_dir`` is the folder relative paths in the file resolve against.
+    ``base_dir`` is the folder relative paths in the file resolve against; ``source`` is the
+    file's resolved path, which the specs built from it keep (None for a dict).
     """
 
-    def __init__(self, file: str, base_dir: str):
+    def __init__(self, file: str, base_dir: str, source: str | None = None):
         self.file = file
         self.base_dir = base_dir
+        self.source = source
         self.problems: list[Problem] = []
 
     def add(

@@ -1,14 +1,10 @@
 """ARM PUT bodies (REST API 2024-04-01) for endpoint and deployment specs.
 
-Each ``*_body(spec, location, resolve=...)`` returns
+Each ``*_body(spec, location, resolve=...)`` (any of them: :func:`body_of`, what ``spec.to_rest``
+calls) returns
 ``{"location": ..., "tags": ..., "properties": {...}}`` (plus ``sku`` and
-``identity`` where they belong). Asset references go through ``resolve``,
-called as ``resolve(asset_kind, part)`` with ``asset_kind`` one of
-``"model"``, ``"code"``, ``"environment"``, ``"compute"`` and ``part`` the
-:class:`ModelSpec`, :class:`CodeSpec`, :class:`EnvironmentSpec` or the
-compute's :class:`AzureMLRef`. It returns the id to put in the body (an ARM
-id once local assets are uploaded), or None to leave the field out. The
-default, :func:`default_resolver`, keeps references as written.
+``identity`` where they belong). Asset references go through ``resolve``
+(:mod:`.resolver`); the default, :func:`default_resolver`, keeps references as written.
 """
 
 from __future__ import annotations
@@ -17,19 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .coerce import iso_duration, size_in_bytes
-from .model import (
-    AzureMLRef,
-    BatchDeploymentSpec,
-    BatchEndpointSpec,
-    CodeSpec,
-    EnvironmentSpec,
-    ModelSpec,
-    OnlineDeploymentSpec,
-    OnlineEndpointSpec,
-)
-
-AssetPart = ModelSpec | CodeSpec | EnvironmentSpec | AzureMLRef
-Resolver = Callable[[str, AssetPart], "str | None"]
+from .model import BatchDeploymentSpec, BatchEndpointSpec, OnlineDeploymentSpec, OnlineEndpointSpec, Spec
+from .resolver import AssetPart as AssetPart  # re-exported
+from .resolver import Resolver, default_resolver
 
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 OUTPUT_ACTIONS = {"append_row": "AppendRow", "summary_only": "SummaryOnly"}
@@ -41,19 +27,6 @@ IDENTITY_TYPES = {
     "system_assigned,user_assigned": "SystemAssigned,UserAssigned",
     "none": "None",
 }
-
-
-def default_resolver(asset_kind: str, part: AssetPart) -> str | None:
-    """Keep references as written; local assets become ``azureml:name:version`` when named, else the path."""
-    if isinstance(part, AzureMLRef):
-        return part.raw
-    if part.ref is not None:
-        return part.ref.raw
-    if isinstance(part, ModelSpec | EnvironmentSpec) and part.name and part.version:
-        return f"azureml:{part.name}:{part.version}"
-    if isinstance(part, ModelSpec | CodeSpec):
-        return part.path
-    return None  # an inline environment has no id until it is registered
 
 
 def _resolver(resolve: Resolver | None) -> Resolver:
@@ -256,3 +229,16 @@ def online_endpoint_body(
     # it explicitly (Microsoft's system-assigned-identity example relies on it)
     body["identity"] = _identity(spec.identity) or {"type": "SystemAssigned"}
     return body
+
+
+_BODIES: dict[type, Callable[..., dict[str, Any]]] = {
+    BatchEndpointSpec: batch_endpoint_body,
+    BatchDeploymentSpec: batch_deployment_body,
+    OnlineEndpointSpec: online_endpoint_body,
+    OnlineDeploymentSpec: online_deployment_body,
+}
+
+
+def body_of(spec: Spec, location: str | None = None, *, resolve: Resolver | None = None) -> dict[str, Any]:
+    """The PUT body of any spec: the ``*_body`` function of its class."""
+    return _BODIES[type(spec)](spec, location, resolve=resolve)

@@ -8,11 +8,18 @@ trigger with their arguments spelled out; all of them serialize as :class:`WaitT
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from operator import attrgetter
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..client.waiting import WaitSettings, WaitTarget, run_wait
+
+
+def _read_through(path: str) -> property:
+    """A read-only attribute of the trigger that reads its ``settings`` or ``target``: ``path`` is
+    the dotted attribute, e.g. ``"settings.timeout"``."""
+    return property(attrgetter(path), doc=f"``{path}``, read-only.")
 
 
 class WaitTrigger(BaseTrigger):
@@ -42,21 +49,10 @@ class WaitTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
 
     # Read by tests and by the operators that build a trigger.
-    @property
-    def poll_interval(self) -> float:
-        return self.settings.poll_interval
-
-    @property
-    def timeout(self) -> float | None:
-        return self.settings.timeout
-
-    @property
-    def wait_for(self) -> str:
-        return self.target.until
-
-    @property
-    def operation_url(self) -> str | None:
-        return self.target.operation_url
+    poll_interval = _read_through("settings.poll_interval")
+    timeout = _read_through("settings.timeout")
+    wait_for = _read_through("target.until")
+    operation_url = _read_through("target.operation_url")
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
