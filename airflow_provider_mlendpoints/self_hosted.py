@@ -46,6 +46,7 @@ from .operators.self_hosted import (
     ScoreShardOperator,
     load_deployment,
     normalize_output_format,
+    shard_cap,
 )
 from .specs.configured import rendered_overrides
 from .specs.model import BatchDeploymentSpec
@@ -134,22 +135,26 @@ def self_hosted_batch_scoring(
 
     with TaskGroup(group_id=group_id, tooltip="Self-hosted Azure ML batch scoring") as group:
         dag_file = getattr(group.dag, "fileloc", None) if group.dag is not None else None
-        bound = explicit_bound
-        if bound is None:
-            bound = _parse_time_instance_count(deployment, overrides, dag_file)
-
-        plan = PlanScoringOperator(
-            task_id="plan",
-            existing_output=existing_output,
-            max_shards=max_shards,
-            concurrency_bound=None if explicit_bound is not None else bound,
-            **common,
-        )
-        score = ScoreShardOperator.partial(
-            task_id="score",
-            max_active_tis_per_dagrun=bound,
-            **common,
-        ).expand(shard=plan.output)
+        tasks = _parse_time_instance_count(deployment, overrides, dag_file)
+        bound = tasks if explicit_bound is None else explicit_bound
+        planning: dict[str, Any] = {
+            "existing_output": existing_output,
+            "concurrency_bound": None if explicit_bound is not None else bound,
+        }
+        if tasks is not None:
+            # The shard count is known now: the score tasks plan the job themselves (the first to
+            # start plans, see engine/plan_once.py), one task instance and one hop fewer.
+            count = min(tasks, shard_cap(max_shards))
+            score = ScoreShardOperator.partial(
+                task_id="score", max_active_tis_per_dagrun=bound, max_shards=count, **planning, **common
+            ).expand(shard=list(range(count)))
+        else:
+            plan = PlanScoringOperator(task_id="plan", max_shards=max_shards, **planning, **common)
+            score = ScoreShardOperator.partial(
+                task_id="score",
+                max_active_tis_per_dagrun=bound,
+                **common,
+            ).expand(shard=plan.output)
 
         if outlets is None:
             dag_id = group.dag.dag_id if group.dag is not None else "dag"

@@ -246,15 +246,17 @@ class AirflowStack:
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": dict(conf or {})})
         return run["dag_run_id"]
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900.0) -> dict[str, Any]:
-        """Wait until the run reaches success or failed; returns the run."""
+    def wait_for_run(
+        self, dag_id: str, run_id: str, timeout: float = 900.0, poll: float = 1.0
+    ) -> dict[str, Any]:
+        """Wait until the run reaches success or failed (looking every ``poll`` seconds); returns the run."""
         deadline = time.monotonic() + timeout
         quoted = urllib.request.quote(run_id, safe="")
         while time.monotonic() < deadline:
             run = self.api("GET", f"/dags/{dag_id}/dagRuns/{quoted}")
             if run["state"] in ("success", "failed"):
                 return run
-            time.sleep(1)
+            time.sleep(poll)
         raise TimeoutError(f"run {run_id} of {dag_id} not finished after {timeout:.0f}s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:

@@ -27,13 +27,13 @@ from .job import ScoringJob
 from .layout import (
     CLAIMS_PREFIX,
     INPUTS_KEY,
-    LEASE_KEY,
     MANIFEST_KEY,
     PARTS_PREFIX,
     PLAN_KEY,
     REPORT_PREFIX,
     RESCORED_PREFIX,
     STATE_DIR,
+    is_lock_key,
     join_uri,
     mini_batch_id,
 )
@@ -255,7 +255,7 @@ def check_driver_inputs(job: ScoringJob, files: Iterator[FileInfo]) -> Iterator[
 def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
     """Apply job.existing_output; return the previous plan to compare with, if any."""
     output_file = job.deployment.output_file_name
-    has_state = any(info.key != LEASE_KEY for info in out.list_files(STATE_DIR + "/"))
+    has_state = any(not is_lock_key(info.key) for info in out.list_files(STATE_DIR + "/"))
     has_output = out.exists(output_file)
     if job.existing_output == "overwrite":
         out.delete(output_file)
@@ -285,7 +285,7 @@ def _check_existing(job: ScoringJob, out: Storage) -> dict[str, Any] | None:
 
 
 @holding_output_lease("plan_job")
-def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict[str, Any]]:
+def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[ShardRef]:
     """List the inputs, cut mini-batches, write the manifest and plan, return the shard references.
 
     Shards are contiguous ranges of mini-batches: ``{"shard": k, "first": i, "last": j,
@@ -348,11 +348,17 @@ def plan_job(job: ScoringJob, *, max_shards: int | None = None) -> list[dict[str
         "created": datetime.fromtimestamp(now, timezone.utc).isoformat(),
         "created_ts": now,
         "stale_temp_files_removed": {"files": stale_files, "bytes": stale_bytes},
+        "owner": job.owner,  # the run that planned it (see plan_once.py)
     }
     out.write_bytes(PLAN_KEY, json.dumps(plan, indent=1).encode())
+    return shard_refs(plan)
+
+
+def shard_refs(plan: dict[str, Any]) -> list[ShardRef]:
+    """The shard references of a plan (what :func:`plan_job` returns)."""
     return [
-        {"shard": k, "first": first, "last": last, "mini_batches": last - first + 1, "plan": plan_id}
-        for k, (first, last) in enumerate(ranges)
+        {"shard": k, "first": first, "last": last, "mini_batches": last - first + 1, "plan": plan["plan_id"]}
+        for k, (first, last) in enumerate(plan["shards"])
     ]
 
 

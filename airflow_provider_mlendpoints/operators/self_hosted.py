@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from ..engine.job import Environment, ExistingOutput, InputType
+    from ..engine.plan import ShardRef
 
 #: Upper bound of shards per job, whatever ``[core] max_map_length`` allows.
 DEFAULT_MAX_SHARDS = 256
@@ -315,19 +316,15 @@ def _workspace_factory(conn_id: str) -> Any:
     return connect
 
 
-class PlanScoringOperator(ScoringJobOperator):
-    """List the inputs, cut them into mini-batches and shards; return the shard references.
-
-    Writes the manifest to ``{output}/_mlendpoints/``. The returned list (one
-    small dict per shard) is what the score task is mapped over; the number of
-    shards stays under ``[core] max_map_length``.
+class PlanningOperator(ScoringJobOperator):
+    """The base of the tasks that plan the job: the plan task, and score tasks mapped over shard numbers.
 
     :param existing_output: what to do when the output already holds a job:
         "error", "resume" (keep finished mini-batches) or "overwrite".
     :param max_shards: upper bound of the number of shards (default 256, and
         never more than half of ``[core] max_map_length``).
     :param concurrency_bound: the ``max_active_tis_per_dagrun`` given to the
-        score task at parse time; the plan warns when the rendered
+        score task at parse time; planning warns when the rendered
         ``instance_count`` differs from it.
     """
 
@@ -347,14 +344,6 @@ class PlanScoringOperator(ScoringJobOperator):
         self.existing_output = existing_output
         self.max_shards = max_shards
         self.concurrency_bound = concurrency_bound
-
-    def shard_cap(self) -> int:
-        """How many shards the planner may make: under ``[core] max_map_length``."""
-        from airflow.sdk.configuration import conf
-
-        max_map_length = conf.getint("core", "max_map_length", fallback=1024)
-        cap = min(self.max_shards or DEFAULT_MAX_SHARDS, max(1, max_map_length // 2))
-        return max(1, cap)
 
     def _existing_output_for_this_try(self, context: Context) -> ExistingOutput:
         if self.existing_output != "error":
@@ -383,10 +372,15 @@ class PlanScoringOperator(ScoringJobOperator):
         except Exception as exc:
             self.log.warning("Could not record the planned output in the task state store: %s", exc)
 
-    @_fail_on_input_error
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        from ..engine import plan_job
-        from ..engine.plan import describe_plan, output_storage, read_plan
+    def plan(self, context: Context, *, shared: bool = False) -> list[ShardRef]:
+        """Plan the job and return its shard references.
+
+        ``shared``: the run's score tasks share one plan (:func:`~..engine.plan_once.plan_once`):
+        the first of them to start plans, the others wait for it, and a task of a run
+        that has planned already uses that plan.
+        """
+        from ..engine.plan import describe_plan, output_storage, plan_job, read_plan
+        from ..engine.plan_once import plan_once
 
         job = self.build_job(self._existing_output_for_this_try(context), self.run_owner(context))
         spec = job.deployment
@@ -398,10 +392,11 @@ class PlanScoringOperator(ScoringJobOperator):
                 spec.instance_count,
                 self.concurrency_bound,
             )
-        cap = self.shard_cap()
+        cap = shard_cap(self.max_shards)
         self.log.info(
-            "Planning %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
+            "%s %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
             "max_concurrency_per_instance=%d, existing output: %s, at most %d shards)",
+            "Planning (unless another task of this run has)" if shared else "Planning",
             location(job.input_uri),
             location(job.output_uri),
             spec.name,
@@ -411,7 +406,14 @@ class PlanScoringOperator(ScoringJobOperator):
             job.existing_output,
             cap,
         )
-        shards = plan_job(job, max_shards=cap)
+        if shared:
+            shards, planned_here = plan_once(job, max_shards=cap, log=self._log_line)
+        else:
+            shards, planned_here = plan_job(job, max_shards=cap), True
+        if not planned_here:
+            self.log.info("Using the plan this run made earlier or in another task: %d shard(s), plan %s",
+                          len(shards), shards[0].get("plan") if shards else "?")
+            return shards
         self._remember_planned_output(context)
         self.log.info("Planned %d shard(s); the manifest is in %s/_mlendpoints/", len(shards), location(job.output_uri))
         for line in describe_plan(read_plan(output_storage(job)) or {}, len(shards)):
@@ -419,20 +421,49 @@ class PlanScoringOperator(ScoringJobOperator):
         return shards
 
 
-class ScoreShardOperator(ScoringJobOperator):
+def shard_cap(max_shards: int | None) -> int:
+    """How many shards a job may have: ``max_shards`` (default 256), under half of ``[core] max_map_length``."""
+    from airflow.sdk.configuration import conf
+
+    max_map_length = conf.getint("core", "max_map_length", fallback=1024)
+    return max(1, min(max_shards or DEFAULT_MAX_SHARDS, max(1, max_map_length // 2)))
+
+
+class PlanScoringOperator(PlanningOperator):
+    """List the inputs, cut them into mini-batches and shards; return the shard references.
+
+    Writes the manifest to ``{output}/_mlendpoints/``. The returned list (one
+    small dict per shard) is what the score task is mapped over; the number of
+    shards stays under ``[core] max_map_length``. The TaskGroup uses a plan task
+    only when the number of shards is unknown at parse time (a templated
+    deployment path); otherwise its score tasks plan (see :class:`ScoreShardOperator`).
+    """
+
+    @_fail_on_input_error
+    def execute(self, context: Context) -> list[ShardRef]:
+        return self.plan(context)
+
+
+class ScoreShardOperator(PlanningOperator):
     """Score one shard: ``init()`` once per scoring process, ``run(mini_batch)`` per mini-batch.
 
-    Mapped over the plan's shard references with
-    ``ScoreShardOperator.partial(...).expand(shard=plan.output)``. Always
-    resumes: mini-batches already written by an earlier try are skipped. Once
+    Mapped over shard numbers known at parse time
+    (``ScoreShardOperator.partial(...).expand(shard=[0, 1, ...])``): the first score
+    task of a run to start plans the job (``existing_output``, ``max_shards`` as
+    :class:`PlanScoringOperator`) while the others wait for its plan, then each scores
+    its shard; a task whose number the plan has no shard for (fewer mini-batches than
+    tasks) has nothing to do. Or mapped over a plan task's shard references
+    (``.expand(shard=plan.output)``).
+
+    Always resumes: mini-batches already written by an earlier try are skipped. Once
     its own shard is done the task helps the other shards from their end, and
     it returns only when its own shard is complete (see ``engine/claims.py``).
     Returns the shard's counts (small) to XCom.
 
-    :param shard: one shard reference produced by :class:`PlanScoringOperator`.
+    :param shard: a shard number, or one shard reference produced by :class:`PlanScoringOperator`.
     """
 
-    def __init__(self, *, shard: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, shard: dict[str, Any] | int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shard = shard
 
@@ -440,8 +471,17 @@ class ScoreShardOperator(ScoringJobOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from ..engine import score_shard
 
+        shard = self.shard
+        if not isinstance(shard, dict):
+            number = int(shard)
+            shards = self.plan(context, shared=True)
+            if number >= len(shards):
+                self.log.info("Nothing to score: the plan has %d shard(s) and this task has number %d "
+                              "(fewer mini-batches than score tasks)", len(shards), number)
+                return {"shard": number, "mini_batches": 0}
+            shard = dict(shards[number])
         job = self.build_job("resume", self.run_owner(context))
-        result = score_shard(job, self.shard, log=self._log_line)
+        result = score_shard(job, shard, log=self._log_line)
         if not isinstance(result, dict):
             return {}
         return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}

@@ -34,6 +34,15 @@ def _mapped_indexes(states: dict[tuple[str, int], str], task_id: str) -> list[in
     return sorted(index for (tid, index), _ in states.items() if tid == task_id and index >= 0)
 
 
+def _score_states(states: dict[tuple[str, int], str], task_id: str) -> list[str]:
+    """The states of the mapped score task's instances, in map index order."""
+    return [state for (tid, index), state in sorted(states.items()) if tid == task_id and index >= 0]
+
+
+def _plan(output: Path) -> dict:
+    return json.loads((output / "_mlendpoints" / "plan.json").read_text(encoding="utf-8"))
+
+
 def _prediction_lines(output: Path) -> list[str]:
     return (output / "predictions.csv").read_text(encoding="utf-8").splitlines()
 
@@ -80,9 +89,11 @@ def test_example_dag_scores_params_paths_in_input_order(airflow_db, make_inputs,
     assert summary["items"] == {"total": 45, "succeeded": 45, "failed": 0}
     assert summary["mini_batches"]["total"] == 12  # mini_batch_size override from the Param: ceil(45 / 4)
 
-    shards = xcom_value(run, f"{GROUP}.plan")
-    assert _mapped_indexes(states, f"{GROUP}.score") == list(range(len(shards)))
-    assert len(shards) > 1  # instance_count 2 in the YAML: several shards, merged in order
+    assert f"{GROUP}.plan" not in dag.task_dict  # the score tasks planned: the first to start
+    assert _mapped_indexes(states, f"{GROUP}.score") == [0, 1]  # instance_count 2 in the YAML
+    assert len(_plan(output)["shards"]) == 2  # several shards, merged in order
+    scored = [xcom_value(run, f"{GROUP}.score", map_index=i) for i in (0, 1)]
+    assert sum(shard["scored"] for shard in scored) == 12  # every mini-batch once, by either task
     collected = xcom_value(run, f"{GROUP}.collect")
     assert collected["status"] == "Completed" and collected["output_rows"] == 45
 
@@ -142,8 +153,7 @@ def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, ma
     states = task_states(run)
     assert run.state == "failed"
     assert states[("scoring.collect", -1)] == "failed"
-    assert states[("scoring.plan", -1)] == "success"
-    assert all(state == "success" for (tid, _), state in states.items() if tid == "scoring.score")
+    assert _score_states(states, "scoring.score") == ["success"]
     log = capfd.readouterr()
     text = log.out + log.err
     assert "batch scoring job failed" in text
@@ -170,7 +180,7 @@ def test_large_input_plans_few_small_shards_under_max_map_length(
             f"""
     self_hosted_batch_scoring(
         "scoring",
-        deployment=DEPLOYMENT,
+        deployment="{{{{ '" + DEPLOYMENT + "' }}}}",  # templated: a plan task cuts the shards
         input_path={str(inputs)!r},
         output_path={str(tmp_path / "out")!r},
         overrides={{"resources.instance_count": 400, "mini_batch_size": "{{{{ params.get('size', 20) }}}}"}},
@@ -179,8 +189,7 @@ def test_large_input_plans_few_small_shards_under_max_map_length(
         ),
     )
     dag = load_dag(path, "mlendpoints_large_plan")
-    score = dag.task_dict["scoring.score"]
-    assert score.max_active_tis_per_dagrun == 400  # instance_count, from the non-templated override
+    assert dag.task_dict["scoring.score"].max_active_tis_per_dagrun is None  # unknown at parse time
 
     # Plan for real; mark the mapped score tasks and collect successful instead of scoring 50,000 files.
     run = dag.test(logical_date=LOGICAL_DATE, mark_success_pattern=r"scoring\.(score|collect)")
@@ -218,7 +227,11 @@ def test_instance_count_bounds_concurrent_shard_tasks_at_parse_time(airflow_db, 
     assert dag.task_dict["static.score"].max_active_tis_per_dagrun == 3
     assert dag.task_dict["templated.score"].max_active_tis_per_dagrun == 2  # the YAML's value
     assert dag.task_dict["explicit.score"].max_active_tis_per_dagrun == 7
-    assert dag.task_dict["explicit.plan"].max_active_tis_per_dagrun is None  # the score task only
+    assert dag.task_dict["unknown.plan"].max_active_tis_per_dagrun is None  # the score task only
+    # A deployment read at parse time: score tasks mapped over shard numbers, no plan task.
+    assert dag.task_dict["static.score"].expand_input.value == {"shard": [0, 1, 2]}
+    assert dag.task_dict["explicit.score"].expand_input.value == {"shard": [0, 1]}  # the YAML's 2
+    assert not {"static.plan", "templated.plan", "explicit.plan"} & set(dag.task_dict)
     assert dag.task_dict["explicit.collect"].retries == 2
     assert dag.task_dict["unknown.score"].max_active_tis_per_dagrun is None
     # The collect task's outlet: the output's Asset, or for a templated output an AssetAlias.
@@ -236,9 +249,13 @@ def test_scoring_arguments_reach_every_task_and_a_misspelt_one_fails_at_parse_ti
             "scoring", DEPLOYMENT, "/in", "/out", recursive=True, input_glob="*.png", output_format="csv",
             init_timeout=30, rescore_failed=False,
         )
+        self_hosted_batch_scoring(
+            "planned", "{{ params.deployment }}", "/in", "/out3", recursive=True, input_glob="*.png",
+            output_format="csv", init_timeout=30, rescore_failed=False,
+        )
         with pytest.raises(TypeError, match="recursivee"):
             self_hosted_batch_scoring("typo", DEPLOYMENT, "/in", "/out2", recursivee=True)
-    for task_id in ("scoring.plan", "scoring.score", "scoring.collect"):
+    for task_id in ("scoring.score", "scoring.collect", "planned.plan", "planned.score", "planned.collect"):
         task = dag.task_dict[task_id]
         kwargs = getattr(task, "partial_kwargs", None) or vars(task)
         assert kwargs["recursive"] is True and kwargs["input_glob"] == "*.png", task_id
@@ -296,7 +313,8 @@ def test_existing_output_error_fails_a_fresh_run_without_retries(
 
     states = task_states(second)
     assert second.state == "failed"
-    assert states[("scoring.plan", -1)] == "failed"  # at once: no retry can change an existing output
+    # at once: no retry can change an existing output
+    assert set(_score_states(states, "scoring.score")) == {"failed"}
     assert _prediction_lines(tmp_path / "out") == rows  # left untouched
 
 
@@ -411,7 +429,7 @@ def test_invalid_rendered_override_fails_the_plan_at_once(
 
     states = task_states(run)
     assert run.state == "failed"
-    assert states[("scoring.plan", -1)] == "failed"  # not up_for_retry: a retry cannot fix it
+    assert set(_score_states(states, "scoring.score")) == {"failed"}  # not up_for_retry: a retry cannot fix it
     captured = capfd.readouterr()
     assert (
         'overrides: mini_batch_size: expected a positive integer or a size like "10MB", found "manyfiles"'
@@ -546,7 +564,7 @@ def test_a_second_dag_run_on_an_output_another_run_holds_is_refused(
     )
     run = run_dag(load_dag(path, "mlendpoints_busy_output"), LOGICAL_DATE)
     states = task_states(run)
-    assert run.state == "failed" and states[("scoring.plan", -1)] == "failed", states
+    assert run.state == "failed" and _score_states(states, "scoring.score") == ["failed", "failed"], states
     log = capfd.readouterr()
     assert "is in use by another run (other_dag/manual__1/scoring" in log.out + log.err
     assert not (out / "_mlendpoints" / "manifest.jsonl").exists()
