@@ -8,6 +8,7 @@ helpers took (taking over any whose helper stopped beating).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,13 +19,13 @@ from .job import ScoringJob
 from .layout import PARTS_PREFIX, part_key
 from .lease import OwnerBeat, refuse_if_leased
 from .log import EngineLog
-from .plan import iter_manifest, output_storage, read_plan
+from .plan import input_kind, iter_manifest, output_storage, read_plan, table_reader
 from .progress import Progress
 from .redact import location
 from .rescore import release_failed
 from .storage.base import Storage
 from .tally import Tally
-from .worker import ScoringPool, child_setup
+from .worker import ScoringPool, WarmStart, child_setup
 
 #: Manifest records read at a time when walking a shard from its end.
 REVERSE_BLOCK = 512
@@ -75,8 +76,17 @@ class _Outcome(Tally):
 class ShardRun:
     """One run of a shard task: own range, help, wait for helpers, take over their leftovers."""
 
-    def __init__(self, job: ScoringJob, number: int, first: int, last: int, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        job: ScoringJob,
+        number: int,
+        first: int,
+        last: int,
+        log: Callable[[str], None],
+        warm: WarmStart | None = None,
+    ) -> None:
         self.job = job
+        self.warm = warm
         self.number, self.first, self.last = number, first, last
         self.out = output_storage(job)
         plan = read_plan(self.out)
@@ -150,7 +160,9 @@ class ShardRun:
     # -- running ------------------------------------------------------------------------------
 
     def _pool(self) -> ScoringPool:
-        pool = ScoringPool(self.job, child_setup(self.job, self.plan), self.out, self.log, self.outcome)
+        setup = child_setup(self.job, self.plan)
+        children = self.warm.take(setup) if self.warm is not None else []
+        pool = ScoringPool(self.job, setup, self.out, self.log, self.outcome, children)
         beat_lease = OwnerBeat(self.out, self.job.owner)
 
         def tick() -> None:
@@ -233,8 +245,37 @@ class ShardRun:
                 "seconds": round(time.monotonic() - started, 3)}
 
 
+@contextlib.contextmanager
+def scoring_processes_started(job: ScoringJob, *, log: Callable[[str], None] = print) -> Iterator[WarmStart]:
+    """Start a shard task's scoring processes now, before the job's plan exists.
+
+    Their ``init()`` (loading the model) then runs while the job is planned or its plan
+    awaited; :func:`score_shard` given ``warm=`` adopts them. Whatever keeps them from
+    starting early (an input that is not there, say) is left for planning to report: the
+    processes then start when scoring does, as without a warm start.
+    """
+    warm = WarmStart()
+    try:
+        kind = input_kind(job)
+        setup = child_setup(job, {"input_kind": kind,
+                                  "settings": {"table_reader": table_reader(job) if kind == "tabular" else None}})
+        sink = EngineLog(log, job.deployment.logging_level).info
+        warm = WarmStart.start(setup, job.deployment.max_concurrency_per_instance, sink)
+    except Exception:  # noqa: BLE001 - planning meets the same problem and names it
+        pass
+    try:
+        yield warm
+    finally:
+        warm.close()
+
+
 def score_shard(
-    job: ScoringJob, shard: dict[str, Any], *, log: Callable[[str], None] = print, help_others: bool = True
+    job: ScoringJob,
+    shard: dict[str, Any],
+    *,
+    log: Callable[[str], None] = print,
+    help_others: bool = True,
+    warm: WarmStart | None = None,
 ) -> dict[str, Any]:
     """Score one shard (a contiguous range of mini-batches) with ``max_concurrency_per_instance`` processes.
 
@@ -245,14 +286,15 @@ def score_shard(
     (see :mod:`.claims`). Returns JSON-able counts: ``shard, first, last,
     mini_batches, skipped, scored, helped_mini_batches, scored_by_helpers,
     taken_over, succeeded_mini_batches, partial_mini_batches, failed_mini_batches,
-    items, succeeded_items, failed_items, seconds``.
+    items, succeeded_items, failed_items, seconds``. ``warm``: scoring processes started
+    early (:func:`scoring_processes_started`).
     """
     try:
         number, first, last = int(shard["shard"]), int(shard["first"]), int(shard["last"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"bad shard reference {shard!r}: expected {{'shard', 'first', 'last'}}") from exc
     refuse_if_leased(output_storage(job), job.owner)  # another run is scoring this output
-    run = ShardRun(job, number, first, last, log)
+    run = ShardRun(job, number, first, last, log, warm)
     if shard.get("plan") and shard["plan"] != run.plan.get("plan_id"):
         raise InputError(
             f"shard reference {shard!r} belongs to another plan than the one in {location(job.output_uri)} "

@@ -180,6 +180,7 @@ class ScoringPool:
         output: Storage,
         log: EngineLog,
         on_finish: Callable[[dict[str, Any]], None],
+        children: list[_Child] | None = None,
     ) -> None:
         self.job = job
         self.setup = setup
@@ -189,7 +190,7 @@ class ScoringPool:
         self.max_retries = job.deployment.retry_settings.max_retries
         self.timeout = float(job.deployment.retry_settings.timeout)
         self.init_timeout = float(job.init_timeout)
-        self.children: list[_Child] = []
+        self.children: list[_Child] = list(children or [])  # started early (see WarmStart)
         self.pending: deque[dict[str, Any]] = deque()
         self.init_failures = 0
         #: Called after every wait for events (at least once a second): e.g. claim heartbeats.
@@ -225,12 +226,16 @@ class ScoringPool:
             if busy == 0 and not has_work:
                 break
             if has_work:
-                while len(self.children) < max(1, processes):
-                    self.children.append(_Child(self.setup, self.log.info))
+                self.start(processes)
             self._wait()
             if self.on_tick is not None:
                 self.on_tick()
         self._shutdown()
+
+    def start(self, processes: int) -> None:
+        """Start scoring children (each runs init() at once) until there are ``processes``."""
+        while len(self.children) < max(1, processes):
+            self.children.append(_Child(self.setup, self.log.info))
 
     # -- task queue ---------------------------------------------------------------------------
 
@@ -456,3 +461,40 @@ class ScoringPool:
                 pass
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.proc.wait(max(0.1, deadline - time.monotonic()))
+
+
+class WarmStart:
+    """Scoring children started before the plan is read, so that their init() runs meanwhile.
+
+    :meth:`take` hands them to the first pool whose setup is the same (anything else stops
+    them: they would score with another setup); :meth:`close` stops those never taken.
+    """
+
+    def __init__(self, setup: dict[str, Any] | None = None, children: list[_Child] | None = None) -> None:
+        self.setup = setup
+        self.children = list(children or [])
+
+    @classmethod
+    def start(cls, setup: dict[str, Any], processes: int, output_sink: Callable[[str], None]) -> WarmStart:
+        """Start ``processes`` scoring children with ``setup`` now."""
+        warm = cls(setup)
+        try:
+            for _ in range(max(1, processes)):
+                warm.children.append(_Child(setup, output_sink))
+        except BaseException:
+            warm.close()
+            raise
+        return warm
+
+    def take(self, setup: dict[str, Any]) -> list[_Child]:
+        """The children started early, if they were started with ``setup``."""
+        children, self.children = self.children, []
+        if setup == self.setup:
+            return children
+        for child in children:
+            child.stop()
+        return []
+
+    def close(self) -> None:
+        """Stop the children nobody took."""
+        self.take({})

@@ -470,21 +470,27 @@ class ScoreShardOperator(PlanningOperator):
     @_fail_on_input_error
     def execute(self, context: Context) -> dict[str, Any]:
         from ..engine import score_shard
+        from ..engine.shard import scoring_processes_started
 
-        shard = self.shard
-        if not isinstance(shard, dict):
-            number = int(shard)
+        job = self.build_job("resume", self.run_owner(context))
+        if isinstance(self.shard, dict):
+            return _counts(score_shard(job, self.shard, log=self._log_line))
+        number = int(self.shard)
+        # The scoring processes run init() while the job is planned (or its plan awaited).
+        with scoring_processes_started(job, log=self._log_line) as warm:
             shards = self.plan(context, shared=True)
             if number >= len(shards):
                 self.log.info("Nothing to score: the plan has %d shard(s) and this task has number %d "
                               "(fewer mini-batches than score tasks)", len(shards), number)
                 return {"shard": number, "mini_batches": 0}
-            shard = dict(shards[number])
-        job = self.build_job("resume", self.run_owner(context))
-        result = score_shard(job, shard, log=self._log_line)
-        if not isinstance(result, dict):
-            return {}
-        return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}
+            return _counts(score_shard(job, dict(shards[number]), log=self._log_line, warm=warm))
+
+
+def _counts(result: Any) -> dict[str, Any]:
+    """A shard's result without its non-scalar entries (small, for XCom)."""
+    if not isinstance(result, dict):
+        return {}
+    return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}
 
 
 class CollectScoringOperator(ScoringJobOperator):

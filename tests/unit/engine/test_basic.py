@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from airflow_provider_mlendpoints.engine import collect_job, plan_job, run_local, score_shard
 
@@ -66,3 +67,48 @@ def test_score_shard_counts_are_json_and_a_stale_shard_ref_is_refused(tmp_path):
         score_shard(job, {**shard, "plan": "0123456789abcdef"}, log=lambda m: None)
     with pytest.raises(InputError, match="bad shard reference"):
         score_shard(job, {"first": 0}, log=lambda m: None)
+
+
+def test_processes_started_before_the_plan_run_init_meanwhile_and_then_score(tmp_path, monkeypatch):
+    from airflow_provider_mlendpoints.engine.shard import scoring_processes_started
+
+    mark = tmp_path / "marks"
+    mark.mkdir()
+    monkeypatch.setenv("MARK_DIR", str(mark))
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    job = make_job(tmp_path, code, make_inputs(tmp_path, 9), mini_batch_size=2, max_concurrency_per_instance=2)
+    with scoring_processes_started(job, log=lambda m: None) as warm:
+        deadline = time.monotonic() + 60
+        while len(markers(mark, "init-")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(markers(mark, "init-")) == 2  # init() ran in both before any plan existed
+        assert not (tmp_path / "out" / "_mlendpoints" / "plan.json").exists()
+        shards = plan_job(job)
+        counts = score_shard(job, shards[0], log=lambda m: None, warm=warm)
+    assert counts["scored"] == 5
+    init_pids = {name.split("-")[1] for name in markers(mark, "init-")}
+    assert {name.split("-")[1] for name in markers(mark, "run-")} <= init_pids  # the early processes scored
+    assert len(markers(mark, "init-")) == 2  # and no other process was started
+
+
+def test_a_warm_start_leaves_errors_to_planning_and_stops_its_processes(tmp_path):
+    import pytest
+
+    from airflow_provider_mlendpoints.engine import InputError
+    from airflow_provider_mlendpoints.engine.shard import scoring_processes_started
+
+    code = write_script(tmp_path, ECHO_SCRIPT)
+    job = make_job(tmp_path, code, tmp_path / "no-such-input")
+    with pytest.raises(InputError, match="no-such-input"):
+        with scoring_processes_started(job, log=lambda m: None) as warm:
+            started = list(warm.children)
+            plan_job(job)
+    assert started and all(child.proc.poll() is not None for child in started)  # stopped on the way out
+
+    (code / "score.py").unlink()  # nothing to start: no process, and scoring names the script
+    job = make_job(tmp_path, code, make_inputs(tmp_path, 2))
+    with scoring_processes_started(job, log=lambda m: None) as warm:
+        assert warm.children == []
+        shards = plan_job(job)
+        with pytest.raises(InputError, match="score.py"):
+            score_shard(job, shards[0], log=lambda m: None, warm=warm)
