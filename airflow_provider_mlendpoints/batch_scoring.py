@@ -137,7 +137,7 @@ def batch_scoring(
     :param input_path: what to score (templated; see the module docstring for each mode).
     :param output_path: output folder (templated); key it by ``{{ ds }}`` so runs do not collide.
     :param mode: ``"azure"`` (invoke the batch endpoint and wait, deferrable) or ``"self_hosted"``
-        (plan -> mapped score -> collect on Airflow workers).
+        (mapped score tasks, the first of which plans, -> collect on Airflow workers).
     :param endpoint_name: the batch endpoint (Azure mode; default: the YAML's ``endpoint_name``).
     :param ml_endpoints_conn_id: the ``azure_ml_endpoints`` connection (Azure mode; default
         ``azure_ml_endpoints_default``).
@@ -151,8 +151,9 @@ def batch_scoring(
     :param task_kwargs: further BaseOperator arguments (``retries``, ``pool``, ...).
 
     Azure mode has one task, ``<group_id>.invoke`` (returns ``{"job_name", "status",
-    "output_location", "output_file", "studio_url"}``); self-hosted mode has ``plan``, ``score``
-    (mapped) and ``collect`` (returns the job summary).
+    "output_location", "output_file", "studio_url"}``); self-hosted mode has ``score`` (mapped;
+    the first to start plans the job; a ``plan`` task before it when the deployment path is
+    templated) and ``collect`` (returns the job summary).
     """
     if mode == "self_hosted":
         return _self_hosted(

@@ -1,4 +1,4 @@
-"""Self-hosted batch scoring as an Airflow TaskGroup: plan -> mapped score -> collect.
+"""Self-hosted batch scoring as an Airflow TaskGroup: mapped score (planning first) -> collect.
 
 Runs an Azure ML batch deployment (scoring script + deployment YAML) on
 Airflow's own workers::
@@ -21,8 +21,8 @@ How the deployment settings map onto Airflow:
   concurrency when the DAG is parsed, so the value is read at parse time from
   the YAML (or the spec object) with the *non-templated* overrides applied.
   A templated ``instance_count`` override still changes how the plan cuts
-  shards, but not the concurrency bound (the plan task logs a warning when
-  they differ). When the deployment path itself is templated, nothing can be
+  shards (at most the number of score tasks), but not the concurrency bound
+  (planning logs a warning when they differ). When the deployment path itself is templated, nothing can be
   read at parse time and the bound is left to Airflow's pools and
   parallelism; pass ``max_active_tis_per_dagrun=N`` to set it explicitly
   (it then applies to the score task only).
@@ -86,10 +86,15 @@ def self_hosted_batch_scoring(
 ) -> TaskGroup:
     """A TaskGroup that scores ``input_path`` with a batch deployment into ``output_path``.
 
-    Tasks: ``<group_id>.plan`` (lists the inputs, writes the manifest, returns
-    shard references), ``<group_id>.score`` (mapped: one task instance per
-    shard) and ``<group_id>.collect`` (error threshold, ordered merged output,
-    report; its return value is the job summary).
+    Tasks: ``<group_id>.score``, mapped over the shard numbers
+    ``0 .. instance_count - 1`` (read from the deployment when the DAG is
+    parsed, at most ``max_shards``): the first of a run's score tasks to start
+    plans the job (lists the inputs, writes the manifest) while the others wait
+    for its plan (``engine/plan_once.py``), then each scores its shard; and
+    ``<group_id>.collect`` (error threshold, ordered merged output, report; its
+    return value is the job summary). When the deployment path is templated,
+    the shard count is unknown at parse time: a ``<group_id>.plan`` task then
+    plans first and returns the shard references the score task is mapped over.
 
     :param group_id: the TaskGroup id.
     :param deployment: batch deployment YAML path (templated; a relative path
@@ -102,10 +107,10 @@ def self_hosted_batch_scoring(
         "retry_settings.timeout": 60}`` (templated; an entry that renders
         empty keeps the deployment's value).
     :param wasb_conn_id: Airflow Azure Blob Storage (wasb) connection for blob URLs.
-    :param existing_output: what the plan of a run does when the output
+    :param existing_output: what the planning of a run does when the output
         already holds a job: "resume" (default: keep finished mini-batches),
-        "overwrite" or "error". Score and collect tasks always resume, so
-        retries and cleared tasks never duplicate rows.
+        "overwrite" or "error". A run plans once; its retried and cleared
+        tasks resume, so they never duplicate rows.
     :param max_shards: upper bound of the number of mapped score tasks
         (default 256; never above half of ``[core] max_map_length``).
     :param outlets: Assets the collect task produces. By default the output's

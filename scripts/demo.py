@@ -5,8 +5,8 @@
    to <demo dir>/inputs/<date>/ (plus their true labels);
 2. sets up a private Airflow home in <demo dir>/airflow (SQLite, no example
    DAGs, dags folder = this repository's dags/) and runs `airflow db migrate`;
-3. runs `airflow dags test example_self_hosted_scoring <date>` (plan ->
-   mapped score -> collect), streaming its output;
+3. runs `airflow dags test example_self_hosted_scoring <date>` (mapped score
+   tasks, the first of which plans, -> collect), streaming its output;
 4. prints where predictions.csv and the report are, the first predictions,
    the job summary and the accuracy against the true labels.
 

@@ -1,4 +1,4 @@
-"""Operators of self-hosted batch scoring: plan, score one shard, collect.
+"""Operators of self-hosted batch scoring: plan, score one shard (planning first), collect.
 
 The three operators share one set of arguments (deployment, input, output,
 overrides, connection, ...). Each task renders them and rebuilds the same
@@ -12,10 +12,12 @@ which adds the dynamic task mapping and the concurrency bound.
 
 Existing output and retries:
 
-- the plan task follows the user's ``existing_output`` ("error", "resume",
-  "overwrite"); when a later try of the *same* plan task finds the output it
-  planned itself (remembered in the task state store), "error" becomes
-  "resume", so a retried plan does not fail on its own manifest;
+- planning follows the user's ``existing_output`` ("error", "resume",
+  "overwrite"). Score tasks mapped over shard numbers plan once per run: a
+  later try finds the plan its run made (``plan.json`` names the run) and uses
+  it. When a later try of the *same* plan task finds the output it planned
+  itself (remembered in the task state store), "error" becomes "resume", so a
+  retried plan does not fail on its own manifest;
 - score and collect tasks always resume: a retried or cleared shard skips its
   already-written mini-batches, and collect rebuilds the merged output from
   the per-mini-batch parts, so rows are never duplicated.

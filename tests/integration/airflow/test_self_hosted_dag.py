@@ -387,14 +387,16 @@ def test_clearing_a_finished_run_reruns_it_without_duplicate_rows(
     dag = load_dag(path, "mlendpoints_clear_rerun")
     first = run_dag(dag, LOGICAL_DATE)
     assert first.state == "success", task_states(first)
+    planned = _plan(tmp_path / "out")
 
-    # Clear the whole run (plan included): the plan task finds the output it planned itself
-    # (task state store) and resumes it despite existing_output="error"; nothing is re-scored.
+    # Clear the whole run: its score tasks find the plan this run made and use it despite
+    # existing_output="error" (the run plans once); nothing is re-scored.
     again = clear_and_rerun(dag, first)
 
     states = task_states(again)
     assert again.state == "success", states
     assert again.run_id == first.run_id
+    assert _plan(tmp_path / "out")["created_ts"] == planned["created_ts"]  # not planned again
     assert [line.split()[0] for line in _prediction_lines(tmp_path / "out")] == names
     for index in _mapped_indexes(states, "scoring.score"):
         assert xcom_value(again, "scoring.score", index)["scored"] == 0

@@ -99,10 +99,9 @@ def test_a_warm_start_leaves_errors_to_planning_and_stops_its_processes(tmp_path
 
     code = write_script(tmp_path, ECHO_SCRIPT)
     job = make_job(tmp_path, code, tmp_path / "no-such-input")
-    with pytest.raises(InputError, match="no-such-input"):
-        with scoring_processes_started(job, log=lambda m: None) as warm:
-            started = list(warm.children)
-            plan_job(job)
+    with pytest.raises(InputError, match="no-such-input"), scoring_processes_started(job, log=lambda m: None) as warm:
+        started = list(warm.children)
+        plan_job(job)
     assert started and all(child.proc.poll() is not None for child in started)  # stopped on the way out
 
     (code / "score.py").unlink()  # nothing to start: no process, and scoring names the script
