@@ -65,20 +65,25 @@ def _age(lease: dict[str, Any]) -> float:
         return float("inf")
 
 
-def _dead_here(lease: dict[str, Any]) -> bool:
-    """Whether the lease's holder ran on this machine and its process is gone (killed): stale at once.
-
-    Never for a lease of a run that spans processes (an Airflow DAG run's plan, score and collect tasks).
-    """
-    if lease.get("owner") or lease.get("host") != socket.gethostname():
+def process_gone_here(holder: dict[str, Any]) -> bool:
+    """Whether ``holder`` (a lock's ``host`` and ``pid``) ran on this machine and its process is gone."""
+    if holder.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(lease["pid"]), 0)
+        os.kill(int(holder["pid"]), 0)
     except ProcessLookupError:
         return True
     except (KeyError, TypeError, ValueError, OSError):
         return False
     return False
+
+
+def _dead_here(lease: dict[str, Any]) -> bool:
+    """Whether the lease's holder ran on this machine and its process is gone (killed): stale at once.
+
+    Never for a lease of a run that spans processes (an Airflow DAG run's plan, score and collect tasks).
+    """
+    return not lease.get("owner") and process_gone_here(lease)
 
 
 def refuse_if_leased(out: Storage, owner: str | None = None) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 from .errors import InputError
 from .job import ScoringJob
 from .layout import PLANNING_LOCK_PREFIX
+from .lease import process_gone_here
 from .plan import ShardRef, output_storage, plan_job, read_plan, shard_refs
 from .storage.base import Storage, StorageError
 
@@ -82,17 +83,7 @@ class PlanningLock:
             age = time.time() - float(holder["beat_ts"])
         except (KeyError, TypeError, ValueError):
             return True
-        if age > STALE_AFTER:
-            return True
-        if holder.get("host") != socket.gethostname():
-            return False
-        try:
-            os.kill(int(holder["pid"]), 0)
-        except ProcessLookupError:
-            return True
-        except (KeyError, TypeError, ValueError, OSError):
-            return False
-        return False
+        return age > STALE_AFTER or process_gone_here(holder)
 
     def acquire(self) -> bool:
         """Take the lock (taking over a stale one); False while a live holder plans."""
