@@ -21,7 +21,7 @@ from ..assets import default_outlets, record_output_events
 from ..client.kinds import job_studio_url, studio_endpoint_url
 from ..client.resources import JOB_TERMINAL_STATES
 from ..links import AzureMLEndpointLink, AzureMLJobLink
-from ..masking import mask_location_credentials
+from ..masking import MasksLocationCredentials
 from ._base import MLEndpointsBaseOperator
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def output_uri(output_path: str, output_file_name: str | None) -> str:
     return f"{output_path.rstrip('/')}/{output_file_name or 'predictions.csv'}"
 
 
-class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
+class InvokeBatchEndpointOperator(MasksLocationCredentials, ResumableJobMixin, MLEndpointsBaseOperator):
     """Start a batch scoring job on a batch endpoint and (by default) wait for it.
 
     Returns to XCom ``{"job_name", "status", "output_location", "output_file", "studio_url"}``:
@@ -133,6 +133,7 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
     operator_extra_links = (AzureMLJobLink(), AzureMLEndpointLink())
     ui_color = "#e6f0ff"
     external_id_key = "mlendpoints_batch_job"
+    masked_locations = ("input", "output_path")
 
     def __init__(
         self,
@@ -169,11 +170,6 @@ class InvokeBatchEndpointOperator(ResumableJobMixin, MLEndpointsBaseOperator):
         self._job_name: str | None = None
         self._job: Any = None
         self._resolved_input: str | None = None
-
-    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
-        """Render as usual, then register credentials in the rendered locations with the masker."""
-        super().render_template_fields(context, jinja_env)
-        mask_location_credentials(self.input, self.output_path)
 
     # -- execute ----------------------------------------------------------------------------------
     def execute(self, context: Context) -> Any:

@@ -39,7 +39,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from ..assets import record_output_events
 from ..engine.job import DEFAULT_INIT_TIMEOUT, OutputFormat, ScoringJob
 from ..engine.redact import location, redact
-from ..masking import mask_location_credentials
+from ..masking import MasksLocationCredentials
 from ..specs.model import BatchDeploymentSpec
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def _fail_on_input_error(func):
     return wrapper
 
 
-class ScoringJobOperator(BaseOperator):
+class ScoringJobOperator(MasksLocationCredentials, BaseOperator):
     """The base of the plan, score and collect operators: the arguments they share.
 
     :func:`~airflow_provider_mlendpoints.self_hosted.self_hosted_batch_scoring`
@@ -203,6 +203,7 @@ class ScoringJobOperator(BaseOperator):
     )
     template_fields_renderers = {"overrides": "json"}
     ui_color = "#d9ecff"
+    masked_locations = ("input_path", "output_path")
 
     def __init__(
         self,
@@ -250,13 +251,6 @@ class ScoringJobOperator(BaseOperator):
         self.python = python
         self.env_cache = env_cache
         self.output_format = normalize_output_format(output_format)
-
-    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
-        """Render as usual, then register the credentials in the rendered locations (a SAS
-        token's signature...) with Airflow's secrets masker, so that logs and the rendered
-        fields shown in the UI hide them."""
-        super().render_template_fields(context, jinja_env)
-        mask_location_credentials(self.input_path, self.output_path)
 
     def _dag_file(self) -> str | None:
         try:
@@ -396,9 +390,8 @@ class PlanningOperator(ScoringJobOperator):
             )
         cap = shard_cap(self.max_shards)
         self.log.info(
-            "%s %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
-            "max_concurrency_per_instance=%d, existing output: %s, at most %d shards)",
-            "Planning (unless another task of this run has)" if shared else "Planning",
+            "Planning %s -> %s (deployment %s, mini_batch_size=%s, instance_count=%d, "
+            "max_concurrency_per_instance=%d, existing output: %s, at most %d shards)%s",
             location(job.input_uri),
             location(job.output_uri),
             spec.name,
@@ -407,6 +400,7 @@ class PlanningOperator(ScoringJobOperator):
             spec.max_concurrency_per_instance,
             job.existing_output,
             cap,
+            ", unless another task of this run plans it or has" if shared else "",
         )
         if shared:
             shards, planned_here = plan_once(job, max_shards=cap, log=self._log_line)

@@ -112,7 +112,7 @@ with DAG(dag_id="mlendpoints_sas", schedule=None, start_date=datetime(2026, 1, 1
     predictions = container.download_blob("out/2026-01-15/predictions.csv").readall().decode()
     assert [line.split()[0] for line in predictions.splitlines()] == names  # the SAS did work
 
-    # Task output as printed while the DAG ran (the plan task logs its locations).
+    # Task output as printed while the DAG ran (planning logs its locations).
     captured = capfd.readouterr()
     printed = captured.out + captured.err
     assert "Planning http" in printed and "the manifest is in" in printed
@@ -160,19 +160,31 @@ with DAG(dag_id="mlendpoints_sas", schedule=None, start_date=datetime(2026, 1, 1
     assert not [s for s in signatures if s in events]
 
 
-@pytest.mark.parametrize("mode", ["self_hosted", "azure"])
+@pytest.mark.parametrize("mode", ["self_hosted", "azure", "self_hosted_mapped", "azure_mapped"])
 def test_rendering_registers_the_signature_with_airflows_masker(airflow_db, mode: str) -> None:
+    """Plain and mapped task instances alike: a mapped one renders without the operator's
+    ``render_template_fields``, before Airflow stores its rendered fields."""
+    from types import SimpleNamespace
+
+    from airflow.sdk import DAG
     from airflow.sdk._shared.secrets_masker import redact as airflow_redact
 
     from airflow_provider_mlendpoints.operators.batch_invoke import InvokeBatchEndpointOperator
-    from airflow_provider_mlendpoints.operators.self_hosted import PlanScoringOperator
+    from airflow_provider_mlendpoints.operators.self_hosted import PlanScoringOperator, ScoreShardOperator
 
-    url = SAS_URL.replace("AbCd", f"Zq{mode}")  # a signature this test alone registers
-    if mode == "self_hosted":
-        op = PlanScoringOperator(task_id="plan", deployment=str(DEPLOYMENT), input_path=url, output_path="/tmp/o")
-    else:
-        op = InvokeBatchEndpointOperator(task_id="invoke", endpoint_name="ep1", input=url)
+    url = SAS_URL.replace("AbCd", f"Zq{mode.replace('_', '')}")  # a signature this test alone registers
+    with DAG(f"mlendpoints_mask_{mode}", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        if mode == "self_hosted":
+            op = PlanScoringOperator(task_id="plan", deployment=str(DEPLOYMENT), input_path=url, output_path="/tmp/o")
+        elif mode == "azure":
+            op = InvokeBatchEndpointOperator(task_id="invoke", endpoint_name="ep1", input=url)
+        elif mode == "self_hosted_mapped":
+            op = ScoreShardOperator.partial(
+                task_id="score", deployment=str(DEPLOYMENT), input_path=url, output_path="/tmp/o"
+            ).expand(shard=[0, 1])
+        else:
+            op = InvokeBatchEndpointOperator.partial(task_id="invoke", endpoint_name="ep1").expand(input=[url])
     assert "sig=***" not in airflow_redact(f"Planning {url}")
-    op.render_template_fields({})
+    op.render_template_fields({"ti": SimpleNamespace(map_index=0), "dag": dag, "dag_run": SimpleNamespace(conf={})})
     shown = airflow_redact(f"Planning {url}")
-    assert f"Zq{mode}" not in shown and "Planning https://acct.blob.core.windows.net/c/in?" in shown
+    assert f"Zq{mode.replace('_', '')}" not in shown and "Planning https://acct.blob.core.windows.net/c/in?" in shown

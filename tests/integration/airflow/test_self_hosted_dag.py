@@ -165,6 +165,36 @@ def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, ma
     assert summary["status"] == "Failed" and summary["items"]["failed"] == 3
 
 
+def test_more_score_tasks_than_mini_batches_leaves_the_extra_ones_nothing_to_do(
+    airflow_db, test_dags, make_inputs, tmp_path
+):
+    names = make_inputs(tmp_path / "in", 4)
+    path = test_dags.write(
+        "mlendpoints_few_inputs",
+        _test_dag_source(
+            "mlendpoints_few_inputs",
+            f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+        overrides={{"mini_batch_size": 2, "resources.instance_count": 3}},
+    )
+""",
+        ),
+    )
+    dag = load_dag(path, "mlendpoints_few_inputs")
+    run = run_dag(dag, LOGICAL_DATE)
+
+    states = task_states(run)
+    assert run.state == "success", states
+    assert _score_states(states, "scoring.score") == ["success"] * 3  # 0..instance_count - 1
+    assert len(_plan(tmp_path / "out")["shards"]) == 2  # one per mini-batch: no more
+    assert xcom_value(run, "scoring.score", map_index=2) == {"shard": 2, "mini_batches": 0}
+    assert [line.split()[0] for line in _prediction_lines(tmp_path / "out")] == names
+
+
 def test_large_input_plans_few_small_shards_under_max_map_length(
     airflow_db, test_dags, tmp_path, monkeypatch
 ):
