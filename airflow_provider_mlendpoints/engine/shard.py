@@ -161,8 +161,9 @@ class ShardRun:
 
     def _pool(self) -> ScoringPool:
         setup = child_setup(self.job, self.plan)
-        children = self.warm.take(setup) if self.warm is not None else []
-        pool = ScoringPool(self.job, setup, self.out, self.log, self.outcome, children)
+        pool = ScoringPool(self.job, setup, self.out, self.log, self.outcome)
+        if self.warm is not None:
+            pool.adopt(self.warm.take(setup))
         beat_lease = OwnerBeat(self.out, self.job.owner)
 
         def tick() -> None:

@@ -180,7 +180,6 @@ class ScoringPool:
         output: Storage,
         log: EngineLog,
         on_finish: Callable[[dict[str, Any]], None],
-        children: list[_Child] | None = None,
     ) -> None:
         self.job = job
         self.setup = setup
@@ -190,7 +189,7 @@ class ScoringPool:
         self.max_retries = job.deployment.retry_settings.max_retries
         self.timeout = float(job.deployment.retry_settings.timeout)
         self.init_timeout = float(job.init_timeout)
-        self.children: list[_Child] = list(children or [])  # started early (see WarmStart)
+        self.children: list[_Child] = []
         self.pending: deque[dict[str, Any]] = deque()
         self.init_failures = 0
         #: Called after every wait for events (at least once a second): e.g. claim heartbeats.
@@ -231,6 +230,10 @@ class ScoringPool:
             if self.on_tick is not None:
                 self.on_tick()
         self._shutdown()
+
+    def adopt(self, children: list[_Child]) -> None:
+        """Score in children started earlier (see :class:`WarmStart`) before starting new ones."""
+        self.children.extend(children)
 
     def start(self, processes: int) -> None:
         """Start scoring children (each runs init() at once) until there are ``processes``."""
