@@ -66,6 +66,20 @@ with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), catc
 """
 
 
+def _scoring_dag(test_dags, dag_id: str, tmp_path: Path, arguments: str):
+    """A DAG whose TaskGroup "scoring" scores ``tmp_path/in`` into ``tmp_path/out``; ``arguments``:
+    further argument lines of ``self_hosted_batch_scoring``."""
+    body = f"""
+    self_hosted_batch_scoring(
+        "scoring",
+        deployment=DEPLOYMENT,
+        input_path={str(tmp_path / "in")!r},
+        output_path={str(tmp_path / "out")!r},
+{arguments}    )
+"""
+    return load_dag(test_dags.write(dag_id, _test_dag_source(dag_id, body)), dag_id)
+
+
 def test_example_dag_scores_params_paths_in_input_order(airflow_db, make_inputs, tmp_path):
     names = make_inputs(tmp_path / "in", 45)
     output = tmp_path / "out"
@@ -130,23 +144,10 @@ def test_default_paths_render_ds_and_a_second_run_resumes(airflow_db, make_input
 def test_failed_job_fails_collect_with_a_clear_message(airflow_db, test_dags, make_inputs, tmp_path, capfd):
     make_inputs(tmp_path / "in", 12)
     (tmp_path / "in" / "digit_00005.txt").write_text("not an image\n", encoding="utf-8")
-    path = test_dags.write(
-        "mlendpoints_failing_job",
-        _test_dag_source(
-            "mlendpoints_failing_job",
-            f"""
-    self_hosted_batch_scoring(
-        "scoring",
-        deployment=DEPLOYMENT,
-        input_path={str(tmp_path / "in")!r},
-        output_path={str(tmp_path / "out")!r},
-        overrides={{"mini_batch_size": 3, "error_threshold": 0, "retry_settings.max_retries": 0,
-                   "resources.instance_count": 1}},
-    )
-""",
-        ),
-    )
-    dag = load_dag(path, "mlendpoints_failing_job")
+    dag = _scoring_dag(test_dags, "mlendpoints_failing_job", tmp_path, """
+        overrides={"mini_batch_size": 3, "error_threshold": 0, "retry_settings.max_retries": 0,
+                   "resources.instance_count": 1},
+""")
 
     run = run_dag(dag, LOGICAL_DATE)
 
@@ -169,22 +170,9 @@ def test_more_score_tasks_than_mini_batches_leaves_the_extra_ones_nothing_to_do(
     airflow_db, test_dags, make_inputs, tmp_path
 ):
     names = make_inputs(tmp_path / "in", 4)
-    path = test_dags.write(
-        "mlendpoints_few_inputs",
-        _test_dag_source(
-            "mlendpoints_few_inputs",
-            f"""
-    self_hosted_batch_scoring(
-        "scoring",
-        deployment=DEPLOYMENT,
-        input_path={str(tmp_path / "in")!r},
-        output_path={str(tmp_path / "out")!r},
-        overrides={{"mini_batch_size": 2, "resources.instance_count": 3}},
-    )
-""",
-        ),
-    )
-    dag = load_dag(path, "mlendpoints_few_inputs")
+    dag = _scoring_dag(test_dags, "mlendpoints_few_inputs", tmp_path, """
+        overrides={"mini_batch_size": 2, "resources.instance_count": 3},
+""")
     run = run_dag(dag, LOGICAL_DATE)
 
     states = task_states(run)
@@ -316,24 +304,11 @@ def test_existing_output_error_fails_a_fresh_run_without_retries(
     airflow_db, test_dags, make_inputs, tmp_path
 ):
     make_inputs(tmp_path / "in", 6)
-    path = test_dags.write(
-        "mlendpoints_existing_error",
-        _test_dag_source(
-            "mlendpoints_existing_error",
-            f"""
-    self_hosted_batch_scoring(
-        "scoring",
-        deployment=DEPLOYMENT,
-        input_path={str(tmp_path / "in")!r},
-        output_path={str(tmp_path / "out")!r},
-        overrides={{"resources.instance_count": 1}},
+    dag = _scoring_dag(test_dags, "mlendpoints_existing_error", tmp_path, """
+        overrides={"resources.instance_count": 1},
         existing_output="error",
         retries=3,
-    )
-""",
-        ),
-    )
-    dag = load_dag(path, "mlendpoints_existing_error")
+""")
 
     first = run_dag(dag, LOGICAL_DATE)
     assert first.state == "success", task_states(first)
@@ -397,24 +372,11 @@ def test_clearing_a_finished_run_reruns_it_without_duplicate_rows(
     airflow_db, test_dags, make_inputs, tmp_path
 ):
     names = make_inputs(tmp_path / "in", 10)
-    path = test_dags.write(
-        "mlendpoints_clear_rerun",
-        _test_dag_source(
-            "mlendpoints_clear_rerun",
-            f"""
-    self_hosted_batch_scoring(
-        "scoring",
-        deployment=DEPLOYMENT,
-        input_path={str(tmp_path / "in")!r},
-        output_path={str(tmp_path / "out")!r},
-        overrides={{"mini_batch_size": 4, "resources.instance_count": 2}},
+    dag = _scoring_dag(test_dags, "mlendpoints_clear_rerun", tmp_path, """
+        overrides={"mini_batch_size": 4, "resources.instance_count": 2},
         existing_output="error",
         max_shards=2,
-    )
-""",
-        ),
-    )
-    dag = load_dag(path, "mlendpoints_clear_rerun")
+""")
     first = run_dag(dag, LOGICAL_DATE)
     assert first.state == "success", task_states(first)
     planned = _plan(tmp_path / "out")
@@ -439,23 +401,10 @@ def test_invalid_rendered_override_fails_the_plan_at_once(
     airflow_db, test_dags, make_inputs, tmp_path, capfd
 ):
     make_inputs(tmp_path / "in", 3)
-    path = test_dags.write(
-        "mlendpoints_bad_override",
-        _test_dag_source(
-            "mlendpoints_bad_override",
-            f"""
-    self_hosted_batch_scoring(
-        "scoring",
-        deployment=DEPLOYMENT,
-        input_path={str(tmp_path / "in")!r},
-        output_path={str(tmp_path / "out")!r},
-        overrides={{"mini_batch_size": "{{{{ 'many' ~ 'files' }}}}"}},
+    dag = _scoring_dag(test_dags, "mlendpoints_bad_override", tmp_path, """
+        overrides={"mini_batch_size": "{{ 'many' ~ 'files' }}"},
         retries=3,
-    )
-""",
-        ),
-    )
-    dag = load_dag(path, "mlendpoints_bad_override")
+""")
 
     run = run_dag(dag, LOGICAL_DATE)
 
