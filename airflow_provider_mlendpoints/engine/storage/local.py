@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import BinaryIO
@@ -15,30 +15,19 @@ from .base import NESTED_FOLDER, FileInfo, SkipCallback, Storage, StorageError
 TEMP_PREFIX = ".mlendpoints-tmp-"
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the system tells it (Linux)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _temporary_file(folder: str) -> tuple[int, str]:
-    """A temporary file in ``folder`` with the mode a plain ``open(path, "w")`` would give.
+    """A new temporary file in ``folder``, with the mode a plain ``open(path, "w")`` would give.
 
-    ``mkstemp`` creates files readable by the owner only; the result files are meant
-    to be read by others as the umask allows, like any file the scoring script writes.
+    Created with mode 0o666 so that the kernel applies the umask, as for any file the
+    scoring script writes (``mkstemp`` would make it readable by its owner only).
     """
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
-    with suppress(OSError):  # a filesystem without modes keeps its own
-        os.fchmod(fd, 0o666 & ~_umask())
-    return fd, tmp
+    for _ in range(100):
+        tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp  # not inherited (PEP 446)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused temporary file name in {folder}")
 
 
 class LocalStorage(Storage):
