@@ -11,7 +11,9 @@ one run, on this machine:
     2 parallel task slots, instance_count 2), after one untimed run of a
     no-op DAG (a running deployment has long paid its first task's start-up);
     its timeline shows where the run's time went; the benchmark looks at a
-    timed run every 5 s (its figures come from the run's own start and end);
+    timed run every 5 s (its figures come from the run's own start and end),
+    and it prints the CPU time the Airflow services (scheduler, dag-processor,
+    api-server) used meanwhile, time the scoring processes could not have;
 (d) planning time and peak RSS for 200,000 input files;
 (e) peak RSS of collect for 2,000,000 output rows;
 (f) the workload of (c) on the ``scripts/stack`` deployment (PostgreSQL,
@@ -209,15 +211,37 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
     with stack:
         warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
+        services_before = services_cpu_seconds(stack)
         run_id = stack.trigger("bench_self_hosted", conf={"output": str(work / "airflow-output")})
         run = stack.wait_for_run("bench_self_hosted", run_id, poll=OBSERVER_POLL_SECONDS)
+        services_after = services_cpu_seconds(stack)
         tis = stack.task_instances("bench_self_hosted", run_id)
     if run["state"] != "success":
         raise RuntimeError(f"Airflow benchmark run ended {run['state']}; logs under {stack.home}")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
+    services = {name: services_after[name] - services_before.get(name, 0.0) for name in services_after}
     return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy,
-            "timeline": timeline(run, tis)}
+            "timeline": timeline(run, tis), "services_cpu_seconds": services}
+
+
+def services_cpu_seconds(stack) -> dict[str, float]:
+    """CPU seconds each Airflow service process has used so far (user + system, with its reaped children).
+
+    Task processes are not counted: LocalExecutor's long-lived worker processes fork and
+    reap them, so their time stays with those workers. The dag-processor's figure includes
+    the DAG-file parses it forks.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for service in stack.services:
+        pid = stack.pid(service)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            continue
+        used[service] = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+    return used
 
 
 def timeline(run: dict, tis: list[dict]) -> str:
@@ -450,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
         figures["c_task_instances"] = c["task_instances"]
         print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
         print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
+        services = c["services_cpu_seconds"]
+        figures["c_services_cpu_seconds"] = {name: round(value, 2) for name, value in services.items()}
+        print("    Airflow services' CPU from trigger until the run was seen to end: "
+              + ", ".join(f"{name} {value:.2f} s" for name, value in services.items())
+              + f" ({sum(services.values()):.2f} CPU-s that the scoring shares {os.cpu_count()} cores with)", flush=True)
 
     if not args.skip_stack:
         for slots, f in bench_stack(work, inputs, files).items():

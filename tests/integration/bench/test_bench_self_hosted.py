@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -46,3 +48,25 @@ def test_timeline_names_each_task_instance_in_start_order(repo_root: Path) -> No
     assert timeline(run, tis) == (
         "plan q- s0.2 e1.0; score[1] q2.0 s2.5 e-; collect q58.0 s59.0 e60.0; run end 60.5"
     )
+
+
+def test_services_cpu_seconds_reads_each_running_service(repo_root: Path) -> None:
+    sys.path.insert(0, str(repo_root / "bench"))
+    try:
+        from self_hosted import services_cpu_seconds
+    finally:
+        sys.path.remove(str(repo_root / "bench"))
+
+    class Stack:
+        services = ("scheduler", "api-server")
+
+        def pid(self, service: str) -> int | None:
+            return os.getpid() if service == "scheduler" else None  # the api-server is not running
+
+    before = services_cpu_seconds(Stack())
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    after = services_cpu_seconds(Stack())
+    assert set(before) == set(after) == {"scheduler"}
+    assert after["scheduler"] - before["scheduler"] >= 0.2
