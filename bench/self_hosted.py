@@ -12,6 +12,7 @@ one run, on this machine:
     no-op DAG (a running deployment has long paid its first task's start-up);
     its timeline shows where the run's time went; the benchmark looks at a
     timed run every 5 s (its figures come from the run's own start and end),
+    a Pool(2) run just before it gives ``c_over_pool2`` as in (f),
     and it prints the CPU time the Airflow services (scheduler, dag-processor,
     api-server) used meanwhile, time the scoring processes could not have;
 (d) planning time and peak RSS for 200,000 input files;
@@ -198,8 +199,13 @@ def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2)
 
 
 # ---------------------------------------------------------------------- (c) real Airflow
-def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2) -> dict:
-    """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings."""
+def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2) -> dict:
+    """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings.
+
+    As in (f), a Pool of as many processes scores the same files right before the timed run
+    (Airflow idle by then): on a machine whose speed drifts, ``c_over_pool2`` compares the run
+    with a ceiling measured a minute earlier, not several.
+    """
     from airflow_stack import AirflowStack
 
     dags = work / "dags"
@@ -211,6 +217,7 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
     with stack:
         warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
+        pool_seconds = bench_pool(deployment.parent, files, work / "pool-c.csv", workers=slots)
         services_before = services_cpu_seconds(stack)
         run_id = stack.trigger("bench_self_hosted", conf={"output": str(work / "airflow-output")})
         run = stack.wait_for_run("bench_self_hosted", run_id, poll=OBSERVER_POLL_SECONDS)
@@ -221,7 +228,7 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, slots: int = 2)
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
     services = {name: services_after[name] - services_before.get(name, 0.0) for name in services_after}
-    return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy,
+    return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy, "pool_seconds": pool_seconds,
             "timeline": timeline(run, tis), "services_cpu_seconds": services}
 
 
@@ -467,12 +474,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
 
     if not args.skip_airflow:
-        c = bench_airflow(work, deploy_af, inputs)
+        c = bench_airflow(work, deploy_af, inputs, files)
         figures["c_seconds"] = round(c["seconds"], 2)
         figures["c_files_per_s"] = round(args.files / c["seconds"], 1)
         figures["c_over_a"] = round(a / c["seconds"], 3)
         figures["c_task_instances"] = c["task_instances"]
-        print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}", flush=True)
+        figures["c_pool2_seconds"] = round(c["pool_seconds"], 2)
+        figures["c_over_pool2"] = round(c["pool_seconds"] / c["seconds"], 3)
+        print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}; "
+              f"a Pool(2) just before: {c['pool_seconds']:.1f} s, c/pool2 = {c['pool_seconds'] / c['seconds']:.3f}",
+              flush=True)
         print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
         services = c["services_cpu_seconds"]
         figures["c_services_cpu_seconds"] = {name: round(value, 2) for name, value in services.items()}
