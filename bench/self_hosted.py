@@ -227,7 +227,7 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str
         raise RuntimeError(f"Airflow benchmark run ended {run['state']}; logs under {stack.home}")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
-    services = {name: services_after[name] - services_before.get(name, 0.0) for name in services_after}
+    services = {name: used - services_before[name] for name, used in services_after.items() if name in services_before}
     return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy, "pool_seconds": pool_seconds,
             "timeline": timeline(run, tis), "services_cpu_seconds": services}
 
