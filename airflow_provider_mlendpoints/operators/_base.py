@@ -278,10 +278,13 @@ class MLEndpointsBaseOperator(BaseOperator):
         endpoint_name: str,
         deployment_name: str | None = None,
         *,
-        method_name: str = "execute_complete",
+        method_name: str,
     ) -> dict[str, Any]:
         """Wait until the resource's provisioningState is terminal: Succeeded returns its JSON,
-        Failed/Canceled/timeout fail with the service's message and the Studio link."""
+        Failed/Canceled/timeout fail with the service's message and the Studio link.
+
+        ``method_name`` is the operator's method that resumes after the trigger (when
+        ``deferrable``); it has no default because each operator resumes in its own."""
         target = WaitTarget.resource(
             kind, endpoint_name, deployment_name, first_delay=self.first_delay(kind, endpoint_name, deployment_name)
         )

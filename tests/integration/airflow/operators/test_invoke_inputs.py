@@ -117,7 +117,7 @@ def test_base_wait_for_provisioning_checks_first_then_defers_or_polls(workspace)
     client = workspace.client
     # already provisioned: returns at once even when deferrable
     op = MLEndpointsBaseOperator(task_id="t", deferrable=True, poll_interval=0.1)
-    details = op.wait_for_provisioning("batch_deployment", TOY_ENDPOINT, "ok")
+    details = op.wait_for_provisioning("batch_deployment", TOY_ENDPOINT, "ok", method_name="done")
     assert details["name"] == "ok" and details["properties"]["provisioningState"] == "Succeeded"
 
     body = {"location": "eastus", "properties": {"authMode": "AADToken"}}
@@ -140,7 +140,7 @@ def test_base_wait_for_provisioning_checks_first_then_defers_or_polls(workspace)
     )  # still, for the sync poll
     sync = MLEndpointsBaseOperator(task_id="s", deferrable=False, poll_interval=0.1, timeout=60)
     assert (
-        sync.wait_for_provisioning("batch_endpoint", "wait-base")["name"]
+        sync.wait_for_provisioning("batch_endpoint", "wait-base", method_name="done")["name"]
         == "wait-base"
     )
     client.batch_endpoints.begin_delete("wait-base").result()
