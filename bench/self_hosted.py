@@ -12,7 +12,10 @@ one run, on this machine:
     no-op DAG (a running deployment has long paid its first task's start-up);
     its timeline shows where the run's time went; the benchmark looks at a
     timed run every 5 s (its figures come from the run's own start and end),
-    a Pool(2) run just before it gives ``c_over_pool2`` as in (f),
+    a Pool(2) run just before it gives ``c_over_pool2`` as in (f); between
+    the two, the same work as plain Airflow tasks (two mapped ``@task``
+    instances calling init/run, a merge task; no provider code) gives the
+    floor this Airflow sets here (``c_plain_over_a``, ``c_over_plain``);
     and it prints the CPU time the Airflow services (scheduler, dag-processor,
     api-server) used meanwhile, time the scoring processes could not have;
 (d) planning time and peak RSS for 200,000 input files;
@@ -127,6 +130,66 @@ bench_self_hosted()
 '''
 
 
+#: (c)'s floor: the same work as plain Airflow tasks, no provider code. Each instance of a mapped
+#: ``@task`` loads the scoring script, calls ``init()`` and then ``run()`` on its
+#: contiguous share of the mini-batches, writing one part file; a last task concatenates the
+#: parts in input order into predictions.csv (the rows the Pool writes, in the same order).
+PLAIN_DAG_PY = """
+import importlib.util
+import os
+
+import pendulum
+from airflow.sdk import dag, task
+
+SCORE_PY = {score_py!r}
+INPUT_DIR = {input!r}
+SHARDS = {shards}
+MINI_BATCH_SIZE = {mini_batch_size}
+
+
+def mini_batches():
+    files = sorted(os.path.join(root, name) for root, _, names in os.walk(INPUT_DIR) for name in names)
+    return [files[i : i + MINI_BATCH_SIZE] for i in range(0, len(files), MINI_BATCH_SIZE)]
+
+
+@dag(dag_id={dag_id!r}, schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), catchup=False)
+def plain_airflow():
+    @task
+    def score(shard, dag_run=None):
+        spec = importlib.util.spec_from_file_location("bench_plain_score", SCORE_PY)
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        script.init()
+        batches = mini_batches()
+        mine = batches[shard * len(batches) // SHARDS : (shard + 1) * len(batches) // SHARDS]
+        output = dag_run.conf["output"]
+        os.makedirs(output, exist_ok=True)
+        part = os.path.join(output, f"part-{{shard}}.csv")
+        with open(part, "w") as handle:
+            for batch in mine:
+                handle.write("".join(f"{{row}}\\n" for row in script.run(batch)))
+        return part
+
+    @task
+    def merge(parts, dag_run=None):
+        with open(os.path.join(dag_run.conf["output"], "predictions.csv"), "w") as out:
+            for part in parts:
+                with open(part) as handle:
+                    out.write(handle.read())
+
+    merge(score.expand(shard=list(range(SHARDS))))
+
+
+plain_airflow()
+"""
+
+
+def plain_dag_source(dag_id: str, deploy_dir: Path, input_dir: Path, shards: int, mini_batch_size: int = 10) -> str:
+    """The source of (c)'s plain-Airflow DAG over ``deploy_dir``'s scoring script and ``input_dir``."""
+    return PLAIN_DAG_PY.format(dag_id=dag_id, score_py=str(deploy_dir / "code" / "score.py"), input=str(input_dir),
+                               shards=shards, mini_batch_size=mini_batch_size)
+
+
 def make_deployment(root: Path, *, instance_count: int, concurrency: int, mini_batch_size: int = 10) -> Path:
     """Write the benchmark's deployment folder (YAML, scoring script, empty model) under ``root``."""
     (root / "code").mkdir(parents=True, exist_ok=True)
@@ -202,34 +265,49 @@ def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2)
 def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2) -> dict:
     """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings.
 
-    As in (f), a Pool of as many processes scores the same files right before the timed run
-    (Airflow idle by then): on a machine whose speed drifts, ``c_over_pool2`` compares the run
-    with a ceiling measured a minute earlier, not several.
+    As in (f), a Pool of as many processes scores the same files first (Airflow idle by then):
+    on a machine whose speed drifts, ``c_over_pool2`` compares the run with a ceiling measured
+    a minute earlier, not several. Between the two, the plain-Airflow DAG does the same work
+    with no provider code (:data:`PLAIN_DAG_PY`): the floor this Airflow sets on this machine.
     """
     from airflow_stack import AirflowStack
 
     dags = work / "dags"
     dags.mkdir()
     (dags / "bench_self_hosted.py").write_text(DAG_PY.format(deployment=str(deployment), input=str(input_dir)))
+    (dags / "bench_plain_airflow.py").write_text(
+        plain_dag_source("bench_plain_airflow", deployment.parent, input_dir, shards=slots)
+    )
     (dags / "bench_warm_up.py").write_text(NOOP_DAG_PY.format(dag_id="bench_warm_up", count=slots))
     stack = AirflowStack(home=work / "airflow-home", dags_folder=dags, parallelism=slots,
                          services=("api-server", "scheduler", "dag-processor"))
     with stack:
         warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
+        stack.wait_for_dag("bench_plain_airflow")
         pool_seconds = bench_pool(deployment.parent, files, work / "pool-c.csv", workers=slots)
+        plain_run, plain_tis = _timed_run(stack, "bench_plain_airflow", {"output": str(work / "plain-output")})
+        _wait_for_free_slots(stack, {ti["id"] for ti in plain_tis})
         services_before = services_cpu_seconds(stack)
-        run_id = stack.trigger("bench_self_hosted", conf={"output": str(work / "airflow-output")})
-        run = stack.wait_for_run("bench_self_hosted", run_id, poll=OBSERVER_POLL_SECONDS)
+        run, tis = _timed_run(stack, "bench_self_hosted", {"output": str(work / "airflow-output")})
         services_after = services_cpu_seconds(stack)
-        tis = stack.task_instances("bench_self_hosted", run_id)
-    if run["state"] != "success":
-        raise RuntimeError(f"Airflow benchmark run ended {run['state']}; logs under {stack.home}")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
     services = {name: used - services_before[name] for name, used in services_after.items() if name in services_before}
     return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy, "pool_seconds": pool_seconds,
-            "timeline": timeline(run, tis), "services_cpu_seconds": services}
+            "timeline": timeline(run, tis), "services_cpu_seconds": services,
+            "plain_seconds": _iso_seconds(plain_run["end_date"]) - _iso_seconds(plain_run["start_date"]),
+            "plain_timeline": timeline(plain_run, plain_tis)}
+
+
+def _timed_run(stack, dag_id: str, conf: dict) -> tuple[dict, list[dict]]:
+    """Trigger ``dag_id`` and wait for its run to end, looking every few seconds; fails unless it succeeded."""
+    run_id = stack.trigger(dag_id, conf=conf)
+    run = stack.wait_for_run(dag_id, run_id, poll=OBSERVER_POLL_SECONDS)
+    tis = stack.task_instances(dag_id, run_id)
+    if run["state"] != "success":
+        raise RuntimeError(f"{dag_id} ended {run['state']}; logs under {stack.home}")
+    return run, tis
 
 
 def services_cpu_seconds(stack) -> dict[str, float]:
@@ -485,6 +563,13 @@ def main(argv: list[str] | None = None) -> int:
               f"a Pool(2) just before: {c['pool_seconds']:.1f} s, c/pool2 = {c['pool_seconds'] / c['seconds']:.3f}",
               flush=True)
         print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
+        plain = c["plain_seconds"]
+        figures["c_plain_seconds"] = round(plain, 2)
+        figures["c_plain_over_a"] = round(a / plain, 3)
+        figures["c_over_plain"] = round(plain / c["seconds"], 3)
+        print(f"    the same work as plain Airflow tasks (no provider code), run between the two: {plain:.1f} s, "
+              f"plain/a = {a / plain:.3f}, c/plain = {plain / c['seconds']:.3f}", flush=True)
+        print(f"    its timeline: {c['plain_timeline']}", flush=True)
         services = c["services_cpu_seconds"]
         figures["c_services_cpu_seconds"] = {name: round(value, 2) for name, value in services.items()}
         print("    Airflow services' CPU from trigger until the run was seen to end: "

@@ -9,6 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.fixtures.airflow_db import load_dag, run_dag, task_states
+
 
 def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
@@ -70,3 +74,27 @@ def test_services_cpu_seconds_reads_each_running_service(repo_root: Path) -> Non
     after = services_cpu_seconds(Stack())
     assert set(before) == set(after) == {"scheduler"}
     assert after["scheduler"] - before["scheduler"] >= 0.2
+
+
+@pytest.mark.airflow
+def test_plain_airflow_dag_scores_every_file_in_input_order(repo_root: Path, airflow_db, test_dags, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """(c)'s floor does the same work as the Pool: one row per file, in input order, over uneven shares."""
+    sys.path.insert(0, str(repo_root / "bench"))
+    try:
+        from self_hosted import make_deployment, make_inputs, plain_dag_source
+    finally:
+        sys.path.remove(str(repo_root / "bench"))
+    monkeypatch.setenv("BENCH_INIT_SECONDS", "0")
+    monkeypatch.setenv("BENCH_CPU_PER_FILE", "0")
+    deployment = make_deployment(tmp_path / "deploy", instance_count=3, concurrency=1)
+    files = make_inputs(tmp_path / "in", 35)  # 4 mini-batches of 10 over 3 shards: 1, 1 and 2
+    source = plain_dag_source("bench_plain_test", deployment.parent, tmp_path / "in", shards=3)
+    dag = load_dag(test_dags.write("bench_plain_test", source), "bench_plain_test")
+
+    run = run_dag(dag, conf={"output": str(tmp_path / "out")})
+
+    assert run.state == "success", task_states(run)
+    expected = [f"{Path(path).name} {int(Path(path).stem.split('-')[1]) % 97} 0" for path in files]
+    assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == expected
+    assert sorted(p.name for p in (tmp_path / "out").glob("part-*.csv")) == ["part-0.csv", "part-1.csv", "part-2.csv"]
