@@ -16,7 +16,9 @@ one run, on this machine:
     the two, the same work as plain Airflow tasks (two mapped ``@task``
     instances calling init/run, a merge task; no provider code) gives the
     floor this Airflow sets here (``c_plain_over_a``, ``c_over_plain``);
-    and it prints the CPU time the Airflow services (scheduler, dag-processor,
+    it prints how long each task instance held its executor slot after it
+    ended (``c_slot_holds``: Airflow's supervisor at times holds one 5 s),
+    and the CPU time the Airflow services (scheduler, dag-processor,
     api-server) used meanwhile, time the scoring processes could not have;
 (d) planning time and peak RSS for 200,000 input files;
 (e) peak RSS of collect for 2,000,000 output rows;
@@ -291,13 +293,16 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str
         services_before = services_cpu_seconds(stack)
         run, tis = _timed_run(stack, "bench_self_hosted", {"output": str(work / "airflow-output")})
         services_after = services_cpu_seconds(stack)
+        _wait_for_free_slots(stack, {ti["id"] for ti in tis})
+        scheduler_log = stack._log_file("scheduler").read_text(errors="replace")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
     services = {name: used - services_before[name] for name, used in services_after.items() if name in services_before}
     return {"seconds": seconds, "task_instances": len(tis), "task_busy_seconds": busy, "pool_seconds": pool_seconds,
             "timeline": timeline(run, tis), "services_cpu_seconds": services,
             "plain_seconds": _iso_seconds(plain_run["end_date"]) - _iso_seconds(plain_run["start_date"]),
-            "plain_timeline": timeline(plain_run, plain_tis)}
+            "plain_timeline": timeline(plain_run, plain_tis),
+            "slot_holds": slot_holds(scheduler_log, tis), "plain_slot_holds": slot_holds(scheduler_log, plain_tis)}
 
 
 def _timed_run(stack, dag_id: str, conf: dict) -> tuple[dict, list[dict]]:
@@ -336,16 +341,37 @@ def timeline(run: dict, tis: list[dict]) -> str:
     def at(value: str | None) -> str:
         return "-" if not value else f"{_iso_seconds(value) - start:.1f}"
 
-    def name(ti: dict) -> str:
-        index = ti.get("map_index", -1)
-        return ti["task_id"].rsplit(".", 1)[-1] + ("" if index is None or index < 0 else f"[{index}]")
-
     rows = sorted(tis, key=lambda ti: (ti.get("start_date") or "", ti.get("map_index", -1)))
     parts = [
-        f"{name(ti)} q{at(ti.get('queued_when'))} s{at(ti.get('start_date'))} e{at(ti.get('end_date'))}"
+        f"{_ti_name(ti)} q{at(ti.get('queued_when'))} s{at(ti.get('start_date'))} e{at(ti.get('end_date'))}"
         for ti in rows
     ]
     return "; ".join(parts) + f"; run end {at(run.get('end_date'))}"
+
+
+def _ti_name(ti: dict) -> str:
+    index = ti.get("map_index", -1)
+    return ti["task_id"].rsplit(".", 1)[-1] + ("" if index is None or index < 0 else f"[{index}]")
+
+
+def slot_holds(scheduler_log: str, tis: list[dict]) -> dict[str, float]:
+    """Seconds each task instance kept its executor slot after it ended, read from the scheduler's log.
+
+    A task instance ends when it reports its state; its slot is free when the supervisor logs
+    "Workload finished". Airflow 3.3's supervisor sometimes sees the task's sockets close a moment
+    before the process can be reaped, and then sleeps out its heartbeat interval (5 s) before it
+    looks again: a slot held so delays the next task when every slot is taken.
+    """
+    finished: dict[str, float] = {}
+    for line in scheduler_log.splitlines():
+        if "Workload finished" in line and "workload_id=" in line:
+            workload = line.split("workload_id=", 1)[1].split()[0]
+            finished[workload] = _iso_seconds(line.split()[0])
+    return {
+        _ti_name(ti): round(finished[ti["id"]] - _iso_seconds(ti["end_date"]), 2)
+        for ti in tis
+        if ti.get("end_date") and ti["id"] in finished
+    }
 
 
 def warm_up(airflow) -> float:
@@ -570,6 +596,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    the same work as plain Airflow tasks (no provider code), run between the two: {plain:.1f} s, "
               f"plain/a = {a / plain:.3f}, c/plain = {plain / c['seconds']:.3f}", flush=True)
         print(f"    its timeline: {c['plain_timeline']}", flush=True)
+        figures["c_slot_holds"], figures["c_plain_slot_holds"] = c["slot_holds"], c["plain_slot_holds"]
+        print("    seconds each task instance held its executor slot after it ended (Airflow's supervisor): "
+              + ", ".join(f"{name} {held:.2f}" for name, held in c["slot_holds"].items())
+              + "; plain: " + ", ".join(f"{name} {held:.2f}" for name, held in c["plain_slot_holds"].items()),
+              flush=True)
         services = c["services_cpu_seconds"]
         figures["c_services_cpu_seconds"] = {name: round(value, 2) for name, value in services.items()}
         print("    Airflow services' CPU from trigger until the run was seen to end: "

@@ -76,6 +76,28 @@ def test_services_cpu_seconds_reads_each_running_service(repo_root: Path) -> Non
     assert after["scheduler"] - before["scheduler"] >= 0.2
 
 
+def test_slot_holds_reads_when_the_scheduler_freed_each_slot(repo_root: Path) -> None:
+    sys.path.insert(0, str(repo_root / "bench"))
+    try:
+        from self_hosted import slot_holds
+    finally:
+        sys.path.remove(str(repo_root / "bench"))
+    log = "\n".join([
+        "2026-01-01T00:01:00.100000Z [info     ] Workload finished   [supervisor] duration=60.0 exit_code=0 "
+        "final_state=success loc=supervisor.py:2658 workload_id=aaaa-1 workload_type=ExecuteTask",
+        "2026-01-01T00:01:05.550000Z [info     ] Workload finished   [supervisor] duration=65.4 exit_code=0 "
+        "final_state=success loc=supervisor.py:2658 workload_id=bbbb-2 workload_type=ExecuteTask",
+        "2026-01-01T00:01:05.600000Z [info     ] Task finished   workload_id=cccc-3",
+    ])
+    tis = [
+        {"id": "aaaa-1", "task_id": "g.score", "map_index": 0, "end_date": "2026-01-01T00:01:00.05Z"},
+        {"id": "bbbb-2", "task_id": "g.score", "map_index": 1, "end_date": "2026-01-01T00:01:00.5Z"},
+        {"id": "cccc-3", "task_id": "g.collect", "map_index": -1, "end_date": "2026-01-01T00:01:05.5Z"},
+        {"id": "dddd-4", "task_id": "g.other", "map_index": -1, "end_date": None},
+    ]
+    assert slot_holds(log, tis) == {"score[0]": 0.05, "score[1]": 5.05}
+
+
 @pytest.mark.airflow
 def test_plain_airflow_dag_scores_every_file_in_input_order(repo_root: Path, airflow_db, test_dags, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
