@@ -6,7 +6,9 @@ Never imports airflow. Entry points: :class:`MLEndpointsClient`, :class:`AsyncML
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 #: Public name -> the submodule that defines it; imported on first use (PEP 562), so importing the
 #: package (or one light submodule such as ``config``) does not pull azure-core's pipelines,
@@ -77,15 +79,7 @@ if TYPE_CHECKING:
         Workspace,
     )
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -16,7 +16,6 @@ from ..client.kinds import kind_of
 from ..client.resource_bodies import up_to_date
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink
 from ..specs import SpecError
-from ..specs.configured import configured_spec
 from ..specs.model import Spec
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors, workspace_location
 from ._named import DeploymentOperatorBase, EndpointOperatorBase
@@ -42,6 +41,8 @@ def load_resource_spec(
     Local paths must exist. Raises :class:`AirflowFailException` (no retry can fix a spec)
     carrying every problem of the spec, each naming the file and the field.
     """
+    from ..specs.configured import configured_spec  # the YAML loader and jsonschema: at run time only
+
     try:
         return configured_spec(
             spec,

@@ -54,7 +54,6 @@ from ..client.kinds import studio_job_url
 from ..client.resource_bodies import put_body_from
 from ..links import AzureMLDeploymentLink, AzureMLEndpointLink, AzureMLJobLink
 from ..specs import BatchDeploymentSpec, BatchEndpointSpec
-from ..specs.batch import inline_default
 from ._base import MLEndpointsBaseOperator, get_or_none, service_errors
 from ._named import DeploymentOperatorBase, EndpointOperatorBase
 from ._names import BATCH_OPERATORS
@@ -116,6 +115,8 @@ class CreateOrUpdateBatchEndpointOperator(InlineDeploymentsEndpointOperator):
 
     def apply_routing(self) -> dict[str, Any]:
         """Last step: a 2021-05 file's default deployment, when it names one."""
+        from ..specs.batch import inline_default
+
         spec = self.load()
         default = inline_default(spec) if spec.deployments else None
         if default is None:
