@@ -33,6 +33,11 @@ one run, on this machine:
     time / task instances), of which ``f*_noop_ti_runtime_s`` is spent inside
     the task process (start-up, API calls; the rest is scheduling and fork).
 
+(c) and (f) run with Airflow's default settings; ``--min-heartbeat-interval N`` sets
+``[workers] min_heartbeat_interval`` to N seconds for both (Airflow's default is 5: the longest a
+supervisor may hold a finished task's slot, and how often each running task heartbeats). The
+JSON's ``airflow_settings`` says what was set.
+
 The last line printed is one JSON object with the figures, including
 ``b_over_a``, ``c_over_a``, ``f2_over_a`` and ``f4_over_a`` (throughput ratios). ``--quick`` shrinks every
 size so the test suite can check the harness itself; its figures mean nothing.
@@ -264,13 +269,16 @@ def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2)
 
 
 # ---------------------------------------------------------------------- (c) real Airflow
-def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2) -> dict:
+def bench_airflow(
+    work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2, airflow_env: dict | None = None
+) -> dict:
     """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings.
 
     As in (f), a Pool of as many processes scores the same files first (Airflow idle by then):
     on a machine whose speed drifts, ``c_over_pool2`` compares the run with a ceiling measured
     a minute earlier, not several. Between the two, the plain-Airflow DAG does the same work
     with no provider code (:data:`PLAIN_DAG_PY`): the floor this Airflow sets on this machine.
+    ``airflow_env``: Airflow settings (``AIRFLOW__...``) for every Airflow process (see :func:`airflow_settings`).
     """
     from airflow_stack import AirflowStack
 
@@ -282,7 +290,7 @@ def bench_airflow(work: Path, deployment: Path, input_dir: Path, files: list[str
     )
     (dags / "bench_warm_up.py").write_text(NOOP_DAG_PY.format(dag_id="bench_warm_up", count=slots))
     stack = AirflowStack(home=work / "airflow-home", dags_folder=dags, parallelism=slots,
-                         services=("api-server", "scheduler", "dag-processor"))
+                         services=("api-server", "scheduler", "dag-processor"), extra_env=dict(airflow_env or {}))
     with stack:
         warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
@@ -444,7 +452,12 @@ def _run_on_stack(stack, dag_id: str, conf: dict, timeout: float = 3600) -> tupl
 
 
 def bench_stack(
-    work: Path, input_dir: Path, files: list[str], slot_counts: tuple[int, ...] = (2, 4), noop_tasks: int = 32
+    work: Path,
+    input_dir: Path,
+    files: list[str],
+    slot_counts: tuple[int, ...] = (2, 4),
+    noop_tasks: int = 32,
+    airflow_env: dict | None = None,
 ) -> dict:
     """(f): the TaskGroup and a no-op mapped DAG on scripts/stack (PostgreSQL) with each slot count.
 
@@ -466,7 +479,7 @@ def bench_stack(
     results: dict = {}
     try:
         for slots in slot_counts:
-            stack.up(executor="local", parallelism=slots, dags_folder=str(dags))
+            stack.up(executor="local", parallelism=slots, dags_folder=str(dags), env=dict(airflow_env or {}))
             warm_up(stack.airflow())
             pool_seconds = bench_pool(work / f"deploy-stack-{slots}", files, work / f"pool-{slots}.csv", workers=slots)
             run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}")})
@@ -537,6 +550,20 @@ def measure(step: str, deployment: Path, input_dir: Path, output: Path, env: dic
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def airflow_settings(min_heartbeat_interval: int | None) -> dict[str, str]:
+    """The Airflow settings (environment variables) the timed Airflow runs get: none unless asked.
+
+    ``min_heartbeat_interval`` sets ``[workers] min_heartbeat_interval`` (Airflow's default is 5 s):
+    how long a supervisor may hold a finished task's slot (see :func:`slot_holds`), and how often
+    each running task heartbeats.
+    """
+    if min_heartbeat_interval is None:
+        return {}
+    if min_heartbeat_interval < 1:
+        raise ValueError(f"--min-heartbeat-interval must be a whole number of seconds >= 1, not {min_heartbeat_interval}")
+    return {"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": str(min_heartbeat_interval)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20_000)
@@ -547,7 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-stack", action="store_true", help="leave out (f)")
     parser.add_argument("--only-stack", action="store_true", help="(a) and (f) only")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--min-heartbeat-interval", type=int, default=None, metavar="SECONDS",
+                        help="Airflow's [workers] min_heartbeat_interval for (c) and (f) (default: Airflow's own, 5)")
     args = parser.parse_args(argv)
+    try:
+        airflow_env = airflow_settings(args.min_heartbeat_interval)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.quick:
         args.files, args.plan_files, args.collect_rows = 200, 2_000, 20_000
         os.environ["BENCH_INIT_SECONDS"] = "0.05"
@@ -555,9 +588,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="mlendpoints-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)  # (f) runs PostgreSQL as the postgres user, which must reach its data folder
-    figures: dict = {"files": args.files, "cpu_count": os.cpu_count(), "quick": args.quick}
+    figures: dict = {"files": args.files, "cpu_count": os.cpu_count(), "quick": args.quick,
+                     "airflow_settings": airflow_env}
 
     print(f"workdir {work}", flush=True)
+    print("Airflow settings for (c) and (f): "
+          + (", ".join(f"{k}={v}" for k, v in airflow_env.items()) or "Airflow's defaults"), flush=True)
     inputs = work / "inputs"
     files = make_inputs(inputs, args.files)
     deploy_cli = make_deployment(work / "deploy-2x1", instance_count=1, concurrency=2)
@@ -578,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
 
     if not args.skip_airflow:
-        c = bench_airflow(work, deploy_af, inputs, files)
+        c = bench_airflow(work, deploy_af, inputs, files, airflow_env=airflow_env)
         figures["c_seconds"] = round(c["seconds"], 2)
         figures["c_files_per_s"] = round(args.files / c["seconds"], 1)
         figures["c_over_a"] = round(a / c["seconds"], 3)
@@ -608,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
               + f" ({sum(services.values()):.2f} CPU-s that the scoring shares {os.cpu_count()} cores with)", flush=True)
 
     if not args.skip_stack:
-        for slots, f in bench_stack(work, inputs, files).items():
+        for slots, f in bench_stack(work, inputs, files, airflow_env=airflow_env).items():
             figures[f"f{slots}_seconds"] = round(f["seconds"], 2)
             figures[f"f{slots}_files_per_s"] = round(args.files / f["seconds"], 1)
             figures[f"f{slots}_over_a"] = round(a / f["seconds"], 3)

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tests.fixtures.airflow_db import load_dag, run_dag, task_states
+
+
+@pytest.fixture(scope="module")
+def bench(repo_root: Path) -> ModuleType:
+    """``bench/self_hosted.py`` imported as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("bench_self_hosted", repo_root / "bench" / "self_hosted.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path) -> None:
@@ -29,17 +41,13 @@ def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path)
                 "e_collect_rows", "e_collect_peak_rss_mb"):
         assert key in figures, key
     assert figures["e_collect_rows"] == 20_000
+    assert figures["airflow_settings"] == {}  # Airflow's defaults unless --min-heartbeat-interval
     assert figures["b_over_a"] > 0 and figures["d_plan_peak_rss_mb"] > 0
     predictions = (tmp_path / "cli-output" / "predictions.csv").read_text().splitlines()
     assert len(predictions) == figures["files"]
 
 
-def test_timeline_names_each_task_instance_in_start_order(repo_root: Path) -> None:
-    sys.path.insert(0, str(repo_root / "bench"))
-    try:
-        from self_hosted import timeline
-    finally:
-        sys.path.remove(str(repo_root / "bench"))
+def test_timeline_names_each_task_instance_in_start_order(bench: ModuleType) -> None:
     run = {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-01-01T00:01:00.5Z"}
     tis = [
         {"task_id": "g.collect", "map_index": -1, "queued_when": "2026-01-01T00:00:58Z",
@@ -49,17 +57,12 @@ def test_timeline_names_each_task_instance_in_start_order(repo_root: Path) -> No
         {"task_id": "g.plan", "map_index": -1, "queued_when": None,
          "start_date": "2026-01-01T00:00:00.2Z", "end_date": "2026-01-01T00:00:01Z"},
     ]
-    assert timeline(run, tis) == (
+    assert bench.timeline(run, tis) == (
         "plan q- s0.2 e1.0; score[1] q2.0 s2.5 e-; collect q58.0 s59.0 e60.0; run end 60.5"
     )
 
 
-def test_services_cpu_seconds_reads_each_running_service(repo_root: Path) -> None:
-    sys.path.insert(0, str(repo_root / "bench"))
-    try:
-        from self_hosted import services_cpu_seconds
-    finally:
-        sys.path.remove(str(repo_root / "bench"))
+def test_services_cpu_seconds_reads_each_running_service(bench: ModuleType) -> None:
 
     class Stack:
         services = ("scheduler", "api-server")
@@ -67,21 +70,16 @@ def test_services_cpu_seconds_reads_each_running_service(repo_root: Path) -> Non
         def pid(self, service: str) -> int | None:
             return os.getpid() if service == "scheduler" else None  # the api-server is not running
 
-    before = services_cpu_seconds(Stack())
+    before = bench.services_cpu_seconds(Stack())
     deadline = time.process_time() + 0.3
     while time.process_time() < deadline:
         pass
-    after = services_cpu_seconds(Stack())
+    after = bench.services_cpu_seconds(Stack())
     assert set(before) == set(after) == {"scheduler"}
     assert after["scheduler"] - before["scheduler"] >= 0.2
 
 
-def test_slot_holds_reads_when_the_scheduler_freed_each_slot(repo_root: Path) -> None:
-    sys.path.insert(0, str(repo_root / "bench"))
-    try:
-        from self_hosted import slot_holds
-    finally:
-        sys.path.remove(str(repo_root / "bench"))
+def test_slot_holds_reads_when_the_scheduler_freed_each_slot(bench: ModuleType) -> None:
     log = "\n".join([
         "2026-01-01T00:01:00.100000Z [info     ] Workload finished   [supervisor] duration=60.0 exit_code=0 "
         "final_state=success loc=supervisor.py:2658 workload_id=aaaa-1 workload_type=ExecuteTask",
@@ -95,23 +93,18 @@ def test_slot_holds_reads_when_the_scheduler_freed_each_slot(repo_root: Path) ->
         {"id": "cccc-3", "task_id": "g.collect", "map_index": -1, "end_date": "2026-01-01T00:01:05.5Z"},
         {"id": "dddd-4", "task_id": "g.other", "map_index": -1, "end_date": None},
     ]
-    assert slot_holds(log, tis) == {"score[0]": 0.05, "score[1]": 5.05}
+    assert bench.slot_holds(log, tis) == {"score[0]": 0.05, "score[1]": 5.05}
 
 
 @pytest.mark.airflow
-def test_plain_airflow_dag_scores_every_file_in_input_order(repo_root: Path, airflow_db, test_dags, tmp_path: Path,
+def test_plain_airflow_dag_scores_every_file_in_input_order(bench: ModuleType, airflow_db, test_dags, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """(c)'s floor does the same work as the Pool: one row per file, in input order, over uneven shares."""
-    sys.path.insert(0, str(repo_root / "bench"))
-    try:
-        from self_hosted import make_deployment, make_inputs, plain_dag_source
-    finally:
-        sys.path.remove(str(repo_root / "bench"))
     monkeypatch.setenv("BENCH_INIT_SECONDS", "0")
     monkeypatch.setenv("BENCH_CPU_PER_FILE", "0")
-    deployment = make_deployment(tmp_path / "deploy", instance_count=3, concurrency=1)
-    files = make_inputs(tmp_path / "in", 35)  # 4 mini-batches of 10 over 3 shards: 1, 1 and 2
-    source = plain_dag_source("bench_plain_test", deployment.parent, tmp_path / "in", shards=3)
+    deployment = bench.make_deployment(tmp_path / "deploy", instance_count=3, concurrency=1)
+    files = bench.make_inputs(tmp_path / "in", 35)  # 4 mini-batches of 10 over 3 shards: 1, 1 and 2
+    source = bench.plain_dag_source("bench_plain_test", deployment.parent, tmp_path / "in", shards=3)
     dag = load_dag(test_dags.write("bench_plain_test", source), "bench_plain_test")
 
     run = run_dag(dag, conf={"output": str(tmp_path / "out")})
@@ -120,3 +113,21 @@ def test_plain_airflow_dag_scores_every_file_in_input_order(repo_root: Path, air
     expected = [f"{Path(path).name} {int(Path(path).stem.split('-')[1]) % 97} 0" for path in files]
     assert (tmp_path / "out" / "predictions.csv").read_text().splitlines() == expected
     assert sorted(p.name for p in (tmp_path / "out").glob("part-*.csv")) == ["part-0.csv", "part-1.csv", "part-2.csv"]
+
+
+def test_airflow_settings_are_airflows_own_unless_asked(bench: ModuleType) -> None:
+    assert bench.airflow_settings(None) == {}
+    assert bench.airflow_settings(1) == {"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1"}
+    with pytest.raises(ValueError, match="min-heartbeat-interval must be a whole number of seconds >= 1, not 0"):
+        bench.airflow_settings(0)
+
+
+def test_bench_refuses_a_heartbeat_interval_under_one_second(repo_root: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", "--min-heartbeat-interval", "0",
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=repo_root,
+    )
+    assert proc.returncode == 2
+    assert "--min-heartbeat-interval must be a whole number of seconds >= 1, not 0" in proc.stderr
+    assert not list(tmp_path.iterdir())  # refused before any work
