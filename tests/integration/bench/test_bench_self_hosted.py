@@ -63,7 +63,6 @@ def test_timeline_names_each_task_instance_in_start_order(bench: ModuleType) -> 
 
 
 def test_services_cpu_seconds_reads_each_running_service(bench: ModuleType) -> None:
-
     class Stack:
         services = ("scheduler", "api-server")
 
