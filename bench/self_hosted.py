@@ -33,6 +33,12 @@ one run, on this machine:
     time / task instances), of which ``f*_noop_ti_runtime_s`` is spent inside
     the task process (start-up, API calls; the rest is scheduling and fork).
 
+``--repeat N`` runs (a), each timed run of (c) (with its Pool(2) and plain-Airflow runs) and each
+slot count of (f) N times: every figure is then the median of its N runs (each ratio the median of
+the per-run ratios, each run against the median (a)), and the JSON's ``*_runs`` lists give every
+run's figures; the lines printed give every run, then the medians. On a machine whose speed moves by
+a few percent from minute to minute, one run cannot tell 0.92 from 0.94.
+
 (c) and (f) run with Airflow's default settings; ``--min-heartbeat-interval N`` sets
 ``[workers] min_heartbeat_interval`` to N seconds for both (Airflow's default is 5: the longest a
 supervisor may hold a finished task's slot, and how often each running task heartbeats). The
@@ -49,6 +55,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -270,9 +277,12 @@ def bench_cli(deployment: Path, input_dir: Path, output: Path, workers: int = 2)
 
 # ---------------------------------------------------------------------- (c) real Airflow
 def bench_airflow(
-    work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2, airflow_env: dict | None = None
-) -> dict:
-    """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots. Returns timings.
+    work: Path, deployment: Path, input_dir: Path, files: list[str], slots: int = 2, airflow_env: dict | None = None,
+    repeat: int = 1,
+) -> list[dict]:
+    """(c): the TaskGroup on LocalExecutor with ``slots`` parallel task slots, ``repeat`` times on one Airflow.
+
+    Returns each repetition's timings.
 
     As in (f), a Pool of as many processes scores the same files first (Airflow idle by then):
     on a machine whose speed drifts, ``c_over_pool2`` compares the run with a ceiling measured
@@ -295,14 +305,24 @@ def bench_airflow(
         warm_up(stack)
         stack.wait_for_dag("bench_self_hosted")
         stack.wait_for_dag("bench_plain_airflow")
-        pool_seconds = bench_pool(deployment.parent, files, work / "pool-c.csv", workers=slots)
-        plain_run, plain_tis = _timed_run(stack, "bench_plain_airflow", {"output": str(work / "plain-output")})
-        _wait_for_free_slots(stack, {ti["id"] for ti in plain_tis})
-        services_before = services_cpu_seconds(stack)
-        run, tis = _timed_run(stack, "bench_self_hosted", {"output": str(work / "airflow-output")})
-        services_after = services_cpu_seconds(stack)
-        _wait_for_free_slots(stack, {ti["id"] for ti in tis})
-        scheduler_log = stack._log_file("scheduler").read_text(errors="replace")
+        return [_airflow_repetition(stack, work, deployment, files, slots, _suffix(i, repeat)) for i in range(repeat)]
+
+
+def _suffix(index: int, repeat: int) -> str:
+    """What tells repetition ``index``'s output folders from the others' (nothing when there is one)."""
+    return "" if repeat == 1 else f"-{index + 1}"
+
+
+def _airflow_repetition(stack, work: Path, deployment: Path, files: list[str], slots: int, suffix: str) -> dict:
+    """One repetition of (c): a Pool just before, the plain-Airflow DAG, then the TaskGroup's timed run."""
+    pool_seconds = bench_pool(deployment.parent, files, work / f"pool-c{suffix}.csv", workers=slots)
+    plain_run, plain_tis = _timed_run(stack, "bench_plain_airflow", {"output": str(work / f"plain-output{suffix}")})
+    _wait_for_free_slots(stack, {ti["id"] for ti in plain_tis})
+    services_before = services_cpu_seconds(stack)
+    run, tis = _timed_run(stack, "bench_self_hosted", {"output": str(work / f"airflow-output{suffix}")})
+    services_after = services_cpu_seconds(stack)
+    _wait_for_free_slots(stack, {ti["id"] for ti in tis})
+    scheduler_log = stack._log_file("scheduler").read_text(errors="replace")
     seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
     busy = sum(_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in tis)
     services = {name: used - services_before[name] for name, used in services_after.items() if name in services_before}
@@ -458,11 +478,13 @@ def bench_stack(
     slot_counts: tuple[int, ...] = (2, 4),
     noop_tasks: int = 32,
     airflow_env: dict | None = None,
-) -> dict:
+    repeat: int = 1,
+) -> dict[int, list[dict]]:
     """(f): the TaskGroup and a no-op mapped DAG on scripts/stack (PostgreSQL) with each slot count.
 
     Right before each Airflow run, a Pool of as many processes as slots scores the same files:
     on a shared machine the CPU share moves over time, and the adjacent ceiling shows how much.
+    Returns each slot count's ``repeat`` repetitions (on one stack start per slot count).
     """
     from stack_services import Stack
 
@@ -476,31 +498,36 @@ def bench_stack(
     (dags / "bench_noop.py").write_text(NOOP_DAG_PY.format(dag_id="bench_noop", count=noop_tasks))
     (dags / "bench_warm_up.py").write_text(NOOP_DAG_PY.format(dag_id="bench_warm_up", count=max(slot_counts)))
     stack = Stack(work / "stack")
-    results: dict = {}
+    results: dict[int, list[dict]] = {}
     try:
         for slots in slot_counts:
             stack.up(executor="local", parallelism=slots, dags_folder=str(dags), env=dict(airflow_env or {}))
             warm_up(stack.airflow())
-            pool_seconds = bench_pool(work / f"deploy-stack-{slots}", files, work / f"pool-{slots}.csv", workers=slots)
-            run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}")})
-            seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
-            noop_run, noop_tis = _run_on_stack(stack, "bench_noop", {})
-            noop_seconds = _iso_seconds(noop_run["end_date"]) - _iso_seconds(noop_run["start_date"])
-            mapped = [ti for ti in noop_tis if ti["task_id"] == "noop"]
-            runtimes = [_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in mapped]
-            results[slots] = {
-                "seconds": seconds,
-                "pool_seconds": pool_seconds,
-                "task_instances": len(tis),
-                "noop_seconds": noop_seconds,
-                "noop_task_instances": len(noop_tis),
-                "overhead_per_ti_s": slots * noop_seconds / len(noop_tis),
-                "noop_runtime_s": sum(runtimes) / len(runtimes),
-                "timeline": timeline(run, tis),
-            }
+            results[slots] = [_stack_repetition(stack, work, files, slots, _suffix(i, repeat)) for i in range(repeat)]
     finally:
         stack.down()
     return results
+
+
+def _stack_repetition(stack, work: Path, files: list[str], slots: int, suffix: str) -> dict:
+    """One repetition of (f) with ``slots`` slots: a Pool just before, the TaskGroup's run, the no-op DAG's."""
+    pool_seconds = bench_pool(work / f"deploy-stack-{slots}", files, work / f"pool-{slots}{suffix}.csv", workers=slots)
+    run, tis = _run_on_stack(stack, f"bench_stack_{slots}", {"output": str(work / f"stack-output-{slots}{suffix}")})
+    seconds = _iso_seconds(run["end_date"]) - _iso_seconds(run["start_date"])
+    noop_run, noop_tis = _run_on_stack(stack, "bench_noop", {})
+    noop_seconds = _iso_seconds(noop_run["end_date"]) - _iso_seconds(noop_run["start_date"])
+    mapped = [ti for ti in noop_tis if ti["task_id"] == "noop"]
+    runtimes = [_iso_seconds(ti["end_date"]) - _iso_seconds(ti["start_date"]) for ti in mapped]
+    return {
+        "seconds": seconds,
+        "pool_seconds": pool_seconds,
+        "task_instances": len(tis),
+        "noop_seconds": noop_seconds,
+        "noop_task_instances": len(noop_tis),
+        "overhead_per_ti_s": slots * noop_seconds / len(noop_tis),
+        "noop_runtime_s": sum(runtimes) / len(runtimes),
+        "timeline": timeline(run, tis),
+    }
 
 
 def _iso_seconds(value: str) -> float:
@@ -550,6 +577,102 @@ def measure(step: str, deployment: Path, input_dir: Path, output: Path, env: dic
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _of_runs(values: list[float], unit: str = "") -> str:
+    """``" (median of 3: 1.0, 2.0, 3.0)"`` for several runs' values; nothing for one run."""
+    if len(values) < 2:
+        return ""
+    shown = [f"{value:.1f} {unit}" if unit else f"{value:.3f}" for value in values]
+    return f" (median of {len(values)}: {', '.join(shown)})"
+
+
+def _medians(runs: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
+    """The median over ``runs`` of each of ``keys``."""
+    return {key: statistics.median(run[key] for run in runs) for key in keys}
+
+
+def airflow_figures(runs: list[dict], a: float, files: int) -> dict:
+    """(c)'s figures (medians over its repetitions, each against the median ``a``), printing every run."""
+    for i, c in enumerate(runs):
+        c["over_a"], c["over_pool2"] = a / c["seconds"], c["pool_seconds"] / c["seconds"]
+        c["plain_over_a"], c["over_plain"] = a / c["plain_seconds"], c["plain_seconds"] / c["seconds"]
+        label = f" (run {i + 1} of {len(runs)})" if len(runs) > 1 else ""
+        print(f"(c) Airflow LocalExecutor, 2 slots{label}: {c['seconds']:.1f} s, c/a = {c['over_a']:.3f}; "
+              f"a Pool(2) just before: {c['pool_seconds']:.1f} s, c/pool2 = {c['over_pool2']:.3f}", flush=True)
+        print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
+        print(f"    the same work as plain Airflow tasks (no provider code), run between the two: "
+              f"{c['plain_seconds']:.1f} s, plain/a = {c['plain_over_a']:.3f}, c/plain = {c['over_plain']:.3f}",
+              flush=True)
+        print(f"    its timeline: {c['plain_timeline']}", flush=True)
+        print("    seconds each task instance held its executor slot after it ended (Airflow's supervisor): "
+              + ", ".join(f"{name} {held:.2f}" for name, held in c["slot_holds"].items())
+              + "; plain: " + ", ".join(f"{name} {held:.2f}" for name, held in c["plain_slot_holds"].items()),
+              flush=True)
+        services = c["services_cpu_seconds"]
+        print("    Airflow services' CPU from trigger until the run was seen to end: "
+              + ", ".join(f"{name} {value:.2f} s" for name, value in services.items())
+              + f" ({sum(services.values()):.2f} CPU-s that the scoring shares {os.cpu_count()} cores with)", flush=True)
+    m = _medians(runs, ("seconds", "over_a", "pool_seconds", "over_pool2", "plain_seconds", "plain_over_a",
+                        "over_plain"))
+    if len(runs) > 1:
+        print(f"(c) median of {len(runs)} runs: {m['seconds']:.1f} s, c/a = {m['over_a']:.3f}"
+              f"{_of_runs([c['over_a'] for c in runs])}; c/pool2 = {m['over_pool2']:.3f}, "
+              f"plain/a = {m['plain_over_a']:.3f}, c/plain = {m['over_plain']:.3f}", flush=True)
+    last = runs[-1]
+    figures = {
+        "c_seconds": round(m["seconds"], 2), "c_files_per_s": round(files / m["seconds"], 1),
+        "c_over_a": round(m["over_a"], 3), "c_task_instances": last["task_instances"],
+        "c_pool2_seconds": round(m["pool_seconds"], 2), "c_over_pool2": round(m["over_pool2"], 3),
+        "c_plain_seconds": round(m["plain_seconds"], 2), "c_plain_over_a": round(m["plain_over_a"], 3),
+        "c_over_plain": round(m["over_plain"], 3),
+        "c_slot_holds": last["slot_holds"], "c_plain_slot_holds": last["plain_slot_holds"],
+        "c_services_cpu_seconds": {name: round(value, 2) for name, value in last["services_cpu_seconds"].items()},
+    }
+    if len(runs) > 1:
+        figures["c_runs"] = [_rounded(c) for c in runs]
+    return figures
+
+
+def stack_figures(runs: list[dict], slots: int, a: float, files: int) -> dict:
+    """(f)'s figures for one slot count (medians over its repetitions), printing every run."""
+    for i, f in enumerate(runs):
+        f["over_a"], f["over_pool"] = a / f["seconds"], f["pool_seconds"] / f["seconds"]
+        label = f" (run {i + 1} of {len(runs)})" if len(runs) > 1 else ""
+        print(
+            f"(f) scripts/stack (PostgreSQL, LocalExecutor), {slots} slots{label}: {f['seconds']:.1f} s, "
+            f"f/a = {f['over_a']:.3f}; no-op mapped tasks: {f['overhead_per_ti_s']:.2f} slot-s per "
+            f"task instance, of which {f['noop_runtime_s']:.2f} s inside the task process",
+            flush=True,
+        )
+        print(f"    timeline (s after the run started): {f['timeline']}", flush=True)
+    m = _medians(runs, ("seconds", "over_a", "pool_seconds", "over_pool", "overhead_per_ti_s", "noop_runtime_s"))
+    if len(runs) > 1:
+        print(f"(f) {slots} slots, median of {len(runs)} runs: {m['seconds']:.1f} s, f/a = {m['over_a']:.3f}"
+              f"{_of_runs([f['over_a'] for f in runs])}; f/pool{slots} = {m['over_pool']:.3f}, "
+              f"{m['overhead_per_ti_s']:.2f} slot-s per no-op task instance", flush=True)
+    figures = {
+        f"f{slots}_seconds": round(m["seconds"], 2), f"f{slots}_files_per_s": round(files / m["seconds"], 1),
+        f"f{slots}_over_a": round(m["over_a"], 3), f"f{slots}_task_instances": runs[-1]["task_instances"],
+        f"f{slots}_pool{slots}_seconds": round(m["pool_seconds"], 2),
+        f"f{slots}_over_pool{slots}": round(m["over_pool"], 3),
+        f"f{slots}_overhead_per_ti_s": round(m["overhead_per_ti_s"], 3),
+        f"f{slots}_noop_ti_runtime_s": round(m["noop_runtime_s"], 3),
+    }
+    if len(runs) > 1:
+        figures[f"f{slots}_runs"] = [_rounded(f) for f in runs]
+    return figures
+
+
+def _rounded(run: dict) -> dict:
+    """A repetition's figures for the JSON: floats to 3 places (dicts of floats too)."""
+    def r(value):
+        if isinstance(value, float):
+            return round(value, 3)
+        if isinstance(value, dict):
+            return {k: r(v) for k, v in value.items()}
+        return value
+    return {key: r(value) for key, value in run.items()}
+
+
 def airflow_settings(min_heartbeat_interval: int | None) -> dict[str, str]:
     """The Airflow settings (environment variables) the timed Airflow runs get: none unless asked.
 
@@ -576,11 +699,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--min-heartbeat-interval", type=int, default=None, metavar="SECONDS",
                         help="Airflow's [workers] min_heartbeat_interval for (c) and (f) (default: Airflow's own, 5)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run (a), (c) and (f) N times each and report medians (default: 1)")
     args = parser.parse_args(argv)
     try:
         airflow_env = airflow_settings(args.min_heartbeat_interval)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.repeat < 1:
+        parser.error(f"--repeat must be a whole number >= 1, not {args.repeat}")
     if args.quick:
         args.files, args.plan_files, args.collect_rows = 200, 2_000, 20_000
         os.environ["BENCH_INIT_SECONDS"] = "0.05"
@@ -589,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)  # (f) runs PostgreSQL as the postgres user, which must reach its data folder
     figures: dict = {"files": args.files, "cpu_count": os.cpu_count(), "quick": args.quick,
-                     "airflow_settings": airflow_env}
+                     "airflow_settings": airflow_env, "repeat": args.repeat}
 
     print(f"workdir {work}", flush=True)
     print("Airflow settings for (c) and (f): "
@@ -599,10 +726,14 @@ def main(argv: list[str] | None = None) -> int:
     deploy_cli = make_deployment(work / "deploy-2x1", instance_count=1, concurrency=2)
     deploy_af = make_deployment(work / "deploy-af", instance_count=2, concurrency=1)
 
-    a = bench_pool(deploy_cli.parent, files, work / "pool-predictions.csv")
+    a_runs = [bench_pool(deploy_cli.parent, files, work / f"pool-predictions{_suffix(i, args.repeat)}.csv")
+              for i in range(args.repeat)]
+    a = statistics.median(a_runs)
     figures["a_seconds"] = round(a, 2)
     figures["a_files_per_s"] = round(args.files / a, 1)
-    print(f"(a) multiprocessing.Pool(2): {a:.1f} s, {args.files / a:.0f} files/s", flush=True)
+    if args.repeat > 1:
+        figures["a_seconds_runs"] = [round(x, 2) for x in a_runs]
+    print(f"(a) multiprocessing.Pool(2): {a:.1f} s, {args.files / a:.0f} files/s{_of_runs(a_runs, 's')}", flush=True)
 
     if args.only_stack:
         args.skip_airflow = True
@@ -614,52 +745,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(b) mlendpoints score --workers 2: {b:.1f} s, b/a = {a / b:.3f}", flush=True)
 
     if not args.skip_airflow:
-        c = bench_airflow(work, deploy_af, inputs, files, airflow_env=airflow_env)
-        figures["c_seconds"] = round(c["seconds"], 2)
-        figures["c_files_per_s"] = round(args.files / c["seconds"], 1)
-        figures["c_over_a"] = round(a / c["seconds"], 3)
-        figures["c_task_instances"] = c["task_instances"]
-        figures["c_pool2_seconds"] = round(c["pool_seconds"], 2)
-        figures["c_over_pool2"] = round(c["pool_seconds"] / c["seconds"], 3)
-        print(f"(c) Airflow LocalExecutor, 2 slots: {c['seconds']:.1f} s, c/a = {a / c['seconds']:.3f}; "
-              f"a Pool(2) just before: {c['pool_seconds']:.1f} s, c/pool2 = {c['pool_seconds'] / c['seconds']:.3f}",
-              flush=True)
-        print(f"    timeline (s after the run started): {c['timeline']}", flush=True)
-        plain = c["plain_seconds"]
-        figures["c_plain_seconds"] = round(plain, 2)
-        figures["c_plain_over_a"] = round(a / plain, 3)
-        figures["c_over_plain"] = round(plain / c["seconds"], 3)
-        print(f"    the same work as plain Airflow tasks (no provider code), run between the two: {plain:.1f} s, "
-              f"plain/a = {a / plain:.3f}, c/plain = {plain / c['seconds']:.3f}", flush=True)
-        print(f"    its timeline: {c['plain_timeline']}", flush=True)
-        figures["c_slot_holds"], figures["c_plain_slot_holds"] = c["slot_holds"], c["plain_slot_holds"]
-        print("    seconds each task instance held its executor slot after it ended (Airflow's supervisor): "
-              + ", ".join(f"{name} {held:.2f}" for name, held in c["slot_holds"].items())
-              + "; plain: " + ", ".join(f"{name} {held:.2f}" for name, held in c["plain_slot_holds"].items()),
-              flush=True)
-        services = c["services_cpu_seconds"]
-        figures["c_services_cpu_seconds"] = {name: round(value, 2) for name, value in services.items()}
-        print("    Airflow services' CPU from trigger until the run was seen to end: "
-              + ", ".join(f"{name} {value:.2f} s" for name, value in services.items())
-              + f" ({sum(services.values()):.2f} CPU-s that the scoring shares {os.cpu_count()} cores with)", flush=True)
-
+        runs = bench_airflow(work, deploy_af, inputs, files, airflow_env=airflow_env, repeat=args.repeat)
+        figures.update(airflow_figures(runs, a, args.files))
     if not args.skip_stack:
-        for slots, f in bench_stack(work, inputs, files, airflow_env=airflow_env).items():
-            figures[f"f{slots}_seconds"] = round(f["seconds"], 2)
-            figures[f"f{slots}_files_per_s"] = round(args.files / f["seconds"], 1)
-            figures[f"f{slots}_over_a"] = round(a / f["seconds"], 3)
-            figures[f"f{slots}_task_instances"] = f["task_instances"]
-            figures[f"f{slots}_pool{slots}_seconds"] = round(f["pool_seconds"], 2)
-            figures[f"f{slots}_over_pool{slots}"] = round(f["pool_seconds"] / f["seconds"], 3)
-            figures[f"f{slots}_overhead_per_ti_s"] = round(f["overhead_per_ti_s"], 3)
-            figures[f"f{slots}_noop_ti_runtime_s"] = round(f["noop_runtime_s"], 3)
-            print(
-                f"(f) scripts/stack (PostgreSQL, LocalExecutor), {slots} slots: {f['seconds']:.1f} s, "
-                f"f/a = {a / f['seconds']:.3f}; no-op mapped tasks: {f['overhead_per_ti_s']:.2f} slot-s per "
-                f"task instance, of which {f['noop_runtime_s']:.2f} s inside the task process",
-                flush=True,
-            )
-            print(f"    timeline (s after the run started): {f['timeline']}", flush=True)
+        for slots, stack_runs in bench_stack(work, inputs, files, airflow_env=airflow_env, repeat=args.repeat).items():
+            figures.update(stack_figures(stack_runs, slots, a, args.files))
     if args.only_stack:
         print(json.dumps(figures))
         return 0

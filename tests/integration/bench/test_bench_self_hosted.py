@@ -29,7 +29,7 @@ def bench(repo_root: Path) -> ModuleType:
 def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", "--skip-airflow", "--skip-stack",
-         "--workdir", str(tmp_path)],
+         "--repeat", "2", "--workdir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -43,6 +43,9 @@ def test_bench_self_hosted_quick_prints_figures(repo_root: Path, tmp_path: Path)
     assert figures["e_collect_rows"] == 20_000
     assert figures["airflow_settings"] == {}  # Airflow's defaults unless --min-heartbeat-interval
     assert figures["b_over_a"] > 0 and figures["d_plan_peak_rss_mb"] > 0
+    assert figures["repeat"] == 2 and len(figures["a_seconds_runs"]) == 2  # (a) ran twice; its figure is the median
+    assert min(figures["a_seconds_runs"]) <= figures["a_seconds"] <= max(figures["a_seconds_runs"])
+    assert "(a) multiprocessing.Pool(2): " in proc.stdout and "(median of 2: " in proc.stdout
     predictions = (tmp_path / "cli-output" / "predictions.csv").read_text().splitlines()
     assert len(predictions) == figures["files"]
 
@@ -130,3 +133,56 @@ def test_bench_refuses_a_heartbeat_interval_under_one_second(repo_root: Path, tm
     assert proc.returncode == 2
     assert "--min-heartbeat-interval must be a whole number of seconds >= 1, not 0" in proc.stderr
     assert not list(tmp_path.iterdir())  # refused before any work
+
+
+def _c_run(seconds: float, pool: float, plain: float) -> dict:
+    return {"seconds": seconds, "pool_seconds": pool, "plain_seconds": plain, "task_instances": 3,
+            "timeline": "collect q1.0 s1.0 e2.0; run end 2.5", "plain_timeline": "merge q1.0 s1.0 e1.5; run end 2.0",
+            "slot_holds": {"collect": 0.05}, "plain_slot_holds": {"merge": 0.02},
+            "services_cpu_seconds": {"scheduler": 1.5}}
+
+
+def test_airflow_figures_are_medians_of_the_runs_and_every_run_is_printed(bench: ModuleType, capsys) -> None:
+    runs = [_c_run(60.0, 55.0, 57.0), _c_run(50.0, 50.0, 50.0), _c_run(56.0, 54.0, 55.0)]
+
+    figures = bench.airflow_figures(runs, 52.0, 20_000)
+
+    assert figures["c_seconds"] == 56.0
+    assert figures["c_over_a"] == round(52.0 / 56.0, 3)  # the median run against the median (a)
+    assert [run["over_a"] for run in figures["c_runs"]] == [round(52.0 / s, 3) for s in (60.0, 50.0, 56.0)]
+    assert figures["c_over_plain"] == round(55.0 / 56.0, 3)  # the median of 0.95, 1.0 and 0.982
+    assert figures["c_over_pool2"] == round(54.0 / 56.0, 3)
+    out = capsys.readouterr().out
+    assert out.count("(c) Airflow LocalExecutor, 2 slots (run ") == 3
+    assert "(c) median of 3 runs: 56.0 s, c/a = 0.929 (median of 3: 0.867, 1.040, 0.929)" in out
+
+
+def test_one_run_prints_and_reports_as_before(bench: ModuleType, capsys) -> None:
+    figures = bench.airflow_figures([_c_run(56.0, 54.0, 55.0)], 52.0, 20_000)
+
+    assert "c_runs" not in figures and figures["c_over_a"] == 0.929
+    out = capsys.readouterr().out
+    assert "(c) Airflow LocalExecutor, 2 slots: 56.0 s, c/a = 0.929" in out and "median" not in out
+
+
+def test_stack_figures_are_medians_per_slot_count(bench: ModuleType, capsys) -> None:
+    runs = [{"seconds": s, "pool_seconds": 54.0, "task_instances": 5, "noop_seconds": 20.0, "noop_task_instances": 33,
+             "overhead_per_ti_s": o, "noop_runtime_s": 0.2, "timeline": "run end 1.0"}
+            for s, o in ((58.0, 1.2), (60.0, 1.4), (57.0, 1.3))]
+
+    figures = bench.stack_figures(runs, 2, 52.0, 20_000)
+
+    assert figures["f2_seconds"] == 58.0 and figures["f2_over_a"] == round(52.0 / 58.0, 3)
+    assert figures["f2_overhead_per_ti_s"] == 1.3 and len(figures["f2_runs"]) == 3
+    assert "(f) 2 slots, median of 3 runs: 58.0 s, f/a = 0.897" in capsys.readouterr().out
+
+
+def test_bench_refuses_fewer_than_one_repetition(repo_root: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", "--repeat", "0",
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=repo_root,
+    )
+    assert proc.returncode == 2
+    assert "--repeat must be a whole number >= 1, not 0" in proc.stderr
+    assert not list(tmp_path.iterdir())
