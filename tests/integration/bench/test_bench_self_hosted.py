@@ -124,14 +124,20 @@ def test_airflow_settings_are_airflows_own_unless_asked(bench: ModuleType) -> No
         bench.airflow_settings(0)
 
 
-def test_bench_refuses_a_heartbeat_interval_under_one_second(repo_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--min-heartbeat-interval", "--min-heartbeat-interval must be a whole number of seconds >= 1, not 0"),
+        ("--repeat", "--repeat must be a whole number >= 1, not 0"),
+    ],
+)
+def test_bench_refuses_a_setting_under_one(repo_root: Path, tmp_path: Path, option: str, message: str) -> None:
     proc = subprocess.run(
-        [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", "--min-heartbeat-interval", "0",
-         "--workdir", str(tmp_path)],
+        [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", option, "0", "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=60, cwd=repo_root,
     )
     assert proc.returncode == 2
-    assert "--min-heartbeat-interval must be a whole number of seconds >= 1, not 0" in proc.stderr
+    assert message in proc.stderr
     assert not list(tmp_path.iterdir())  # refused before any work
 
 
@@ -175,14 +181,3 @@ def test_stack_figures_are_medians_per_slot_count(bench: ModuleType, capsys) -> 
     assert figures["f2_seconds"] == 58.0 and figures["f2_over_a"] == round(52.0 / 58.0, 3)
     assert figures["f2_overhead_per_ti_s"] == 1.3 and len(figures["f2_runs"]) == 3
     assert "(f) 2 slots, median of 3 runs: 58.0 s, f/a = 0.897" in capsys.readouterr().out
-
-
-def test_bench_refuses_fewer_than_one_repetition(repo_root: Path, tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(repo_root / "bench" / "self_hosted.py"), "--quick", "--repeat", "0",
-         "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, cwd=repo_root,
-    )
-    assert proc.returncode == 2
-    assert "--repeat must be a whole number >= 1, not 0" in proc.stderr
-    assert not list(tmp_path.iterdir())
