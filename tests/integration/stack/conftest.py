@@ -24,7 +24,6 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,22 +146,6 @@ def local_stack(stack: StackHandle) -> StackHandle:
     return stack
 
 
-def iso(value: str) -> float:
-    """Seconds since the epoch of an API timestamp."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
 def read_rows(path: Path) -> list[list[str]]:
     """Rows of a space-separated predictions.csv (Azure's append_row format)."""
     return [line.split(" ") for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def overlapping_pairs(tis: list[dict[str, Any]]) -> list[tuple[int, int]]:
-    """Pairs of map indexes whose [start, end] intervals overlap."""
-    spans = [(ti["map_index"], iso(ti["start_date"]), iso(ti["end_date"])) for ti in tis]
-    return [
-        (a[0], b[0])
-        for i, a in enumerate(spans)
-        for b in spans[i + 1 :]
-        if a[1] < b[2] and b[1] < a[2]
-    ]

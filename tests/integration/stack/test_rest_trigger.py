@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from .conftest import EXAMPLE_DAG_ID, overlapping_pairs, read_rows
+from .conftest import EXAMPLE_DAG_ID, read_rows
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 
-def test_rest_trigger_with_params_scores_in_parallel(local_stack, make_inputs, tmp_path):
+def test_rest_trigger_with_params_scores_every_shard(local_stack, make_inputs, tmp_path):
     inputs, output = tmp_path / "inputs", tmp_path / "output"
     names = make_inputs(inputs, 120)
     local_stack.wait_for_dag(EXAMPLE_DAG_ID)
@@ -28,8 +28,7 @@ def test_rest_trigger_with_params_scores_in_parallel(local_stack, make_inputs, t
     scores = [ti for ti in tis if ti["task_id"] == "score_digits.score"]
     assert len(scores) >= 2, "the plan should cut several shards"
     assert all(ti["state"] == "success" for ti in tis), [(t["task_id"], t["state"]) for t in tis]
-    # instance_count 2 and 4 parallel slots: shards ran at the same time on separate processes
-    assert overlapping_pairs(scores), [(t["map_index"], t["start_date"], t["end_date"]) for t in scores]
+    # one task process per shard (that they run at the same time: test_parallel_shards.py)
     assert len({ti["pid"] for ti in scores}) == len(scores)
 
     # the Params took effect: our folders, our mini-batch size (120 files / 8 = 15 mini-batches)
